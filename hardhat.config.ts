@@ -1,0 +1,57 @@
+import type { HardhatUserConfig } from "hardhat/config";
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-toolbox";
+import "@nomicfoundation/hardhat-viem";
+import "./scripts/tasks/abis";
+
+/**
+ * Offline compiler: Hardhat normally downloads solc. These machines have no internet, so the
+ * compile subtask is pointed at the solc-js (WASM) build shipped in the `solc` npm package.
+ * Any other compiler version falls through to Hardhat's default (and would need the network).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SOLC_VERSION: string = require("solc/package.json").version;
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: args.solcVersion,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    longVersion: require("solc").version(),
+  };
+});
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 1000 },
+      evmVersion: "cancun",
+      viaIR: false,
+    },
+  },
+  networks: {
+    hardhat: {
+      // Deterministic local chain; tests and the demo time-travel with network helpers.
+      initialBaseFeePerGas: 0,
+    },
+    localhost: { url: process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545" },
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+    offline: true,
+    currency: "USD",
+    outputFile: process.env.GAS_REPORT_FILE,
+    noColors: process.env.GAS_REPORT_FILE !== undefined,
+    reportPureAndViewMethods: false,
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  mocha: {
+    timeout: 120_000,
+  },
+};
+
+export default config;

@@ -1,0 +1,218 @@
+/**
+ * The one way HMS Network signs messages: EIP-712 typed data, with viem.
+ *
+ * Every message that a contract verifies, and every message that daemons exchange, is defined here
+ * once: its EIP-712 domain (name + version, chain id, verifying contract) and its type. Contracts
+ * hash the same type strings (see `contracts/libraries/HMSTypes.sol`), and `test/offchain/signing.test.ts`
+ * checks that the TypeScript and Solidity type hashes agree, so a change on either side breaks a test.
+ *
+ * Pure: no I/O. Signing is deterministic (RFC 6979), so state machines may sign through an injected
+ * signer and stay reproducible.
+ */
+import {
+  hashTypedData,
+  recoverTypedDataAddress,
+  hashStruct,
+  keccak256,
+  toHex,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type TypedDataDomain,
+} from "viem";
+
+/** Version string shared by every HMS EIP-712 domain. Bump it only with the contracts. */
+export const EIP712_VERSION = "1";
+
+/** EIP-712 domain names, one per verifying contract (or off-chain protocol). */
+export const DOMAIN_NAMES = {
+  /** BookkeeperStaking: equivocation evidence (Proposal) and committee recommendations. */
+  staking: "HMS BookkeeperStaking",
+  /** MiningPool: quorum-signed period reports. */
+  miningPool: "HMS MiningPool",
+  /** ContributionRegistry: quorum-signed measurement batches and coefficients. */
+  contribution: "HMS ContributionRegistry",
+  /** Client/node traffic receipts, bound to the mining pool that pays for them. */
+  traffic: "HMS Traffic",
+  /** Daemon-to-daemon transport envelopes (never verified on chain). */
+  transport: "HMS Transport",
+} as const;
+
+export type DomainKey = keyof typeof DOMAIN_NAMES;
+
+/**
+ * Builds the EIP-712 domain of `key` on `chainId`. `verifyingContract` is required for every domain
+ * except `transport`, which binds to the chain id only.
+ */
+export function domainOf(key: DomainKey, chainId: number | bigint, verifyingContract?: Address): TypedDataDomain {
+  const domain: TypedDataDomain = { name: DOMAIN_NAMES[key], version: EIP712_VERSION, chainId: Number(chainId) };
+  if (verifyingContract !== undefined) domain.verifyingContract = verifyingContract;
+  else if (key !== "transport") throw new SigningError(`domain "${key}" needs a verifying contract address`, key);
+  return domain;
+}
+
+/**
+ * EIP-712 message types. Field order is part of the type hash: change it only together with the
+ * Solidity typehash constants.
+ */
+export const TYPES = {
+  /**
+   * A PBFT pre-prepare, as signed by the primary. Two of them from one bookkeeper for the same
+   * (epoch, period, round) with different digests are slashing evidence (BookkeeperStaking).
+   * PBFT mapping: epoch = configuration (elected set), period = sequence number's period,
+   * round = view, digest = hash of the proposed period report.
+   */
+  Proposal: [
+    { name: "epoch", type: "uint64" },
+    { name: "period", type: "uint64" },
+    { name: "round", type: "uint32" },
+    { name: "digest", type: "bytes32" },
+  ],
+  /** A committee member recommends `candidate` for bookkeeper admission (PPoV oversight). */
+  Recommendation: [
+    { name: "candidate", type: "address" },
+    { name: "deadline", type: "uint64" },
+  ],
+  /**
+   * A period's traffic report, signed by more than 2/3 of the epoch's active bookkeepers.
+   * `dataCid` is the sha256 digest of the full report JSON (CIDv1, raw codec, sha2-256).
+   */
+  PeriodReport: [
+    { name: "epoch", type: "uint64" },
+    { name: "period", type: "uint64" },
+    { name: "rewardsRoot", type: "bytes32" },
+    { name: "totalTraffic", type: "uint64" },
+    { name: "nodeCount", type: "uint32" },
+    { name: "carryRoot", type: "bytes32" },
+    { name: "dataCid", type: "bytes32" },
+  ],
+  /** One side of a served task: signed by the client and, separately, by the node's signing key. */
+  TrafficReceipt: [
+    { name: "taskId", type: "bytes32" },
+    { name: "nodeId", type: "bytes32" },
+    { name: "client", type: "address" },
+    { name: "bytesServed", type: "uint64" },
+    { name: "period", type: "uint64" },
+  ],
+  /** Transport envelope: authenticates a daemon message body (hash) from `sender`. */
+  Envelope: [
+    { name: "sender", type: "address" },
+    { name: "kind", type: "string" },
+    { name: "seq", type: "uint64" },
+    { name: "bodyHash", type: "bytes32" },
+  ],
+} as const;
+
+export type TypeName = keyof typeof TYPES;
+
+export interface ProposalMessage {
+  epoch: bigint;
+  period: bigint;
+  round: number;
+  digest: Hex;
+}
+export interface RecommendationMessage {
+  candidate: Address;
+  deadline: bigint;
+}
+export interface PeriodReportMessage {
+  epoch: bigint;
+  period: bigint;
+  rewardsRoot: Hex;
+  totalTraffic: bigint;
+  nodeCount: number;
+  carryRoot: Hex;
+  dataCid: Hex;
+}
+export interface TrafficReceiptMessage {
+  taskId: Hex;
+  nodeId: Hex;
+  client: Address;
+  bytesServed: bigint;
+  period: bigint;
+}
+export interface EnvelopeMessage {
+  sender: Address;
+  kind: string;
+  seq: bigint;
+  bodyHash: Hex;
+}
+
+/** Message shape of each type, for typed call sites. */
+export interface MessageOf {
+  Proposal: ProposalMessage;
+  Recommendation: RecommendationMessage;
+  PeriodReport: PeriodReportMessage;
+  TrafficReceipt: TrafficReceiptMessage;
+  Envelope: EnvelopeMessage;
+}
+
+/** Thrown for malformed signing input, naming the offending value. */
+export class SigningError extends Error {
+  constructor(
+    message: string,
+    readonly value?: unknown,
+  ) {
+    super(message);
+    this.name = "SigningError";
+  }
+}
+
+/** The EIP-712 type string of `name`, e.g. `Proposal(uint64 epoch,uint64 period,uint32 round,bytes32 digest)`. */
+export function typeString(name: TypeName): string {
+  return `${name}(${TYPES[name].map((f) => `${f.type} ${f.name}`).join(",")})`;
+}
+
+/** keccak256 of the type string: the `*_TYPEHASH` constant a contract uses. */
+export function typeHash(name: TypeName): Hex {
+  return keccak256(toHex(typeString(name)));
+}
+
+/** EIP-712 struct hash of a message (what a contract computes before `_hashTypedDataV4`). */
+export function structHash<T extends TypeName>(name: T, message: MessageOf[T]): Hex {
+  return hashStruct({
+    data: message as unknown as Record<string, unknown>,
+    primaryType: name,
+    types: { [name]: TYPES[name] },
+  });
+}
+
+/** The EIP-712 digest that is signed. */
+export function typedDigest<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Hex {
+  return hashTypedData({ domain, types: { [name]: TYPES[name] }, primaryType: name, message: message as never });
+}
+
+/** Signs `message` of type `name` under `domain` with a viem local account (65-byte r||s||v signature). */
+export async function signTyped<T extends TypeName>(
+  account: LocalAccount,
+  domain: TypedDataDomain,
+  name: T,
+  message: MessageOf[T],
+): Promise<Hex> {
+  return account.signTypedData({
+    domain,
+    types: { [name]: TYPES[name] },
+    primaryType: name,
+    message: message as never,
+  });
+}
+
+/** Recovers the signer of a typed message. Throws {@link SigningError} for a malformed signature. */
+export async function recoverTyped<T extends TypeName>(
+  domain: TypedDataDomain,
+  name: T,
+  message: MessageOf[T],
+  signature: Hex,
+): Promise<Address> {
+  try {
+    return await recoverTypedDataAddress({
+      domain,
+      types: { [name]: TYPES[name] },
+      primaryType: name,
+      message: message as never,
+      signature,
+    });
+  } catch (err) {
+    throw new SigningError(`cannot recover ${name} signer: ${(err as Error).message}`, signature);
+  }
+}
