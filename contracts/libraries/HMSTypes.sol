@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/**
+ * @title HMSTypes
+ * @notice EIP-712 type hashes shared by the contracts. They must equal the TypeScript definitions in
+ *         `offchain/core/signing.ts` (checked by test/offchain/signing.test.ts).
+ */
+library HMSTypes {
+    /// @dev PBFT pre-prepare as signed by the primary; two conflicting ones are slashing evidence.
+    bytes32 internal constant PROPOSAL_TYPEHASH = keccak256(
+        "Proposal(uint64 epoch,uint64 period,uint32 round,bytes32 digest)"
+    );
+
+    /// @dev A committee member recommends a candidate for bookkeeper admission.
+    bytes32 internal constant RECOMMENDATION_TYPEHASH = keccak256("Recommendation(address candidate,uint64 deadline)");
+
+    /// @dev A period's traffic report, signed by more than 2/3 of the epoch's committee.
+    bytes32 internal constant PERIOD_REPORT_TYPEHASH = keccak256(
+        "PeriodReport(uint64 epoch,uint64 period,bytes32 rewardsRoot,uint64 totalTraffic,uint32 nodeCount,"
+        "bytes32 carryRoot,bytes32 dataCid)"
+    );
+
+    /// @dev One side of a served task (client or node); verified off-chain by meta nodes and validators.
+    bytes32 internal constant TRAFFIC_RECEIPT_TYPEHASH = keccak256(
+        "TrafficReceipt(bytes32 taskId,bytes32 nodeId,address client,uint64 bytesServed,uint64 period)"
+    );
+}

@@ -1,0 +1,204 @@
+/**
+ * Deploys the whole HMS Network system with viem clients: to Hardhat's in-process chain (tests, the
+ * demo), to `npx hardhat node` (`npm run deploy:local`), or to any JSON-RPC chain.
+ *
+ * Order and wiring:
+ *   1. HMSToken, minting the whole supply to the TokenAllocation address predicted from the
+ *      deployer's nonce (the allocation constructor re-checks that it holds exactly 800 M);
+ *   2. HMSTimelock (governance), 3. TokenAllocation;
+ *   … later contracts append their steps in `deploySystem`;
+ *   last, every admin role moves from the deployer to the timelock and the deployer renounces it.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import {
+  getAddress,
+  getContractAddress,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+  zeroAddress,
+} from "viem";
+import type { Deployment, DeployedContract } from "./deployment";
+
+/** Where compiled contracts come from: Hardhat's `hre.artifacts`, or {@link fsArtifacts}. */
+export interface ArtifactSource {
+  readArtifact(name: string): Promise<{ abi: Abi | readonly unknown[]; bytecode: string }>;
+}
+
+/** Reads Hardhat artifacts from `artifactsDir` without Hardhat (for daemons and plain scripts). */
+export function fsArtifacts(artifactsDir = path.join(process.cwd(), "artifacts")): ArtifactSource {
+  const index = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith(".json") && !entry.name.endsWith(".dbg.json"))
+        index.set(entry.name.slice(0, -5), full);
+    }
+  };
+  return {
+    async readArtifact(name) {
+      if (index.size === 0) walk(path.join(artifactsDir, "contracts"));
+      const file = index.get(name);
+      if (file === undefined)
+        throw new Error(`artifact ${name} not found under ${artifactsDir} (run npx hardhat compile)`);
+      return JSON.parse(fs.readFileSync(file, "utf8"));
+    },
+  };
+}
+
+export interface DeployOptions {
+  /** Token generation event; default: the latest block's timestamp. */
+  tge?: bigint;
+  /** Holder of FOUNDATION_ROLE (Operation releases). Default: the deployer. */
+  foundation?: Address;
+  /** IDO, Technology and Foundation bucket beneficiaries. Default: the deployer. */
+  beneficiaries?: { ido?: Address; technology?: Address; foundation?: Address };
+  /** Timelock minimum delay in seconds. Default: 2 days. */
+  timelockDelay?: bigint;
+  /** Timelock proposers. Default: the deployer (a local chain has no multisig). */
+  proposers?: Address[];
+  /** Move admin roles from the deployer to the timelock at the end. Default: true. */
+  handOverToGovernance?: boolean;
+  /** Network name recorded in the deployment file. */
+  network?: string;
+  /** Progress output, one line per step. Default: silent. */
+  log?: (line: string) => void;
+}
+
+/** Default governance delay: two days between scheduling and executing a parameter change. */
+export const DEFAULT_TIMELOCK_DELAY = 2n * 24n * 3600n;
+
+/** Contracts whose DEFAULT_ADMIN_ROLE moves from the deployer to the timelock at the end. */
+export const ADMINISTERED = [
+  "TokenAllocation",
+  "NodeRegistry",
+  "BookkeeperStaking",
+  "MiningPool",
+  "ContributionRegistry",
+  "ResourceMarket",
+];
+
+const DEFAULT_ADMIN_ROLE: Hex = "0x0000000000000000000000000000000000000000000000000000000000000000";
+
+interface Deployer {
+  deploy(name: string, args: readonly unknown[]): Promise<DeployedContract>;
+  send(target: DeployedContract, functionName: string, args: readonly unknown[]): Promise<void>;
+  predictNext(offset: number): Promise<Address>;
+}
+
+function makeDeployer(
+  publicClient: PublicClient,
+  wallet: WalletClient,
+  artifacts: ArtifactSource,
+  log: (l: string) => void,
+): Deployer {
+  const account = wallet.account;
+  if (account === undefined) throw new Error("deploySystem: the wallet client has no account");
+  return {
+    async deploy(name, args) {
+      const artifact = await artifacts.readArtifact(name);
+      const hash = await wallet.deployContract({
+        abi: artifact.abi as Abi,
+        bytecode: artifact.bytecode as Hex,
+        args: args as unknown[],
+        account,
+        chain: wallet.chain,
+      });
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success" || !receipt.contractAddress)
+        throw new Error(`deploying ${name} failed (tx ${hash})`);
+      log(`  ${name.padEnd(20)} ${receipt.contractAddress}  (gas ${receipt.gasUsed})`);
+      return {
+        address: getAddress(receipt.contractAddress),
+        blockNumber: Number(receipt.blockNumber),
+        abi: artifact.abi as Abi,
+      };
+    },
+    async send(target, functionName, args) {
+      const hash = await wallet.writeContract({
+        address: target.address,
+        abi: target.abi,
+        functionName,
+        args: args as unknown[],
+        account,
+        chain: wallet.chain,
+      });
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`${functionName} on ${target.address} failed (tx ${hash})`);
+    },
+    async predictNext(offset) {
+      const nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: "pending" });
+      return getContractAddress({ from: account.address, nonce: BigInt(nonce + offset) });
+    },
+  };
+}
+
+/**
+ * Deploys and wires the system, returning the deployment (not yet written to disk: see
+ * `writeDeployment`). The deployer is `wallet.account`.
+ */
+export async function deploySystem(
+  publicClient: PublicClient,
+  wallet: WalletClient,
+  artifacts: ArtifactSource,
+  options: DeployOptions = {},
+): Promise<Deployment> {
+  const log = options.log ?? (() => undefined);
+  const d = makeDeployer(publicClient, wallet, artifacts, log);
+  const deployer = wallet.account!.address;
+  const chainId = await publicClient.getChainId();
+  const tge = options.tge ?? (await publicClient.getBlock()).timestamp;
+  const contracts: Record<string, DeployedContract> = {};
+
+  // 1–3: token (minting to the predicted allocation address), governance, allocation.
+  const allocationAddress = await d.predictNext(2);
+  contracts.HMSToken = await d.deploy("HMSToken", [allocationAddress]);
+  contracts.HMSTimelock = await d.deploy("HMSTimelock", [
+    options.timelockDelay ?? DEFAULT_TIMELOCK_DELAY,
+    options.proposers ?? [deployer],
+    [zeroAddress], // anyone may execute a ready operation
+    zeroAddress, // the timelock administers itself
+  ]);
+  const b = options.beneficiaries ?? {};
+  contracts.TokenAllocation = await d.deploy("TokenAllocation", [
+    contracts.HMSToken.address,
+    tge,
+    deployer, // admin during setup; handed to the timelock below
+    options.foundation ?? deployer,
+    {
+      ido: b.ido ?? deployer,
+      technology: b.technology ?? deployer,
+      foundation: b.foundation ?? deployer,
+      mining: zeroAddress,
+    },
+  ]);
+  if (contracts.TokenAllocation.address !== allocationAddress) {
+    throw new Error(`TokenAllocation landed at ${contracts.TokenAllocation.address}, expected ${allocationAddress}`);
+  }
+
+  // ---- staking (issue 3): NodeRegistry, BookkeeperStaking -------------------------------------
+
+  // ---- rewards (issue 4): MiningPool, ContributionRegistry --------------------------------------
+
+  // ---- market (issue 5): ResourceMarket ---------------------------------------------------------
+
+  // ---- governance hand-over: the timelock becomes the only admin of every AccessControl contract.
+  if (options.handOverToGovernance ?? true) {
+    for (const name of ADMINISTERED.filter((n) => n in contracts)) {
+      await d.send(contracts[name], "grantRole", [DEFAULT_ADMIN_ROLE, contracts.HMSTimelock.address]);
+      await d.send(contracts[name], "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
+    }
+    log(`  admin roles handed to HMSTimelock ${contracts.HMSTimelock.address}`);
+  }
+
+  return {
+    network: options.network ?? "unknown",
+    chainId,
+    deployedAt: new Date().toISOString(),
+    contracts,
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run demo` — the main job, end to end on embedded defaults: Hardhat's in-process chain, the
+ * whole system deployed with the same code as `npm run deploy:local`, then one chapter per
+ * capability. Exits 0 when every chapter succeeded.
+ */
+import hre from "hardhat";
+import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
+import { makeContext, heading } from "./demo/context";
+import { allocationChapter } from "./demo/allocation";
+
+async function main() {
+  const started = Date.now();
+  const publicClient = await hre.viem.getPublicClient();
+  const testClient = await hre.viem.getTestClient();
+  const wallets = await hre.viem.getWalletClients();
+  heading(`HMS Network demo on the in-process Hardhat chain (${hre.network.name})`);
+  const [deployer, foundation, ido, technology, foundationBeneficiary] = wallets;
+  const deployment = await deploySystem(publicClient, deployer, hre.artifacts, {
+    network: hre.network.name,
+    foundation: foundation.account.address,
+    beneficiaries: {
+      ido: ido.account.address,
+      technology: technology.account.address,
+      foundation: foundationBeneficiary.account.address,
+    },
+    log: console.log,
+  });
+  const file = deploymentPath(hre.network.name, hre.config.paths.root);
+  writeDeployment(file, deployment);
+  console.log(`  deployment file: ${file}`);
+
+  const ctx = makeContext(hre, publicClient, testClient, wallets, deployment);
+  await allocationChapter(ctx);
+
+  heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

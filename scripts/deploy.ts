@@ -1,0 +1,37 @@
+/**
+ * `npm run deploy:local` — deploys the whole system to the chain Hardhat is pointed at (by default
+ * `--network localhost`, i.e. `npx hardhat node` on 127.0.0.1:8545) and writes
+ * `deployments/<network>.json`.
+ *
+ * Local roles use Hardhat's well-known accounts: #0 deployer and timelock proposer, #1 foundation
+ * (FOUNDATION_ROLE), #2 IDO, #3 Technology and #4 Foundation bucket beneficiaries.
+ */
+import hre from "hardhat";
+import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
+
+async function main() {
+  const publicClient = await hre.viem.getPublicClient();
+  const [deployer, foundation, ido, technology, foundationBeneficiary] = await hre.viem.getWalletClients();
+  const network = hre.network.name;
+  console.log(
+    `Deploying HMS Network to ${network} (chain ${await publicClient.getChainId()}) from ${deployer.account.address}`,
+  );
+  const deployment = await deploySystem(publicClient, deployer, hre.artifacts, {
+    network,
+    foundation: foundation.account.address,
+    beneficiaries: {
+      ido: ido.account.address,
+      technology: technology.account.address,
+      foundation: foundationBeneficiary.account.address,
+    },
+    log: console.log,
+  });
+  const file = deploymentPath(network, hre.config.paths.root);
+  writeDeployment(file, deployment);
+  console.log(`Wrote ${file}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,55 @@
+/**
+ * Shared fixtures: deploy the system through the same code path as `npm run deploy:local`
+ * (offchain/chain/deploy.ts, viem) and attach typechain/ethers handles for chai matchers.
+ */
+import hre from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { deploySystem, type Deployment, type DeployOptions } from "../../offchain/chain";
+import { HMSToken__factory, HMSTimelock__factory, TokenAllocation__factory } from "../../typechain-types";
+
+/** TokenAllocation.Bucket */
+export const Bucket = { IDO: 0, Technology: 1, Operation: 2, Foundation: 3, Mining: 4 } as const;
+
+export const HMS = (n: bigint | number) => BigInt(n) * 10n ** 18n;
+export const YEAR = 365n * 24n * 3600n;
+export const QUARTER = YEAR / 4n;
+
+export async function deploySystemFixture(options: DeployOptions = {}) {
+  const publicClient = await hre.viem.getPublicClient();
+  const wallets = await hre.viem.getWalletClients();
+  const signers = await hre.ethers.getSigners();
+  const [deployer, foundation, ido, technology, foundationBeneficiary] = signers;
+  const deployment: Deployment = await deploySystem(publicClient, wallets[0], hre.artifacts, {
+    network: hre.network.name,
+    foundation: foundation.address as `0x${string}`,
+    beneficiaries: {
+      ido: ido.address as `0x${string}`,
+      technology: technology.address as `0x${string}`,
+      foundation: foundationBeneficiary.address as `0x${string}`,
+    },
+    ...options,
+  });
+  const at = (name: string) => deployment.contracts[name].address;
+  const allocation = TokenAllocation__factory.connect(at("TokenAllocation"), deployer);
+  return {
+    deployment,
+    signers,
+    deployer,
+    foundation,
+    ido,
+    technology,
+    foundationBeneficiary,
+    token: HMSToken__factory.connect(at("HMSToken"), deployer),
+    allocation,
+    timelock: HMSTimelock__factory.connect(at("HMSTimelock"), deployer),
+    tge: await allocation.tge(),
+  };
+}
+
+/** The default system, deployed once per test file and reverted to between tests. */
+export function systemFixture() {
+  return loadFixture(defaultSystem);
+}
+async function defaultSystem() {
+  return deploySystemFixture();
+}
