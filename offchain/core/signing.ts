@@ -203,18 +203,22 @@ export function typeHash(name: TypeName): Hex {
   return keccak256(toHex(typeString(name)));
 }
 
+/** viem's typed-data definition; our message shapes are checked by `MessageOf` instead of viem's generics. */
+type Definition = Parameters<typeof hashTypedData>[0];
+
+function definition<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Definition {
+  return { domain, types: { [name]: TYPES[name] }, primaryType: name, message } as unknown as Definition;
+}
+
 /** EIP-712 struct hash of a message (what a contract computes before `_hashTypedDataV4`). */
 export function structHash<T extends TypeName>(name: T, message: MessageOf[T]): Hex {
-  return hashStruct({
-    data: message as unknown as Record<string, unknown>,
-    primaryType: name,
-    types: { [name]: TYPES[name] },
-  });
+  const { types, primaryType } = definition({}, name, message);
+  return hashStruct({ data: message, primaryType, types } as unknown as Parameters<typeof hashStruct>[0]);
 }
 
 /** The EIP-712 digest that is signed. */
 export function typedDigest<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Hex {
-  return hashTypedData({ domain, types: { [name]: TYPES[name] }, primaryType: name, message: message as never });
+  return hashTypedData(definition(domain, name, message));
 }
 
 /** Signs `message` of type `name` under `domain` with a viem local account (65-byte r||s||v signature). */
@@ -224,12 +228,7 @@ export async function signTyped<T extends TypeName>(
   name: T,
   message: MessageOf[T],
 ): Promise<Hex> {
-  return account.signTypedData({
-    domain,
-    types: { [name]: TYPES[name] },
-    primaryType: name,
-    message: message as never,
-  });
+  return account.signTypedData(definition(domain, name, message));
 }
 
 /** Recovers the signer of a typed message. Throws {@link SigningError} for a malformed signature. */
@@ -240,13 +239,7 @@ export async function recoverTyped<T extends TypeName>(
   signature: Hex,
 ): Promise<Address> {
   try {
-    return await recoverTypedDataAddress({
-      domain,
-      types: { [name]: TYPES[name] },
-      primaryType: name,
-      message: message as never,
-      signature,
-    });
+    return await recoverTypedDataAddress({ ...definition(domain, name, message), signature });
   } catch (err) {
     throw new SigningError(`cannot recover ${name} signer: ${(err as Error).message}`, signature);
   }

@@ -3,7 +3,8 @@
  * contracts and an output helper. Chapters live beside this file, one per capability.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { formatEther, type PublicClient, type TestClient, type WalletClient } from "viem";
+import { formatEther } from "viem";
+import type { PublicClient, TestClient, WalletClient } from "@nomicfoundation/hardhat-viem/types";
 import { hmsContracts, type Deployment, type HmsContracts } from "../../offchain/chain";
 
 export interface DemoContext {
