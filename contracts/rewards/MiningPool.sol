@@ -27,13 +27,16 @@ import {TokenAllocation} from "../token/TokenAllocation.sol";
  *
  * Reports: an EIP-712 `PeriodReport` signed by more than 2/3 of an epoch's bookkeeper committee (QuorumVerifier),
  * for a period that has ended and is later than the last reported one. To stay O(1) and cheap, a report stores ONE
- * word: a 160-bit hash of its {PeriodTerms} (which commit to its {Attestation}: epoch, signers, bookkeeper share,
- * carry root, data CID) beside the amount claimed so far. The full values are in the {PeriodReported} event;
- * claims and settlements pass them back and the contract checks them against the stored hash.
+ * new word: the hash of its {PeriodTerms}, which commit to everything it keeps (root, total traffic, node count,
+ * node emission, claim deadline) and to its {Attestation} (epoch, signers, bookkeeper share, carry root, data CID).
+ * The full values are in the {PeriodReported} event; claims and settlements pass them back and the contract checks
+ * them against the stored hash.
  *
  * Claims: `emission × traffic / totalTraffic` (rounded down) to the node's registered payout address, proven by a
  * Merkle proof of the leaf `keccak256(bytes.concat(keccak256(abi.encode(index, nodeId, traffic))))` (OZ MerkleProof,
- * sorted pairs), a claimed bitmap of 256 leaves per word, within the claim window. Anyone may claim for a node.
+ * sorted pairs), within the claim window. Anyone may claim for a node. The claimed bitmap packs 160 flags and the
+ * period's claimed total in a head word (one word written by a top-160 claim), then 256 flags per word; the total
+ * caps what a period pays at its node emission, even for an inconsistent report.
  *
  * Bookkeeper share: `bookkeeperShareBps` of each released emission is split equally among the report's signers and
  * credited to their staking pools by {settleBookkeepers} (permissionless, batched), which also records non-signing
@@ -148,7 +151,9 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     uint256 public constant MAX_SETTLE_BATCH = 32;
 
     uint256 private constant BPS = 10_000;
-    uint256 private constant CLAIMED_MASK = type(uint96).max;
+    /// @dev Leaves 0 .. HEAD_FLAGS − 1 are flagged in a period's head word, beside its claimed total.
+    uint256 private constant HEAD_FLAGS = 160;
+    uint256 private constant FLAGS_MASK = (1 << HEAD_FLAGS) - 1;
 
     // ------------------------------------------------------------------------------------------ state
 
@@ -177,10 +182,12 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     /// @notice What came back to the reserve from released rewards: expired claims, forfeited or rounding shares.
     uint256 public totalReturned;
     uint256 private _allocationCounted;
-    /// @dev period => bytes20(termsHash) | uint96(claimed so far).
+    /// @dev period => keccak256(abi.encode(PeriodTerms)); written once by the report, read-only afterwards.
     mapping(uint256 => bytes32) private _periods;
-    /// @dev (period << 32 | index >> 8) => claimed bitmap word.
-    mapping(uint256 => uint256) private _claimedWords;
+    /// @dev (period << 32 | w) => claim word. The head word (w = 0) holds the flags of leaves 0..159 (bits 0..159)
+    ///      and the amount claimed so far (bits 160..255), so a claim of a top-160 leaf writes one word; word w ≥ 1
+    ///      flags leaves 160 + 256·(w − 1) .. 160 + 256·w − 1.
+    mapping(uint256 => uint256) private _claimWords;
     /// @dev period >> 8 => settled bitmap word.
     mapping(uint256 => uint256) private _settledWords;
 
@@ -458,7 +465,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
             claimDeadline: uint40(block.timestamp + hot.claimWindow),
             attestationHash: keccak256(abi.encode(attestation))
         });
-        _periods[period] = bytes32(bytes20(keccak256(abi.encode(terms))));
+        _periods[period] = keccak256(abi.encode(terms));
         emit PeriodReported(period, report.epoch, terms, attestation, emissionFrom, recycled);
     }
 
@@ -521,11 +528,13 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         for (uint256 i; i < periods.length; ++i) {
             uint64 period = periods[i];
             PeriodTerms calldata t = terms[i];
-            bytes32 slot = _checkedSlot(period, t);
+            _checkTerms(period, t);
             if (block.timestamp < t.claimDeadline) revert ClaimWindowOpen(period, t.claimDeadline);
-            uint256 unclaimed = t.nodeEmission - (uint256(slot) & CLAIMED_MASK);
+            uint256 headKey = uint256(period) << 32;
+            uint256 head = _claimWords[headKey];
+            uint256 unclaimed = t.nodeEmission - (head >> HEAD_FLAGS);
             if (unclaimed == 0) revert NothingToReclaim(period);
-            _periods[period] = (slot & ~bytes32(CLAIMED_MASK)) | bytes32(uint256(t.nodeEmission));
+            _claimWords[headKey] = (head & FLAGS_MASK) | (uint256(t.nodeEmission) << HEAD_FLAGS);
             reserve += uint96(unclaimed);
             total += unclaimed;
             emit Reclaimed(period, unclaimed, reserve);
@@ -710,12 +719,12 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
      * @notice The stored record of `period`.
      * @param period The period.
      * @return reported Whether a report was stored.
-     * @return termsHash The first 20 bytes of keccak256(abi.encode(terms)).
+     * @return termsHash keccak256(abi.encode(terms)).
      * @return claimed Tokens claimed so far (equal to the node emission once reclaimed).
      */
-    function periodRecord(uint64 period) external view returns (bool reported, bytes20 termsHash, uint256 claimed) {
-        bytes32 slot = _periods[period];
-        return (slot != bytes32(0), bytes20(slot), uint256(slot) & CLAIMED_MASK);
+    function periodRecord(uint64 period) external view returns (bool reported, bytes32 termsHash, uint256 claimed) {
+        termsHash = _periods[period];
+        return (termsHash != bytes32(0), termsHash, _claimWords[uint256(period) << 32] >> HEAD_FLAGS);
     }
 
     /**
@@ -725,7 +734,8 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
      * @return True once claimed.
      */
     function isClaimed(uint64 period, uint32 index) external view returns (bool) {
-        return (_claimedWords[_claimKey(period, index)] >> (index & 255)) & 1 == 1;
+        (uint256 key, uint256 bit) = _claimPosition(period, index);
+        return (_claimWords[key] >> bit) & 1 == 1;
     }
 
     /**
@@ -770,7 +780,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     }
 
     /**
-     * @notice The full hash of a period's terms (the stored record keeps its first 20 bytes).
+     * @notice The hash of a period's terms, as stored by its report.
      * @param terms The terms.
      * @return keccak256(abi.encode(terms)).
      */
@@ -809,15 +819,27 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         bytes32[] calldata proof,
         address payout
     ) private returns (uint256 amount) {
-        bytes32 slot;
         uint256 key;
+        uint256 bit;
         uint256 word;
-        (slot, key, word, amount) = _verifyClaim(period, terms, index, nodeId, traffic, proof);
-        uint256 claimed = (uint256(slot) & CLAIMED_MASK) + amount;
-        if (claimed > terms.nodeEmission) revert PeriodOverclaimed(period, claimed, terms.nodeEmission);
-        _claimedWords[key] = word | (1 << (index & 255));
-        _periods[period] = (slot & ~bytes32(CLAIMED_MASK)) | bytes32(claimed);
+        (key, bit, word, amount) = _verifyClaim(period, terms, index, nodeId, traffic, proof);
+        _record(period, key, word | (1 << bit), amount, terms.nodeEmission);
         emit Claimed(period, nodeId, payout, index, traffic, amount);
+    }
+
+    /// @dev Writes a claim's flag (`flagged` is its word with the flag set) and adds `amount` to the period's total.
+    function _record(uint64 period, uint256 key, uint256 flagged, uint256 amount, uint256 nodeEmission) private {
+        uint256 headKey = uint256(period) << 32;
+        uint256 head;
+        if (key == headKey) {
+            head = flagged;
+        } else {
+            _claimWords[key] = flagged;
+            head = _claimWords[headKey];
+        }
+        uint256 claimed = (head >> HEAD_FLAGS) + amount;
+        if (claimed > nodeEmission) revert PeriodOverclaimed(period, claimed, nodeEmission);
+        _claimWords[headKey] = (head & FLAGS_MASK) | (claimed << HEAD_FLAGS);
     }
 
     function _verifyClaim(
@@ -827,16 +849,16 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         bytes32 nodeId,
         uint64 traffic,
         bytes32[] calldata proof
-    ) private view returns (bytes32 slot, uint256 key, uint256 word, uint256 amount) {
-        slot = _checkedSlot(period, terms);
+    ) private view returns (uint256 key, uint256 bit, uint256 word, uint256 amount) {
+        _checkTerms(period, terms);
         if (block.timestamp >= terms.claimDeadline) revert ClaimWindowClosed(period, terms.claimDeadline);
         if (index >= terms.nodeCount) revert LeafIndexOutOfRange(index, terms.nodeCount);
         if (!MerkleProof.verifyCalldata(proof, terms.rewardsRoot, rewardLeaf(index, nodeId, traffic))) {
             revert InvalidProof(period, index, nodeId);
         }
-        key = _claimKey(period, index);
-        word = _claimedWords[key];
-        if ((word >> (index & 255)) & 1 == 1) revert AlreadyClaimed(period, index);
+        (key, bit) = _claimPosition(period, index);
+        word = _claimWords[key];
+        if ((word >> bit) & 1 == 1) revert AlreadyClaimed(period, index);
         amount = (uint256(terms.nodeEmission) * traffic) / terms.totalTraffic;
     }
 
@@ -850,7 +872,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         uint64 period = item.period;
         Attestation calldata a = item.attestation;
         if (a.epoch != epoch) revert MixedEpochs(epoch, a.epoch);
-        _checkedSlot(period, item.terms);
+        _checkTerms(period, item.terms);
         if (keccak256(abi.encode(a)) != item.terms.attestationHash) revert AttestationMismatch(period);
         uint256 word = _settledWords[period >> 8];
         uint256 bit = 1 << (period & 255);
@@ -901,10 +923,10 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         }
     }
 
-    function _checkedSlot(uint64 period, PeriodTerms calldata terms) private view returns (bytes32 slot) {
-        slot = _periods[period];
-        if (slot == bytes32(0)) revert PeriodNotReported(period);
-        if (bytes20(slot) != bytes20(keccak256(abi.encode(terms)))) revert PeriodTermsMismatch(period);
+    function _checkTerms(uint64 period, PeriodTerms calldata terms) private view {
+        bytes32 stored = _periods[period];
+        if (stored == bytes32(0)) revert PeriodNotReported(period);
+        if (stored != keccak256(abi.encode(terms))) revert PeriodTermsMismatch(period);
     }
 
     function _payoutOf(bytes32 nodeId) private view returns (address payout) {
@@ -912,8 +934,12 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         if (payout == address(0)) revert NoPayoutAddress(nodeId);
     }
 
-    function _claimKey(uint64 period, uint32 index) private pure returns (uint256) {
-        return (uint256(period) << 32) | (index >> 8);
+    /// @dev Claim word key and bit of leaf `index` of `period` (see `_claimWords`).
+    function _claimPosition(uint64 period, uint32 index) private pure returns (uint256 key, uint256 bit) {
+        key = uint256(period) << 32;
+        if (index < HEAD_FLAGS) return (key, index);
+        uint256 rest = index - HEAD_FLAGS;
+        return (key | (1 + (rest >> 8)), rest & 255);
     }
 
     function _batchSize(uint256 size, uint256 max) private pure {

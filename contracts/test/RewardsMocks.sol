@@ -25,6 +25,8 @@ contract MockCommittee is IBookkeeperCommittee {
     bool private _elected;
     mapping(uint64 => address[]) private _bookkeepers;
     mapping(uint64 => address[]) private _keys;
+    /// @dev Like BookkeeperStaking: the commitment is stored, not recomputed (O(1) for verifiers).
+    mapping(uint64 => bytes32) private _keysHash;
     mapping(uint64 => uint256) private _size;
     /// @notice Total credited to each bookkeeper.
     mapping(address => uint256) public credited;
@@ -65,6 +67,7 @@ contract MockCommittee is IBookkeeperCommittee {
         if (bookkeepers.length != keys.length) revert LengthMismatch();
         _bookkeepers[epoch] = bookkeepers;
         _keys[epoch] = keys;
+        _keysHash[epoch] = keccak256(abi.encodePacked(keys));
         _size[epoch] = keys.length;
         if (!_elected || epoch > _last) _last = epoch;
         _elected = true;
@@ -75,6 +78,7 @@ contract MockCommittee is IBookkeeperCommittee {
     /// @param index The member's index.
     function removeMember(uint64 epoch, uint256 index) external {
         _keys[epoch][index] = address(0);
+        _keysHash[epoch] = keccak256(abi.encodePacked(_keys[epoch]));
     }
 
     /// @inheritdoc IBookkeeperCommittee
@@ -103,7 +107,7 @@ contract MockCommittee is IBookkeeperCommittee {
     /// @inheritdoc IBookkeeperCommittee
     function committeeCommitment(uint64 epoch) external view returns (bytes32 keysHash, uint256 size, uint256 quorum) {
         size = _size[epoch];
-        keysHash = keccak256(abi.encodePacked(_keys[epoch]));
+        keysHash = _keysHash[epoch];
         quorum = size == 0 ? 0 : (size * 2) / 3 + 1;
     }
 
@@ -170,8 +174,9 @@ contract MockNodeRegistry is INodeRegistry {
 
     /// @inheritdoc INodeRegistry
     function payoutOf(bytes32 nodeId) external view returns (address) {
+        // One cold SLOAD on the normal path, as INodeRegistry requires.
         address payout = _nodes[nodeId].payout;
-        if (_nodes[nodeId].operator == address(0)) revert UnknownNode(nodeId);
+        if (payout == address(0) && _nodes[nodeId].operator == address(0)) revert UnknownNode(nodeId);
         return payout;
     }
 

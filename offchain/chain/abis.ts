@@ -4634,9 +4634,9 @@ export const miningPoolAbi = [
         "type": "bool"
       },
       {
-        "internalType": "bytes20",
+        "internalType": "bytes32",
         "name": "termsHash",
-        "type": "bytes20"
+        "type": "bytes32"
       },
       {
         "internalType": "uint256",

@@ -68,7 +68,7 @@ export async function readPeriod(
   for (const log of logs) {
     const { epoch, terms, attestation, emissionFrom, recycled } = log.args;
     const t: PeriodTerms = { ...terms };
-    if (termsHash(t).slice(0, 42) !== storedHash.toLowerCase()) continue;
+    if (termsHash(t) !== storedHash.toLowerCase()) continue;
     return {
       period,
       epoch,
