@@ -7,6 +7,7 @@ import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {EmissionSchedule} from "../libraries/EmissionSchedule.sol";
 import {QuorumVerifier} from "../libraries/QuorumVerifier.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 /**
  * @title MockCommittee
@@ -206,7 +207,7 @@ contract MockNodeRegistry is INodeRegistry {
 
 /**
  * @title RewardsMathHarness
- * @notice Test-only: exposes EmissionSchedule and QuorumVerifier.popcount.
+ * @notice Test-only: exposes EmissionSchedule, QuorumVerifier.popcount and OZ MerkleProof.
  */
 contract RewardsMathHarness {
     /// @notice EmissionSchedule.cumulative.
@@ -232,5 +233,14 @@ contract RewardsMathHarness {
     /// @return Its number of set bits.
     function popcount(uint256 x) external pure returns (uint256) {
         return QuorumVerifier.popcount(x);
+    }
+
+    /// @notice OZ MerkleProof.verify (sorted pairs), as MiningPool uses it.
+    /// @param proof Sibling hashes.
+    /// @param root The root.
+    /// @param leaf The leaf.
+    /// @return Whether the proof is valid.
+    function verifyProof(bytes32[] calldata proof, bytes32 root, bytes32 leaf) external pure returns (bool) {
+        return MerkleProof.verifyCalldata(proof, root, leaf);
     }
 }
