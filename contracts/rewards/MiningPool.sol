@@ -433,14 +433,8 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         uint256 recycled;
         uint64 emissionFrom = hot.emissionCursor;
         if (!empty) {
-            uint256 e0 = initialEmission;
-            uint256 fromCum = EmissionSchedule.cumulative(e0, halvingInterval, emissionFrom);
-            uint256 scheduled = EmissionSchedule.cumulative(e0, halvingInterval, uint256(period) + 1) - fromCum;
-            uint256 outstanding = scheduleTotal - fromCum;
-            if (hot.reserve > outstanding) {
-                recycled = hot.reserve - outstanding;
-                if (recycled > scheduled) recycled = scheduled;
-            }
+            uint256 scheduled;
+            (scheduled, recycled) = _emission(hot, period);
             released = scheduled + recycled;
             if (released > hot.reserve) revert InsufficientReserve(released, hot.reserve);
             hot.reserve -= uint96(released);
@@ -664,13 +658,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     ) external view returns (uint256 scheduled, uint256 recycled, uint256 bookkeeperShare, uint256 nodeEmission) {
         Hot memory hot = _hot;
         if (period < hot.nextPeriod) revert StalePeriod(period, hot.nextPeriod);
-        uint256 fromCum = EmissionSchedule.cumulative(initialEmission, halvingInterval, hot.emissionCursor);
-        scheduled = EmissionSchedule.cumulative(initialEmission, halvingInterval, uint256(period) + 1) - fromCum;
-        uint256 outstanding = scheduleTotal - fromCum;
-        if (hot.reserve > outstanding) {
-            recycled = hot.reserve - outstanding;
-            if (recycled > scheduled) recycled = scheduled;
-        }
+        (scheduled, recycled) = _emission(hot, period);
         bookkeeperShare = ((scheduled + recycled) * hot.bookkeeperShareBps) / BPS;
         nodeEmission = scheduled + recycled - bookkeeperShare;
     }
@@ -809,6 +797,18 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     }
 
     // ------------------------------------------------------------------------------------------ internals
+
+    /// @dev Scheduled emission from the cursor through `period`, and the recycled excess released on top of it.
+    function _emission(Hot memory hot, uint64 period) private view returns (uint256 scheduled, uint256 recycled) {
+        uint256 fromCum = EmissionSchedule.cumulative(initialEmission, halvingInterval, hot.emissionCursor);
+        scheduled = EmissionSchedule.cumulative(initialEmission, halvingInterval, uint256(period) + 1) - fromCum;
+        // Whatever the reserve holds beyond the rest of the schedule came back (funding, expiries, forfeits).
+        uint256 outstanding = scheduleTotal - fromCum;
+        if (hot.reserve > outstanding) {
+            recycled = hot.reserve - outstanding;
+            if (recycled > scheduled) recycled = scheduled;
+        }
+    }
 
     function _claim(
         uint64 period,

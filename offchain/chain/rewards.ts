@@ -88,16 +88,22 @@ export async function readPeriod(
 export function claimArgs(
   period: ReportedPeriod,
   claim: Pick<RewardClaim, "index" | "nodeId" | "traffic" | "proof">,
-): readonly [bigint, PeriodTerms, number, Hex, bigint, readonly Hex[]] {
-  return [period.period, period.terms, claim.index, claim.nodeId, claim.traffic, claim.proof] as const;
+): [bigint, PeriodTerms, number, Hex, bigint, Hex[]] {
+  return [period.period, period.terms, claim.index, claim.nodeId, claim.traffic, [...claim.proof]];
 }
 
 /** One entry of `claimBatch` (all entries of a batch are for the same node). */
 export function batchClaim(
   period: ReportedPeriod,
   claim: Pick<RewardClaim, "index" | "traffic" | "proof">,
-): { period: bigint; terms: PeriodTerms; index: number; traffic: bigint; proof: readonly Hex[] } {
-  return { period: period.period, terms: period.terms, index: claim.index, traffic: claim.traffic, proof: claim.proof };
+): { period: bigint; terms: PeriodTerms; index: number; traffic: bigint; proof: Hex[] } {
+  return {
+    period: period.period,
+    terms: period.terms,
+    index: claim.index,
+    traffic: claim.traffic,
+    proof: [...claim.proof],
+  };
 }
 
 /** One entry of `settleBookkeepers`. */

@@ -46,7 +46,8 @@ describe("offchain/meta/poisson: σ from Poisson demand", () => {
     // Σ λ̂ = 40: σ = 4·20/40, 4·10/40, 4·5/40, 4·5/40.
     expect(sigmaTuple(sigma)).to.deep.equal([2n * WAD, WAD, WAD / 2n, WAD / 2n]);
     // No demand at all: σ = 1 everywhere. Clamps apply.
-    const none = estimateSigma({ cpu: [0n], memory: [0n], bandwidth: [0n], storage: [0n] });
+    const zeros = { cpu: [0n], memory: [0n], bandwidth: [0n], storage: [0n] };
+    const none = estimateSigma(zeros);
     expect(sigmaTuple(none)).to.deep.equal([WAD, WAD, WAD, WAD]);
     const skewed = estimateSigma({ cpu: [1000n], memory: [0n], bandwidth: [0n], storage: [0n] });
     expect(sigmaTuple(skewed)).to.deep.equal([4n * WAD, WAD / 10n, WAD / 10n, WAD / 10n]);
@@ -55,8 +56,8 @@ describe("offchain/meta/poisson: σ from Poisson demand", () => {
       { max: 2n * WAD, min: 0n },
     );
     expect(sigmaTuple(capped)).to.deep.equal([2n * WAD, 0n, 0n, 0n]);
-    expect(() => estimateSigma(none, { min: 2n, max: 1n })).to.throw(PoissonError);
-    expect(() => estimateSigma(none, { max: MAX_SIGMA + 1n })).to.throw(PoissonError);
+    expect(() => estimateSigma(zeros, { min: 2n, max: 1n })).to.throw(PoissonError);
+    expect(() => estimateSigma(zeros, { max: MAX_SIGMA + 1n })).to.throw(PoissonError);
   });
 
   it("property: σ is deterministic, within bounds, and ordered like the demand", () => {

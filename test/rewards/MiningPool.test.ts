@@ -25,7 +25,7 @@ import { ledgerFrom } from "../../offchain/meta/ledger";
 import { buildReport, claimAmount, signReport, type BuiltReport } from "../../offchain/meta/report";
 import { quorumArgs, toCompact } from "../../offchain/core/quorum";
 import { ZERO_HASH, MerkleTree, rewardLeaf } from "../../offchain/core/merkle";
-import { batchClaim, claimArgs, settlement } from "../../offchain/chain/rewards";
+import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
 import { domainOf, typedDigest, type PeriodReportMessage } from "../../offchain/core/signing";
 import { readPeriod } from "../../offchain/chain/rewards";
 
@@ -614,8 +614,8 @@ describe("MiningPool", () => {
     it("claims many periods for one node in one transfer", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       const payouts = await registerNodes(sys, 3);
-      const periods = [];
-      const builtAll = [];
+      const periods: ReportedPeriod[] = [];
+      const builtAll: BuiltReport[] = [];
       for (const p of [0n, 1n, 2n]) {
         const built = reportOf(p, 0n, 3);
         await endOfPeriod(sys.pool, p);

@@ -12,8 +12,8 @@ import type { Address, Hex } from "viem";
 import type { ContractTransactionResponse } from "ethers";
 import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum } from "./fixtures";
 import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport } from "../../offchain/meta/report";
-import { batchClaim, claimArgs, settlement } from "../../offchain/chain/rewards";
+import { buildReport, type BuiltReport } from "../../offchain/meta/report";
+import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
 import { measurementsHash, sortBatch, type Measurement } from "../../offchain/meta/contribution";
 import { signTyped, domainOf } from "../../offchain/core/signing";
 import { quorumArgs } from "../../offchain/core/quorum";
@@ -84,8 +84,8 @@ describe("Rewards gas (docs/GAS.md)", () => {
     await sys.allocation.release(0);
     for (let i = 0; i < 3; i++)
       await sys.token.connect(sys.ido).transfer(hre.ethers.zeroPadValue(hre.ethers.toBeHex(0xa000 + i), 20), 1n);
-    const builts = [];
-    const periods = [];
+    const builts: BuiltReport[] = [];
+    const periods: ReportedPeriod[] = [];
     for (let p = 0n; p < 10n; p++) {
       const built = buildReport(ledger(p, nodes), { epoch: 0n, topN: nodes });
       await endOfPeriod(sys.pool, p);
