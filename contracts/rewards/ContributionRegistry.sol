@@ -82,6 +82,13 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
         uint8 length;
     }
 
+    /// @dev Everything scoring reads, loaded into memory once per batch.
+    struct Scoring {
+        uint64[4] sigma;
+        Weights weights;
+        Gradient[4] gradients;
+    }
+
     /// @dev Per-node score state: accumulated contribution as of era `era`.
     struct NodeState {
         uint192 accumulated;
@@ -107,7 +114,7 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
     uint64 public constant MAX_SIGMA = 16e18;
     uint64 public constant MAX_TIER_POWER = 10e18;
     uint64 public constant MAX_POINTS = 10e18;
-    uint16 public constant MAX_BATCH_SIZE = 256;
+    uint16 public constant MAX_BATCH_SIZE = 128;
     uint32 public constant MAX_ELECTION_GRACE = 1 days;
 
     /// @notice Bookkeeper committees (BookkeeperStaking).
@@ -252,15 +259,14 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
         );
         _verifyQuorum(epoch, nonce, structHash, quorum);
 
-        uint64[4] memory sigma = _sigma;
-        Weights memory w = _weights;
+        Scoring memory k = Scoring({sigma: _sigma, weights: _weights, gradients: _gradients});
         uint64 era = currentEra();
         bytes32 previous;
         for (uint256 i; i < batch.length; ++i) {
             Measurement calldata m = batch[i];
             if (i != 0 && m.nodeId <= previous) revert UnsortedBatch(i);
             previous = m.nodeId;
-            if (_apply(m, nonce, era, sigma, w)) ++applied;
+            if (_apply(m, nonce, era, k)) ++applied;
         }
         emit MeasurementsPosted(nonce, epoch, batch.length, applied, quorum.signers);
     }
@@ -413,11 +419,8 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
      * @param value The measured value.
      * @return Points of the highest threshold at or below `value`, 0 below the first.
      */
-    function gradientOf(Resource resource, uint256 value) public view returns (uint256) {
-        Gradient storage g = _gradients[uint256(resource)];
-        uint256 points;
-        for (uint256 i; i < g.length && value >= g.thresholds[i]; ++i) points = g.points[i];
-        return points;
+    function gradientOf(Resource resource, uint256 value) external view returns (uint256) {
+        return _gradient(_gradients[uint256(resource)], value);
     }
 
     /**
@@ -433,7 +436,7 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
         Measurement calldata m,
         INodeRegistry.Tier tier
     ) external view returns (uint256 basic, uint256 service, uint256 chain, uint256 total) {
-        return _contribution(m, tier, _sigma, _weights);
+        return _contribution(m, tier, Scoring({sigma: _sigma, weights: _weights, gradients: _gradients}));
     }
 
     /**
@@ -464,19 +467,13 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
         nextNonce = nonce + 1;
     }
 
-    function _apply(
-        Measurement calldata m,
-        uint64 nonce,
-        uint64 era,
-        uint64[4] memory sigma,
-        Weights memory w
-    ) private returns (bool) {
+    function _apply(Measurement calldata m, uint64 nonce, uint64 era, Scoring memory k) private returns (bool) {
         (bool ok, INodeRegistry.Tier tier) = _tierOf(m.nodeId);
         if (!ok) {
             emit MeasurementSkipped(m.nodeId, nonce);
             return false;
         }
-        (, , , uint256 increment) = _contribution(m, tier, sigma, w);
+        (, , , uint256 increment) = _contribution(m, tier, k);
         uint256 accumulated = _decayed(_nodes[m.nodeId], era) + increment;
         if (accumulated > type(uint192).max) accumulated = type(uint192).max;
         _nodes[m.nodeId] = NodeState({accumulated: uint192(accumulated), era: era});
@@ -510,20 +507,23 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
     function _contribution(
         Measurement calldata m,
         INodeRegistry.Tier tier,
-        uint64[4] memory sigma,
-        Weights memory w
-    ) private view returns (uint256 basic, uint256 service, uint256 chain, uint256 total) {
+        Scoring memory k
+    ) private pure returns (uint256 basic, uint256 service, uint256 chain, uint256 total) {
         uint256 capability =
-            gradientOf(Resource.Cpu, m.cpuMhz) * sigma[0] +
-                gradientOf(Resource.Memory, m.memoryMiB) * sigma[1] +
-                gradientOf(Resource.Bandwidth, m.uplinkMbps) * sigma[2] +
-                gradientOf(Resource.Storage, m.storageGiB) * sigma[3];
-        basic = (capability * w.tierPower[uint256(tier)] * m.onlineSeconds) / (WAD * 3600);
-        uint256 earned = uint256(m.tasksCompleted) * w.completedPoints;
-        uint256 lost = uint256(m.tasksFailed) * w.failedPenalty;
+            _gradient(k.gradients[0], m.cpuMhz) * k.sigma[0] +
+                _gradient(k.gradients[1], m.memoryMiB) * k.sigma[1] +
+                _gradient(k.gradients[2], m.uplinkMbps) * k.sigma[2] +
+                _gradient(k.gradients[3], m.storageGiB) * k.sigma[3];
+        basic = (capability * k.weights.tierPower[uint256(tier)] * m.onlineSeconds) / (WAD * 3600);
+        uint256 earned = uint256(m.tasksCompleted) * k.weights.completedPoints;
+        uint256 lost = uint256(m.tasksFailed) * k.weights.failedPenalty;
         service = earned > lost ? earned - lost : 0;
-        chain = uint256(m.chainParticipation) * w.chainPoints;
+        chain = uint256(m.chainParticipation) * k.weights.chainPoints;
         total = basic + service + chain;
+    }
+
+    function _gradient(Gradient memory g, uint256 value) private pure returns (uint256 points) {
+        for (uint256 i; i < g.length && value >= g.thresholds[i]; ++i) points = g.points[i];
     }
 
     function _decayed(NodeState memory s, uint64 era) private pure returns (uint256) {

@@ -190,7 +190,9 @@ contract MockNodeRegistry is INodeRegistry {
     function resourceProfile(
         bytes32 nodeId
     ) external view returns (NodeKind kind, Tier tier, uint16 region, bool active) {
-        NodeInfo memory n = _known(nodeId);
+        // Reads only the record's packed profile word (and the operator), like a registry built for matching.
+        NodeInfo storage n = _nodes[nodeId];
+        if (n.operator == address(0)) revert UnknownNode(nodeId);
         return (n.kind, n.tier, n.region, n.active);
     }
 

@@ -120,9 +120,9 @@ describe("ContributionRegistry", () => {
     await expect(f.deploy(sys.committee, sys.registry, sys.deployer.address, { ...REGISTRY_PARAMS, halvingBlocks: 0n }))
       .to.be.revertedWithCustomError(f, "ParameterOutOfBounds")
       .withArgs("halvingBlocks", 0, 1, 2n ** 64n - 1n);
-    await expect(f.deploy(sys.committee, sys.registry, sys.deployer.address, { ...REGISTRY_PARAMS, maxBatchSize: 257 }))
+    await expect(f.deploy(sys.committee, sys.registry, sys.deployer.address, { ...REGISTRY_PARAMS, maxBatchSize: 129 }))
       .to.be.revertedWithCustomError(f, "ParameterOutOfBounds")
-      .withArgs("maxBatchSize", 257, 1, 256);
+      .withArgs("maxBatchSize", 129, 1, 128);
     const badTier = { ...REGISTRY_PARAMS.weights, tierPower: [0n, WAD, WAD] as [bigint, bigint, bigint] };
     await expect(f.deploy(sys.committee, sys.registry, sys.deployer.address, { ...REGISTRY_PARAMS, weights: badTier }))
       .to.be.revertedWithCustomError(f, "ParameterOutOfBounds")
@@ -349,7 +349,8 @@ describe("ContributionRegistry", () => {
       .to.be.revertedWithCustomError(registry, "ParameterOutOfBounds")
       .withArgs("failedPenalty", 11n * WAD, 0, 10n * WAD);
     await expect(registry.setMaxBatchSize(0)).to.be.revertedWithCustomError(registry, "ParameterOutOfBounds");
-    await expect(registry.setMaxBatchSize(256)).to.emit(registry, "MaxBatchSizeSet").withArgs(256);
+    await expect(registry.setMaxBatchSize(128)).to.emit(registry, "MaxBatchSizeSet").withArgs(128);
+    await expect(registry.setMaxBatchSize(129)).to.be.revertedWithCustomError(registry, "ParameterOutOfBounds");
     await expect(registry.setElectionGrace(86_401)).to.be.revertedWithCustomError(registry, "ParameterOutOfBounds");
     await expect(registry.setElectionGrace(0)).to.emit(registry, "ElectionGraceSet").withArgs(0);
   });
