@@ -392,8 +392,11 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     /**
      * @inheritdoc IMiningPool
      * @dev Slashed stake (BookkeeperStaking) and donations. Recycled into future reports (see the contract notice).
+     *      Deliberately not `nonReentrant`: BookkeeperStaking returns a stakeless bookkeeper's reward through it
+     *      while {settleBookkeepers} runs (whose accounting is complete before it calls out). Checks-effects-
+     *      interactions: the only external call is the token's transferFrom, last.
      */
-    function fund(uint256 amount) external nonReentrant {
+    function fund(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         totalFunded += amount;
         uint96 reserve = _hot.reserve + _toU96(amount);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
+import {IMiningPool} from "../interfaces/IMiningPool.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {EmissionSchedule} from "../libraries/EmissionSchedule.sol";
 import {QuorumVerifier} from "../libraries/QuorumVerifier.sol";
@@ -33,6 +34,9 @@ contract MockCommittee is IBookkeeperCommittee {
     mapping(address => uint256) public credited;
     /// @notice Missed duties per (epoch, bookkeeper).
     mapping(uint64 => mapping(address => uint256)) public missed;
+    /// @notice Rewards of this bookkeeper go back to `returnPool` (like BookkeeperStaking for a stakeless one).
+    address public stakeless;
+    address public returnPool;
     /// @notice Number of creditRewards / recordMissedDuty calls.
     uint256 public creditCalls;
     uint256 public missedCalls;
@@ -72,6 +76,14 @@ contract MockCommittee is IBookkeeperCommittee {
         _size[epoch] = keys.length;
         if (!_elected || epoch > _last) _last = epoch;
         _elected = true;
+    }
+
+    /// @notice Makes creditRewards return `bookkeeper`'s reward to `pool` through IMiningPool.fund, re-entering it.
+    /// @param bookkeeper The stakeless bookkeeper.
+    /// @param pool The mining pool.
+    function setStakeless(address bookkeeper, address pool) external {
+        stakeless = bookkeeper;
+        returnPool = pool;
     }
 
     /// @notice Removes member `index` of `epoch` (slashed / dismissed): its key becomes zero.
@@ -123,6 +135,12 @@ contract MockCommittee is IBookkeeperCommittee {
         ++creditCalls;
         emit RewardsCredited(bookkeepers, amounts);
         token.safeTransferFrom(msg.sender, address(this), total);
+        uint256 unowned = stakeless == address(0) ? 0 : credited[stakeless];
+        if (unowned != 0) {
+            credited[stakeless] = 0;
+            token.forceApprove(returnPool, unowned);
+            IMiningPool(returnPool).fund(unowned);
+        }
     }
 
     /// @inheritdoc IBookkeeperCommittee

@@ -758,6 +758,21 @@ describe("MiningPool", () => {
       );
     });
 
+    it("accepts the committee returning a stakeless signer's reward through fund() during settlement", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 0n);
+      await post(sys, c, reportOf(0n, 0n, 2).report, first(5));
+      const p0 = await period(sys, 0n);
+      await sys.committee.setStakeless(c.bookkeepers[2], await sys.pool.getAddress());
+      const per = p0.attestation.bookkeeperShare / 5n;
+      const funded = await sys.pool.totalFunded();
+      await expect(sys.pool.settleBookkeepers([settlement(p0)]))
+        .to.emit(sys.pool, "Funded")
+        .withArgs(await sys.committee.getAddress(), per, anyValue);
+      expect(await sys.pool.totalFunded()).to.equal(funded + per);
+      expect(await sys.committee.credited(c.bookkeepers[2])).to.equal(0n);
+    });
+
     it("settles an empty period: no credit, missed duty recorded", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       await endOfPeriod(sys.pool, 0n);
