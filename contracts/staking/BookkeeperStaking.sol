@@ -428,6 +428,14 @@ contract BookkeeperStaking is
         return _s.epochStart(epoch);
     }
 
+    /**
+     * @notice Epoch length in force now (a governance change applies from the next epoch boundary).
+     * @return Seconds.
+     */
+    function epochLength() external view returns (uint64) {
+        return _s.currentSegment().length;
+    }
+
     /// @inheritdoc IBookkeeperCommittee
     function lastElectedEpoch() public view returns (uint64) {
         uint64 last = _s.lastElectedPlusOne;
@@ -482,6 +490,22 @@ contract BookkeeperStaking is
         position = BookkeeperLogic.positionOf(c, account);
         if (position == type(uint256).max) return (false, 0, false);
         return (true, position, (c.removedMask >> position) & 1 == 1);
+    }
+
+    /**
+     * @notice PBFT primary of view `round` in the committee of `epoch`: position `round mod size` of the
+     *         leader order.
+     * @param epoch The epoch.
+     * @param round The PBFT view number.
+     * @return bookkeeper The leader's account.
+     * @return signingKey Its key (zero if removed since the election).
+     */
+    function leader(uint64 epoch, uint256 round) external view returns (address bookkeeper, address signingKey) {
+        BookkeeperLogic.Committee storage c = _s.committees[epoch];
+        if (c.size == 0) revert NoCommittee(epoch);
+        uint256 i = round % c.size;
+        bookkeeper = c.bookkeepers[i];
+        signingKey = (c.removedMask >> i) & 1 == 1 ? address(0) : c.keys[i];
     }
 
     /**
