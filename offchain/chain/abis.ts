@@ -5889,6 +5889,19 @@ export const bookkeeperStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "epochLength",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -6040,6 +6053,35 @@ export const bookkeeperStakingAbi = [
         "internalType": "uint64",
         "name": "",
         "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "round",
+        "type": "uint256"
+      }
+    ],
+    "name": "leader",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "bookkeeper",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "signingKey",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
