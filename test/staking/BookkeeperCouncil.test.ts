@@ -96,12 +96,21 @@ describe("BookkeeperCouncil", () => {
       await expect(c.connect(ctx.signers[12]).propose(Action.AddMember, target, ""))
         .to.be.revertedWithCustomError(c, "NotMember")
         .withArgs(target);
-      await expect(c.connect(ctx.signers[12]).vote(Action.AddMember, target)).to.be.revertedWithCustomError(c, "NotMember");
-      await expect(c.connect(m0).propose(Action.AddMember, ethers.ZeroAddress, "")).to.be.revertedWithCustomError(c, "ZeroTarget");
+      await expect(c.connect(ctx.signers[12]).vote(Action.AddMember, target)).to.be.revertedWithCustomError(
+        c,
+        "NotMember",
+      );
+      await expect(c.connect(m0).propose(Action.AddMember, ethers.ZeroAddress, "")).to.be.revertedWithCustomError(
+        c,
+        "ZeroTarget",
+      );
       await expect(c.connect(m0).propose(Action.AddMember, m1.address, ""))
         .to.be.revertedWithCustomError(c, "AlreadyMember")
         .withArgs(m1.address);
-      await expect(c.connect(m0).propose(Action.Retain, m1.address, "")).to.be.revertedWithCustomError(c, "RetainIsAutomatic");
+      await expect(c.connect(m0).propose(Action.Retain, m1.address, "")).to.be.revertedWithCustomError(
+        c,
+        "RetainIsAutomatic",
+      );
       await expect(c.connect(m0).vote(Action.AddMember, target))
         .to.be.revertedWithCustomError(c, "NoOpenMotion")
         .withArgs(Action.AddMember, target);
@@ -117,7 +126,10 @@ describe("BookkeeperCouncil", () => {
         .to.be.revertedWithCustomError(c, "NotRegisteredBookkeeper")
         .withArgs(target);
 
-      const full = [ctx.members[0].address, ...Array.from({ length: 31 }, (_, i) => ethers.getAddress(ethers.toBeHex(i + 1000, 20)))];
+      const full = [
+        ctx.members[0].address,
+        ...Array.from({ length: 31 }, (_, i) => ethers.getAddress(ethers.toBeHex(i + 1000, 20))),
+      ];
       const big = await deployStakingWith(ctx, full);
       await expect(big.connect(ctx.members[0]).propose(Action.AddMember, target, ""))
         .to.be.revertedWithCustomError(big, "CouncilFull")
@@ -132,7 +144,9 @@ describe("BookkeeperCouncil", () => {
       const [bk] = ctx.bookkeepers;
       await ctx.staking.setParameter(Param.AdmissionRequired, 1);
       await fund(ctx, bk, MIN_MARGIN);
-      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0)).to.be.revertedWithCustomError(ctx.staking, "NotAdmitted").withArgs(bk.address);
+      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0))
+        .to.be.revertedWithCustomError(ctx.staking, "NotAdmitted")
+        .withArgs(bk.address);
 
       const rec = await recommendation(ctx, 0, bk.address);
       expect(await ctx.staking.recommendationDigest(bk.address, rec.deadline)).to.equal(rec.digest);
@@ -149,7 +163,10 @@ describe("BookkeeperCouncil", () => {
         .withArgs(rec.digest);
       const rec1 = await recommendation(ctx, 1, bk.address);
       await ctx.council.recommend(bk.address, rec1.deadline, rec1.signature);
-      expect(await ctx.council.recommendersOf(bk.address)).to.deep.equal([ctx.members[0].address, ctx.members[1].address]);
+      expect(await ctx.council.recommendersOf(bk.address)).to.deep.equal([
+        ctx.members[0].address,
+        ctx.members[1].address,
+      ]);
       await approve(ctx, Action.Admit, bk.address, [2]);
       expect(await ctx.council.isAdmitted(bk.address)).to.equal(false);
       await expect(ctx.council.connect(ctx.members[3]).vote(Action.Admit, bk.address))
@@ -196,10 +213,9 @@ describe("BookkeeperCouncil", () => {
         .to.be.revertedWithCustomError(ctx.council, "NotMember")
         .withArgs(account(5).address);
       // a signature for another candidate does not transfer
-      await expect(ctx.council.recommend(ctx.bookkeepers[1].address, ok.deadline, ok.signature)).to.be.revertedWithCustomError(
-        ctx.council,
-        "NotMember",
-      );
+      await expect(
+        ctx.council.recommend(ctx.bookkeepers[1].address, ok.deadline, ok.signature),
+      ).to.be.revertedWithCustomError(ctx.council, "NotMember");
     });
   });
 
@@ -246,10 +262,9 @@ describe("BookkeeperCouncil", () => {
       expect((await ctx.staking.membership(epoch, bk.address))[2]).to.equal(true);
       expect(await ctx.council.isAdmitted(bk.address)).to.equal(false);
       // relegated, not banned: it may be admitted and register again
-      await expect(ctx.council.connect(ctx.members[0]).propose(Action.Dismiss, bk.address, "")).to.be.revertedWithCustomError(
-        ctx.council,
-        "NotRegisteredBookkeeper",
-      );
+      await expect(
+        ctx.council.connect(ctx.members[0]).propose(Action.Dismiss, bk.address, ""),
+      ).to.be.revertedWithCustomError(ctx.council, "NotRegisteredBookkeeper");
       const rec = await recommendation(ctx, 3, bk.address);
       await ctx.council.recommend(bk.address, rec.deadline, rec.signature);
       await approve(ctx, Action.Admit, bk.address, [4, 5, 6]);
@@ -273,16 +288,35 @@ describe("BookkeeperCouncil", () => {
       for (const m of [m0, m1]) {
         await expect(tx)
           .to.emit(ctx.council, "MotionOpened")
-          .withArgs(anyValue, Action.Retain, m.address, zeroAddress, at + RETAIN_PERIOD, "recommended a blacklisted bookkeeper");
+          .withArgs(
+            anyValue,
+            Action.Retain,
+            m.address,
+            zeroAddress,
+            at + RETAIN_PERIOD,
+            "recommended a blacklisted bookkeeper",
+          );
       }
       expect(await ctx.staking.isBlacklisted(bk.address)).to.equal(true);
       await fund(ctx, bk, MIN_MARGIN);
-      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0)).to.be.revertedWithCustomError(ctx.staking, "BookkeeperBlacklisted");
-      await expect(ctx.council.connect(m0).propose(Action.Admit, bk.address, "")).to.be.revertedWithCustomError(ctx.council, "TargetBlacklisted");
-      await expect(ctx.council.connect(m0).propose(Action.Blacklist, bk.address, "")).to.be.revertedWithCustomError(ctx.council, "TargetBlacklisted");
+      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0)).to.be.revertedWithCustomError(
+        ctx.staking,
+        "BookkeeperBlacklisted",
+      );
+      await expect(ctx.council.connect(m0).propose(Action.Admit, bk.address, "")).to.be.revertedWithCustomError(
+        ctx.council,
+        "TargetBlacklisted",
+      );
+      await expect(ctx.council.connect(m0).propose(Action.Blacklist, bk.address, "")).to.be.revertedWithCustomError(
+        ctx.council,
+        "TargetBlacklisted",
+      );
 
       // m0 is retained by 4 of the 6 others; it may not vote on its own seat.
-      await expect(ctx.council.connect(m0).vote(Action.Retain, m0.address)).to.be.revertedWithCustomError(ctx.council, "OwnRetainVote");
+      await expect(ctx.council.connect(m0).vote(Action.Retain, m0.address)).to.be.revertedWithCustomError(
+        ctx.council,
+        "OwnRetainVote",
+      );
       await ctx.council.connect(m1).vote(Action.Retain, m0.address);
       await approve(ctx, Action.Retain, m0.address, [2, 3]);
       await expect(ctx.council.connect(ctx.members[4]).vote(Action.Retain, m0.address))
@@ -343,7 +377,9 @@ describe("BookkeeperCouncil", () => {
       await ctx.council.connect(m).propose(Action.Blacklist, bk.address, "");
       expect((await ctx.council.motion(Action.Retain, m.address)).open).to.equal(true);
       await time.increase(RETAIN_PERIOD + 1n);
-      await expect(ctx.council.concludeRetain(m.address)).to.emit(ctx.council, "MotionClosed").and.not.to.emit(ctx.council, "MemberRemoved");
+      await expect(ctx.council.concludeRetain(m.address))
+        .to.emit(ctx.council, "MotionClosed")
+        .and.not.to.emit(ctx.council, "MemberRemoved");
       expect(await ctx.council.members()).to.deep.equal([m.address]);
     });
   });
@@ -352,6 +388,12 @@ describe("BookkeeperCouncil", () => {
 /** Another staking deployment (same token and registry) with the given council. */
 async function deployStakingWith(ctx: StakingContext, members: string[]) {
   const factory = await stakingFactory(ctx);
-  const staking = await factory.deploy(ctx.token.target, ctx.registry.target, ctx.deployer.address, members, DEFAULT_STAKING_PARAMS);
+  const staking = await factory.deploy(
+    ctx.token.target,
+    ctx.registry.target,
+    ctx.deployer.address,
+    members,
+    DEFAULT_STAKING_PARAMS,
+  );
   return BookkeeperCouncil__factory.connect(await staking.council(), ctx.deployer);
 }

@@ -48,7 +48,10 @@ function shuffle<T>(ranked: T[], prevrandao: bigint, epoch: bigint, staking: Add
 }
 
 async function electionEvent(ctx: StakingContext, txPromise: Promise<{ wait(): Promise<unknown> }>) {
-  const receipt = (await (await txPromise).wait()) as { logs: { topics: string[]; data: string }[]; blockNumber: number };
+  const receipt = (await (await txPromise).wait()) as {
+    logs: { topics: string[]; data: string }[];
+    blockNumber: number;
+  };
   for (const log of receipt.logs) {
     try {
       const parsed = ctx.staking.interface.parseLog(log);
@@ -116,14 +119,12 @@ describe("BookkeeperStaking", () => {
       const t = ctx.token.target;
       const r = ctx.registry.target;
       const admin = ctx.deployer.address;
-      await expect(factory.deploy(ethers.ZeroAddress, r, admin, members, DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
-        ctx.staking,
-        "ZeroAddress",
-      );
-      await expect(factory.deploy(t, r, ethers.ZeroAddress, members, DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
-        ctx.staking,
-        "ZeroAddress",
-      );
+      await expect(
+        factory.deploy(ethers.ZeroAddress, r, admin, members, DEFAULT_STAKING_PARAMS),
+      ).to.be.revertedWithCustomError(ctx.staking, "ZeroAddress");
+      await expect(
+        factory.deploy(t, r, ethers.ZeroAddress, members, DEFAULT_STAKING_PARAMS),
+      ).to.be.revertedWithCustomError(ctx.staking, "ZeroAddress");
       const future = BigInt(await time.latest()) + 1000n;
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, genesis: future }))
         .to.be.revertedWithCustomError(ctx.staking, "InvalidGenesis")
@@ -141,14 +142,12 @@ describe("BookkeeperStaking", () => {
         ctx.council,
         "InvalidMembers",
       );
-      await expect(factory.deploy(t, r, admin, [members[0], members[0]], DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
-        ctx.council,
-        "InvalidMembers",
-      );
-      await expect(factory.deploy(t, r, admin, [ethers.ZeroAddress], DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
-        ctx.council,
-        "InvalidMembers",
-      );
+      await expect(
+        factory.deploy(t, r, admin, [members[0], members[0]], DEFAULT_STAKING_PARAMS),
+      ).to.be.revertedWithCustomError(ctx.council, "InvalidMembers");
+      await expect(
+        factory.deploy(t, r, admin, [ethers.ZeroAddress], DEFAULT_STAKING_PARAMS),
+      ).to.be.revertedWithCustomError(ctx.council, "InvalidMembers");
     });
 
     it("lets only governance change parameters, within bounds, with an event", async () => {
@@ -179,8 +178,12 @@ describe("BookkeeperStaking", () => {
           .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
           .withArgs(param, max + 1n, min, max);
       }
-      await expect(s.setParameter(Param.BountyBps, 2_500)).to.emit(s, "ParameterChanged").withArgs(Param.BountyBps, 1000, 2500);
-      await expect(s.setParameter(Param.AdmissionRequired, 1)).to.emit(s, "ParameterChanged").withArgs(Param.AdmissionRequired, 0, 1);
+      await expect(s.setParameter(Param.BountyBps, 2_500))
+        .to.emit(s, "ParameterChanged")
+        .withArgs(Param.BountyBps, 1000, 2500);
+      await expect(s.setParameter(Param.AdmissionRequired, 1))
+        .to.emit(s, "ParameterChanged")
+        .withArgs(Param.AdmissionRequired, 0, 1);
       expect((await s.parameters()).bountyBps).to.equal(2500n);
       expect((await s.parameters()).admissionRequired).to.equal(true);
       // committee size and candidate bound constrain each other
@@ -247,8 +250,7 @@ describe("BookkeeperStaking", () => {
         .to.emit(ctx.staking, "BookkeeperRegistered")
         .withArgs(bk.address, HMS(12_000), HMS(12_000), 500)
         .and.to.emit(ctx.staking, "StatusChanged")
-        .withArgs(bk.address, Status.None, Status.Registered)
-        ;
+        .withArgs(bk.address, Status.None, Status.Registered);
       await expect(tx1).to.changeTokenBalances(ctx.token, [bk, ctx.staking], [-HMS(12_000), HMS(12_000)]);
       const info = await ctx.staking.bookkeeperInfo(bk.address);
       expect(info.status).to.equal(Status.Registered);
@@ -271,7 +273,9 @@ describe("BookkeeperStaking", () => {
         .to.be.revertedWithCustomError(ctx.staking, "CommissionTooHigh")
         .withArgs(5001, 5000);
       await s.register(MIN_MARGIN, 5000);
-      await expect(s.register(MIN_MARGIN, 0)).to.be.revertedWithCustomError(ctx.staking, "AlreadyRegistered").withArgs(a.address);
+      await expect(s.register(MIN_MARGIN, 0))
+        .to.be.revertedWithCustomError(ctx.staking, "AlreadyRegistered")
+        .withArgs(a.address);
       await ctx.staking.setParameter(Param.CommitteeSize, 1);
       await ctx.staking.setParameter(Param.MaxCandidates, 2);
       await registerBookkeeper(ctx, b, MIN_MARGIN, 2);
@@ -290,11 +294,15 @@ describe("BookkeeperStaking", () => {
         .to.emit(ctx.staking, "MarginAdded")
         .withArgs(a.address, HMS(5_000), HMS(15_000));
       await expect(ctx.staking.connect(a).topUp(0)).to.be.revertedWithCustomError(ctx.staking, "ZeroAmount");
-      await expect(ctx.staking.connect(a).setCommission(700)).to.emit(ctx.staking, "CommissionChanged").withArgs(a.address, 100, 700);
+      await expect(ctx.staking.connect(a).setCommission(700))
+        .to.emit(ctx.staking, "CommissionChanged")
+        .withArgs(a.address, 100, 700);
       await expect(ctx.staking.connect(a).setCommission(5001))
         .to.be.revertedWithCustomError(ctx.staking, "CommissionTooHigh")
         .withArgs(5001, 5000);
-      await expect(ctx.staking.connect(b).topUp(1)).to.be.revertedWithCustomError(ctx.staking, "NotRegistered").withArgs(b.address);
+      await expect(ctx.staking.connect(b).topUp(1))
+        .to.be.revertedWithCustomError(ctx.staking, "NotRegistered")
+        .withArgs(b.address);
       await expect(ctx.staking.connect(b).setCommission(1)).to.be.revertedWithCustomError(ctx.staking, "NotRegistered");
     });
   });
@@ -314,15 +322,14 @@ describe("BookkeeperStaking", () => {
       expect(locks.length).to.equal(1);
       expect(locks[0].releaseAt).to.equal(requestedAt + UNBONDING);
       expect(payouts[0]).to.equal(HMS(5_000));
-      await expect(ctx.staking.connect(a).withdraw()).to.be.revertedWithCustomError(ctx.staking, "NothingToWithdraw").withArgs(a.address);
+      await expect(ctx.staking.connect(a).withdraw())
+        .to.be.revertedWithCustomError(ctx.staking, "NothingToWithdraw")
+        .withArgs(a.address);
       await time.setNextBlockTimestamp(requestedAt + UNBONDING - 1n);
       await expect(ctx.staking.connect(a).withdraw()).to.be.revertedWithCustomError(ctx.staking, "NothingToWithdraw");
       await time.setNextBlockTimestamp(requestedAt + UNBONDING);
       const tx2 = ctx.staking.connect(a).withdraw();
-      await expect(tx2)
-        .to.emit(ctx.staking, "Withdrawn")
-        .withArgs(a.address, a.address, 1, HMS(5_000), 0)
-        ;
+      await expect(tx2).to.emit(ctx.staking, "Withdrawn").withArgs(a.address, a.address, 1, HMS(5_000), 0);
       await expect(tx2).to.changeTokenBalances(ctx.token, [a, ctx.staking], [HMS(5_000), -HMS(5_000)]);
       expect((await ctx.staking.locksOf(a.address))[0].length).to.equal(0);
     });
@@ -398,8 +405,7 @@ describe("BookkeeperStaking", () => {
       const tx3 = ctx.staking.connect(rewarder).creditRewards([bk.address], [HMS(1_000)]);
       await expect(tx3)
         .to.emit(ctx.staking, "RewardsCredited")
-        .withArgs(bk.address, rewarder.address, HMS(1_000), HMS(325), HMS(675), HMS(75))
-        ;
+        .withArgs(bk.address, rewarder.address, HMS(1_000), HMS(325), HMS(675), HMS(75));
       await expect(tx3).to.changeTokenBalances(ctx.token, [rewarder, ctx.staking], [-HMS(1_000), HMS(1_000)]);
       const info = await ctx.staking.bookkeeperInfo(bk.address);
       expect(info.margin).to.equal(HMS(10_325));
@@ -424,9 +430,14 @@ describe("BookkeeperStaking", () => {
       const [d] = ctx.delegators;
       const rewarder = ctx.signers[12];
       await fund(ctx, d, HMS(100));
-      await expect(ctx.staking.connect(d).delegate(other.address, HMS(1))).to.be.revertedWithCustomError(ctx.staking, "NotRegistered").withArgs(other.address);
+      await expect(ctx.staking.connect(d).delegate(other.address, HMS(1)))
+        .to.be.revertedWithCustomError(ctx.staking, "NotRegistered")
+        .withArgs(other.address);
       await registerBookkeeper(ctx, bk, MIN_MARGIN, 1, 0);
-      await expect(ctx.staking.connect(d).delegate(bk.address, 0)).to.be.revertedWithCustomError(ctx.staking, "ZeroAmount");
+      await expect(ctx.staking.connect(d).delegate(bk.address, 0)).to.be.revertedWithCustomError(
+        ctx.staking,
+        "ZeroAmount",
+      );
       await delegateTo(ctx, d, bk.address, HMS(1_000));
       // Rewards make a share worth more than one wei: a 1-wei delegation mints nothing.
       await ctx.staking.grantRole(await ctx.staking.REWARDER_ROLE(), rewarder.address);
@@ -434,7 +445,9 @@ describe("BookkeeperStaking", () => {
       await ctx.token.connect(rewarder).approve(ctx.staking.target, HMS(10_000));
       await ctx.staking.connect(rewarder).creditRewards([bk.address], [HMS(10_000)]);
       await fund(ctx, d, 1n);
-      await expect(ctx.staking.connect(d).delegate(bk.address, 1n)).to.be.revertedWithCustomError(ctx.staking, "ZeroShares").withArgs(1n);
+      await expect(ctx.staking.connect(d).delegate(bk.address, 1n))
+        .to.be.revertedWithCustomError(ctx.staking, "ZeroShares")
+        .withArgs(1n);
       await expect(ctx.staking.connect(d).undelegate(bk.address, 0))
         .to.be.revertedWithCustomError(ctx.staking, "InsufficientShares")
         .withArgs(0, HMS(1_000));
@@ -451,7 +464,9 @@ describe("BookkeeperStaking", () => {
         .to.be.revertedWithCustomError(ctx.staking, "AccessControlUnauthorizedAccount")
         .withArgs(rewarder.address, await ctx.staking.REWARDER_ROLE());
       await ctx.staking.grantRole(await ctx.staking.REWARDER_ROLE(), rewarder.address);
-      await expect(ctx.staking.connect(rewarder).creditRewards([bk.address], [])).to.be.revertedWithCustomError(ctx.staking, "LengthMismatch").withArgs(1, 0);
+      await expect(ctx.staking.connect(rewarder).creditRewards([bk.address], []))
+        .to.be.revertedWithCustomError(ctx.staking, "LengthMismatch")
+        .withArgs(1, 0);
       const many = Array(257).fill(bk.address);
       await expect(ctx.staking.connect(rewarder).creditRewards(many, Array(257).fill(0n)))
         .to.be.revertedWithCustomError(ctx.staking, "BatchTooLarge")
@@ -459,7 +474,9 @@ describe("BookkeeperStaking", () => {
       await registerBookkeeper(ctx, bk, MIN_MARGIN, 1, 0);
       await ctx.token.transfer(rewarder.address, HMS(30));
       await ctx.token.connect(rewarder).approve(ctx.staking.target, HMS(30));
-      await expect(ctx.staking.connect(rewarder).creditRewards([bk.address, nobody.address, bk.address], [HMS(10), HMS(20), 0n]))
+      await expect(
+        ctx.staking.connect(rewarder).creditRewards([bk.address, nobody.address, bk.address], [HMS(10), HMS(20), 0n]),
+      )
         .to.emit(ctx.staking, "RewardsCredited")
         .withArgs(nobody.address, rewarder.address, HMS(20), 0, 0, 0)
         .and.to.emit(ctx.staking, "PoolFundsPending")
@@ -566,7 +583,9 @@ describe("BookkeeperStaking", () => {
       // Raising the minimum above every margin leaves nobody eligible.
       await ctx.staking.setParameter(Param.MinMargin, MIN_MARGIN + 1n);
       const epoch = await nextEpoch(ctx.staking);
-      await expect(ctx.staking.elect()).to.be.revertedWithCustomError(ctx.staking, "NoEligibleCandidates").withArgs(epoch);
+      await expect(ctx.staking.elect())
+        .to.be.revertedWithCustomError(ctx.staking, "NoEligibleCandidates")
+        .withArgs(epoch);
       expect(await ctx.staking.electionWeight(ctx.delegators[0].address)).to.equal(0n);
     });
 
@@ -585,8 +604,13 @@ describe("BookkeeperStaking", () => {
       await registerBookkeeper(ctx, a, MIN_MARGIN, 1);
       const start = await ctx.staking.epochStart(1);
       await time.setNextBlockTimestamp(start);
-      await expect(ctx.staking.elect()).to.be.revertedWithCustomError(ctx.staking, "ElectionTooEarly").withArgs(1, start);
-      await expect(ctx.staking.electionWeight(a.address)).to.be.revertedWithCustomError(ctx.staking, "ElectionTooEarly");
+      await expect(ctx.staking.elect())
+        .to.be.revertedWithCustomError(ctx.staking, "ElectionTooEarly")
+        .withArgs(1, start);
+      await expect(ctx.staking.electionWeight(a.address)).to.be.revertedWithCustomError(
+        ctx.staking,
+        "ElectionTooEarly",
+      );
       await ctx.staking.elect(); // next block, start + 1
       await ctx.registry.connect(a).setBookkeeperKey(signingKey(99).address);
       expect((await ctx.staking.committee(1))[1]).to.deep.equal([signingKey(1).address]);
@@ -607,12 +631,19 @@ describe("BookkeeperStaking", () => {
       );
       await ctx.staking.grantRole(await ctx.staking.REWARDER_ROLE(), rewarder.address);
       const r = ctx.staking.connect(rewarder);
-      await expect(r.recordMissedDuty(epoch + 5n, [a.address])).to.be.revertedWithCustomError(ctx.staking, "NoCommittee").withArgs(epoch + 5n);
+      await expect(r.recordMissedDuty(epoch + 5n, [a.address]))
+        .to.be.revertedWithCustomError(ctx.staking, "NoCommittee")
+        .withArgs(epoch + 5n);
       await expect(r.recordMissedDuty(epoch, [ctx.delegators[0].address]))
         .to.be.revertedWithCustomError(ctx.staking, "NotCommitteeMember")
         .withArgs(epoch, ctx.delegators[0].address);
-      await expect(r.recordMissedDuty(epoch, Array(257).fill(a.address))).to.be.revertedWithCustomError(ctx.staking, "BatchTooLarge");
-      await expect(r.recordMissedDuty(epoch, [a.address])).to.emit(ctx.staking, "MissedDuty").withArgs(a.address, epoch, 1);
+      await expect(r.recordMissedDuty(epoch, Array(257).fill(a.address))).to.be.revertedWithCustomError(
+        ctx.staking,
+        "BatchTooLarge",
+      );
+      await expect(r.recordMissedDuty(epoch, [a.address]))
+        .to.emit(ctx.staking, "MissedDuty")
+        .withArgs(a.address, epoch, 1);
       await r.recordMissedDuty(epoch, Array(11).fill(a.address));
       expect((await ctx.staking.bookkeeperInfo(a.address)).pendingMisses).to.equal(12n);
       expect((await ctx.staking.bookkeeperInfo(a.address)).margin).to.equal(HMS(20_000));
@@ -667,8 +698,7 @@ describe("BookkeeperStaking", () => {
         .and.to.emit(ctx.staking, "StatusChanged")
         .withArgs(bk.address, Status.Registered, Status.Jailed)
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(27_900), HMS(27_900))
-        ;
+        .withArgs(HMS(27_900), HMS(27_900));
       await expect(tx4).to.changeTokenBalances(ctx.token, [reporter, ctx.staking], [HMS(3_100), -HMS(3_100)]);
       const info = await ctx.staking.bookkeeperInfo(bk.address);
       expect(info.status).to.equal(Status.Jailed);
@@ -682,12 +712,21 @@ describe("BookkeeperStaking", () => {
       expect(members[position]).to.equal(bk.address);
       expect(keys[position]).to.equal(zeroAddress);
       const live = keysBefore.map((k, i) => (i === position ? zeroAddress : k)) as Address[];
-      expect(await ctx.staking.committeeCommitment(epoch)).to.deep.equal([keccak256(encodePacked(["address[]"], [live])), 4n, 3n]);
+      expect(await ctx.staking.committeeCommitment(epoch)).to.deep.equal([
+        keccak256(encodePacked(["address[]"], [live])),
+        4n,
+        3n,
+      ]);
       expect(await ctx.staking.membership(epoch, bk.address)).to.deep.equal([true, BigInt(position), true]);
       // Jailed for good; delegators keep 90 %.
       await fund(ctx, bk, MIN_MARGIN);
-      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0)).to.be.revertedWithCustomError(ctx.staking, "BookkeeperJailed").withArgs(bk.address);
-      await expect(ctx.staking.connect(ctx.delegators[1]).delegate(bk.address, 1)).to.be.revertedWithCustomError(ctx.staking, "NotRegistered");
+      await expect(ctx.staking.connect(bk).register(MIN_MARGIN, 0))
+        .to.be.revertedWithCustomError(ctx.staking, "BookkeeperJailed")
+        .withArgs(bk.address);
+      await expect(ctx.staking.connect(ctx.delegators[1]).delegate(bk.address, 1)).to.be.revertedWithCustomError(
+        ctx.staking,
+        "NotRegistered",
+      );
       expect((await ctx.staking.delegationOf(bk.address, ctx.delegators[0].address)).value).to.equal(HMS(9_000));
       // The next election goes on without it.
       const next = await electNext(ctx.staking);
@@ -710,7 +749,10 @@ describe("BookkeeperStaking", () => {
       // a third digest in the same slot is the same evidence
       const c = { ...a, digest: digest("c") };
       const sigC = await signTyped(key, stakingDomain(ctx), "Proposal", c);
-      await expect(ctx.staking.reportEquivocation(a, sigA, c, sigC)).to.be.revertedWithCustomError(ctx.staking, "EvidenceAlreadyUsed");
+      await expect(ctx.staking.reportEquivocation(a, sigA, c, sigC)).to.be.revertedWithCustomError(
+        ctx.staking,
+        "EvidenceAlreadyUsed",
+      );
       // malleable twin (s → n − s, v flipped) of a valid signature is rejected outright
       const r = sigA.slice(0, 66);
       const s = BigInt(`0x${sigA.slice(66, 130)}`);
@@ -734,9 +776,17 @@ describe("BookkeeperStaking", () => {
       await expect(s.reportEquivocation(a, sigA, { ...b, period: b.period + 1n }, sigB))
         .to.be.revertedWithCustomError(s, "DifferentSlots")
         .withArgs(epoch, a.period, a.round, epoch, a.period + 1n, a.round);
-      await expect(s.reportEquivocation(a, sigA, { ...b, round: 1 }, sigB)).to.be.revertedWithCustomError(s, "DifferentSlots");
-      await expect(s.reportEquivocation(a, sigA, { ...b, epoch: epoch + 1n }, sigB)).to.be.revertedWithCustomError(s, "DifferentSlots");
-      await expect(s.reportEquivocation(a, sigA, a, sigA)).to.be.revertedWithCustomError(s, "SameDigest").withArgs(a.digest);
+      await expect(s.reportEquivocation(a, sigA, { ...b, round: 1 }, sigB)).to.be.revertedWithCustomError(
+        s,
+        "DifferentSlots",
+      );
+      await expect(s.reportEquivocation(a, sigA, { ...b, epoch: epoch + 1n }, sigB)).to.be.revertedWithCustomError(
+        s,
+        "DifferentSlots",
+      );
+      await expect(s.reportEquivocation(a, sigA, a, sigA))
+        .to.be.revertedWithCustomError(s, "SameDigest")
+        .withArgs(a.digest);
       await expect(s.reportEquivocation(a, "0x1234", b, sigB))
         .to.be.revertedWithCustomError(s, "InvalidSignature")
         .withArgs(2, ethers.toBeHex(2, 32));
@@ -794,8 +844,7 @@ describe("BookkeeperStaking", () => {
         .to.emit(ctx.staking, "Withdrawn")
         .withArgs(d2.address, bk.address, anyValue, HMS(900), HMS(100))
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(100), HMS(22_780))
-        ;
+        .withArgs(HMS(100), HMS(22_780));
       await expect(tx5).to.changeTokenBalance(ctx.token, d2, HMS(900));
       await expect(ctx.staking.connect(d3).withdraw()).to.changeTokenBalance(ctx.token, d3, HMS(900));
       const [, value] = await ctx.staking.delegationOf(bk.address, d4.address);
@@ -826,7 +875,8 @@ describe("BookkeeperStaking", () => {
       const e3 = await electNext(ctx.staking);
       const { a, sigA, b, sigB } = await conflictingProposals(ctx, keys[0], e1);
       const tx = ctx.staking.reportEquivocation(a, sigA, b, sigB);
-      for (const e of [e1, e2, e3]) await expect(tx).to.emit(ctx.staking, "CommitteeMemberRemoved").withArgs(e, bks[0].address, anyValue, anyValue);
+      for (const e of [e1, e2, e3])
+        await expect(tx).to.emit(ctx.staking, "CommitteeMemberRemoved").withArgs(e, bks[0].address, anyValue, anyValue);
       for (const e of [e1, e2, e3]) expect((await ctx.staking.membership(e, bks[0].address))[2]).to.equal(true);
     });
   });
@@ -846,21 +896,22 @@ describe("BookkeeperStaking", () => {
       const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
       await ctx.staking.reportEquivocation(a, sigA, b, sigB);
       expect(await ctx.staking.pendingPoolFunds()).to.equal(HMS(9_000));
-      await expect(ctx.staking.connect(ctx.bookkeepers[1]).setMiningPool(ctx.pool.target)).to.be.revertedWithCustomError(
+      await expect(
+        ctx.staking.connect(ctx.bookkeepers[1]).setMiningPool(ctx.pool.target),
+      ).to.be.revertedWithCustomError(ctx.staking, "AccessControlUnauthorizedAccount");
+      await expect(ctx.staking.setMiningPool(ethers.ZeroAddress)).to.be.revertedWithCustomError(
         ctx.staking,
-        "AccessControlUnauthorizedAccount",
+        "ZeroAddress",
       );
-      await expect(ctx.staking.setMiningPool(ethers.ZeroAddress)).to.be.revertedWithCustomError(ctx.staking, "ZeroAddress");
       await expect(ctx.staking.setMiningPool(ctx.bookkeepers[1].address))
         .to.be.revertedWithCustomError(ctx.staking, "NotAContract")
         .withArgs(ctx.bookkeepers[1].address);
-      await expect(ctx.staking.setMiningPool(ctx.pool.target)).to.emit(ctx.staking, "MiningPoolSet").withArgs(ethers.ZeroAddress, ctx.pool.target);
+      await expect(ctx.staking.setMiningPool(ctx.pool.target))
+        .to.emit(ctx.staking, "MiningPoolSet")
+        .withArgs(ethers.ZeroAddress, ctx.pool.target);
       expect(await ctx.staking.miningPool()).to.equal(ctx.pool.target);
       const tx6 = ctx.staking.connect(ctx.delegators[0]).flushToPool();
-      await expect(tx6)
-        .to.emit(ctx.staking, "PoolFunded")
-        .withArgs(ctx.pool.target, HMS(9_000))
-        ;
+      await expect(tx6).to.emit(ctx.staking, "PoolFunded").withArgs(ctx.pool.target, HMS(9_000));
       await expect(tx6).to.changeTokenBalances(ctx.token, [ctx.staking, ctx.pool], [-HMS(9_000), HMS(9_000)]);
       expect(await ctx.staking.pendingPoolFunds()).to.equal(0n);
       expect(await ctx.token.allowance(ctx.staking.target, ctx.pool.target)).to.equal(0n);

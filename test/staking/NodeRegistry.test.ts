@@ -31,7 +31,17 @@ describe("NodeRegistry", () => {
       const tx = registry.connect(operator).registerNode(base);
       await expect(tx)
         .to.emit(registry, "NodeRegistered")
-        .withArgs(base.nodeId, operator.address, Kind.Storage, Tier.Normal, 156, 2048n, key1.address, payout.address, base.endpoint);
+        .withArgs(
+          base.nodeId,
+          operator.address,
+          Kind.Storage,
+          Tier.Normal,
+          156,
+          2048n,
+          key1.address,
+          payout.address,
+          base.endpoint,
+        );
       const block = await ethers.provider.getBlock("latest");
       const info = await registry.getNode(base.nodeId);
       expect(info.operator).to.equal(operator.address);
@@ -47,14 +57,23 @@ describe("NodeRegistry", () => {
       expect(await registry.operatorOf(base.nodeId)).to.equal(operator.address);
       expect(await registry.payoutOf(base.nodeId)).to.equal(payout.address);
       expect(await registry.signingKeyOf(base.nodeId)).to.equal(key1.address);
-      expect(await registry.resourceProfile(base.nodeId)).to.deep.equal([BigInt(Kind.Storage), BigInt(Tier.Normal), 156n, true]);
+      expect(await registry.resourceProfile(base.nodeId)).to.deep.equal([
+        BigInt(Kind.Storage),
+        BigInt(Tier.Normal),
+        156n,
+        true,
+      ]);
       expect(await registry.keyOwner(key1.address)).to.deep.equal([base.nodeId, ethers.ZeroAddress]);
     });
 
     it("registers container and meta nodes; a meta node may advertise zero capacity", async () => {
       const { registry, operator, base, key2, key3 } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode({ ...base, nodeId: id("c"), kind: Kind.Container, signingKey: key2.address, tier: Tier.Super });
-      await registry.connect(operator).registerNode({ ...base, nodeId: id("m"), kind: Kind.Meta, signingKey: key3.address, capacity: 0n });
+      await registry
+        .connect(operator)
+        .registerNode({ ...base, nodeId: id("c"), kind: Kind.Container, signingKey: key2.address, tier: Tier.Super });
+      await registry
+        .connect(operator)
+        .registerNode({ ...base, nodeId: id("m"), kind: Kind.Meta, signingKey: key3.address, capacity: 0n });
       expect((await registry.resourceProfile(id("c")))[0]).to.equal(BigInt(Kind.Container));
       expect((await registry.resourceProfile(id("c")))[1]).to.equal(BigInt(Tier.Super));
       expect((await registry.getNode(id("m"))).kind).to.equal(Kind.Meta);
@@ -63,9 +82,16 @@ describe("NodeRegistry", () => {
     it("rejects a zero or duplicate id, unknown kind or tier, zero capacity, empty or long endpoint, zero payout", async () => {
       const { registry, operator, other, base, key2 } = await loadFixture(registryFixture);
       const r = registry.connect(operator);
-      await expect(r.registerNode({ ...base, nodeId: ethers.ZeroHash })).to.be.revertedWithCustomError(registry, "ZeroNodeId");
-      await expect(r.registerNode({ ...base, kind: 3 })).to.be.revertedWithCustomError(registry, "UnknownKind").withArgs(3);
-      await expect(r.registerNode({ ...base, tier: 3 })).to.be.revertedWithCustomError(registry, "UnknownTier").withArgs(3);
+      await expect(r.registerNode({ ...base, nodeId: ethers.ZeroHash })).to.be.revertedWithCustomError(
+        registry,
+        "ZeroNodeId",
+      );
+      await expect(r.registerNode({ ...base, kind: 3 }))
+        .to.be.revertedWithCustomError(registry, "UnknownKind")
+        .withArgs(3);
+      await expect(r.registerNode({ ...base, tier: 3 }))
+        .to.be.revertedWithCustomError(registry, "UnknownTier")
+        .withArgs(3);
       await expect(r.registerNode({ ...base, capacity: 0n })).to.be.revertedWithCustomError(registry, "ZeroCapacity");
       await expect(r.registerNode({ ...base, kind: Kind.Container, capacity: 0n })).to.be.revertedWithCustomError(
         registry,
@@ -75,8 +101,14 @@ describe("NodeRegistry", () => {
       await expect(r.registerNode({ ...base, endpoint: "x".repeat(257) }))
         .to.be.revertedWithCustomError(registry, "EndpointTooLong")
         .withArgs(257, 256);
-      await expect(r.registerNode({ ...base, payout: ethers.ZeroAddress })).to.be.revertedWithCustomError(registry, "ZeroPayout");
-      await expect(r.registerNode({ ...base, signingKey: ethers.ZeroAddress })).to.be.revertedWithCustomError(registry, "ZeroKey");
+      await expect(r.registerNode({ ...base, payout: ethers.ZeroAddress })).to.be.revertedWithCustomError(
+        registry,
+        "ZeroPayout",
+      );
+      await expect(r.registerNode({ ...base, signingKey: ethers.ZeroAddress })).to.be.revertedWithCustomError(
+        registry,
+        "ZeroKey",
+      );
       await r.registerNode(base);
       // Another operator cannot take the id, even with a fresh key.
       await expect(registry.connect(other).registerNode({ ...base, signingKey: key2.address }))
@@ -104,7 +136,9 @@ describe("NodeRegistry", () => {
       const unknown = id("nope");
       await expect(registry.getNode(unknown)).to.be.revertedWithCustomError(registry, "UnknownNode").withArgs(unknown);
       await expect(registry.payoutOf(unknown)).to.be.revertedWithCustomError(registry, "UnknownNode").withArgs(unknown);
-      await expect(registry.resourceProfile(unknown)).to.be.revertedWithCustomError(registry, "UnknownNode").withArgs(unknown);
+      await expect(registry.resourceProfile(unknown))
+        .to.be.revertedWithCustomError(registry, "UnknownNode")
+        .withArgs(unknown);
       expect(await registry.operatorOf(unknown)).to.equal(ethers.ZeroAddress);
       expect(await registry.signingKeyOf(unknown)).to.equal(ethers.ZeroAddress);
       expect(await registry.isRetired(unknown)).to.equal(false);
@@ -125,10 +159,9 @@ describe("NodeRegistry", () => {
         registry,
         "KeyInUse",
       );
-      await expect(registry.connect(operator).setSigningKey(base.nodeId, ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        registry,
-        "ZeroKey",
-      );
+      await expect(
+        registry.connect(operator).setSigningKey(base.nodeId, ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(registry, "ZeroKey");
     });
 
     it("changes payout, endpoint, profile and active state with events; only the operator may", async () => {
@@ -140,14 +173,26 @@ describe("NodeRegistry", () => {
         .withArgs(base.nodeId, payout.address, other.address);
       expect(await registry.payoutOf(base.nodeId)).to.equal(other.address);
       await expect(r.setPayout(base.nodeId, ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ZeroPayout");
-      await expect(r.setEndpoint(base.nodeId, "quic://n1:9000")).to.emit(registry, "EndpointChanged").withArgs(base.nodeId, "quic://n1:9000");
+      await expect(r.setEndpoint(base.nodeId, "quic://n1:9000"))
+        .to.emit(registry, "EndpointChanged")
+        .withArgs(base.nodeId, "quic://n1:9000");
       await expect(r.setEndpoint(base.nodeId, "")).to.be.revertedWithCustomError(registry, "EmptyEndpoint");
       await expect(r.setProfile(base.nodeId, Tier.Super, 840, 4096n))
         .to.emit(registry, "ProfileChanged")
         .withArgs(base.nodeId, Tier.Super, 840, 4096n);
-      expect(await registry.resourceProfile(base.nodeId)).to.deep.equal([BigInt(Kind.Storage), BigInt(Tier.Super), 840n, true]);
-      await expect(r.setProfile(base.nodeId, 7, 840, 4096n)).to.be.revertedWithCustomError(registry, "UnknownTier").withArgs(7);
-      await expect(r.setProfile(base.nodeId, Tier.Lite, 840, 0n)).to.be.revertedWithCustomError(registry, "ZeroCapacity");
+      expect(await registry.resourceProfile(base.nodeId)).to.deep.equal([
+        BigInt(Kind.Storage),
+        BigInt(Tier.Super),
+        840n,
+        true,
+      ]);
+      await expect(r.setProfile(base.nodeId, 7, 840, 4096n))
+        .to.be.revertedWithCustomError(registry, "UnknownTier")
+        .withArgs(7);
+      await expect(r.setProfile(base.nodeId, Tier.Lite, 840, 0n)).to.be.revertedWithCustomError(
+        registry,
+        "ZeroCapacity",
+      );
       await expect(r.setActive(base.nodeId, false)).to.emit(registry, "ActiveChanged").withArgs(base.nodeId, false);
       await expect(r.setActive(base.nodeId, false))
         .to.be.revertedWithCustomError(registry, "ActiveUnchanged")
@@ -164,7 +209,9 @@ describe("NodeRegistry", () => {
         () => o.setActive(base.nodeId, false),
         () => o.deregister(base.nodeId),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(registry, "NotOperator").withArgs(base.nodeId, other.address);
+        await expect(call())
+          .to.be.revertedWithCustomError(registry, "NotOperator")
+          .withArgs(base.nodeId, other.address);
       }
       await expect(o.setPayout(id("nope"), other.address)).to.be.revertedWithCustomError(registry, "UnknownNode");
     });
@@ -179,10 +226,9 @@ describe("NodeRegistry", () => {
       expect(await registry.payoutOf(base.nodeId)).to.equal(payout.address);
       expect(await registry.signingKeyOf(base.nodeId)).to.equal(ethers.ZeroAddress);
       expect((await registry.resourceProfile(base.nodeId))[3]).to.equal(false);
-      await expect(registry.connect(other).registerNode({ ...base, signingKey: key2.address })).to.be.revertedWithCustomError(
-        registry,
-        "NodeExists",
-      );
+      await expect(
+        registry.connect(other).registerNode({ ...base, signingKey: key2.address }),
+      ).to.be.revertedWithCustomError(registry, "NodeExists");
       await registry.connect(other).registerNode({ ...base, nodeId: id("node-2") }); // key1 is free again
       const r = registry.connect(operator);
       for (const call of [
@@ -217,7 +263,9 @@ describe("NodeRegistry", () => {
         .to.emit(registry, "BookkeeperKeyChanged")
         .withArgs(bookkeeper.address, key2.address, ethers.ZeroAddress);
       expect(await registry.bookkeeperKeyOf(bookkeeper.address)).to.equal(ethers.ZeroAddress);
-      await expect(r.clearBookkeeperKey()).to.be.revertedWithCustomError(registry, "NoBookkeeperKey").withArgs(bookkeeper.address);
+      await expect(r.clearBookkeeperKey())
+        .to.be.revertedWithCustomError(registry, "NoBookkeeperKey")
+        .withArgs(bookkeeper.address);
     });
 
     it("governance bounds the endpoint length", async () => {
@@ -233,7 +281,9 @@ describe("NodeRegistry", () => {
         registry,
         "EndpointLimitOutOfBounds",
       );
-      await expect(registry.connect(admin).setMaxEndpointLength(32)).to.emit(registry, "MaxEndpointLengthChanged").withArgs(256, 32);
+      await expect(registry.connect(admin).setMaxEndpointLength(32))
+        .to.emit(registry, "MaxEndpointLengthChanged")
+        .withArgs(256, 32);
       await expect(registry.connect(operator).registerNode({ ...base, endpoint: "x".repeat(33) }))
         .to.be.revertedWithCustomError(registry, "EndpointTooLong")
         .withArgs(33, 32);

@@ -63,10 +63,7 @@ export interface StakingContext {
   chainId: bigint;
 }
 
-export async function deployStaking(
-  params: Partial<StakingParams> = {},
-  councilSize = 7,
-): Promise<StakingContext> {
+export async function deployStaking(params: Partial<StakingParams> = {}, councilSize = 7): Promise<StakingContext> {
   const signers = await ethers.getSigners();
   const [deployer] = signers;
   const token = await (await ethers.getContractFactory("HMSToken")).deploy(deployer.address);
