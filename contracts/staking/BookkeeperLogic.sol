@@ -108,11 +108,11 @@ library BookkeeperLogic {
         uint32 round;
     }
 
-    /// @dev Candidates ranked so far (best first), at most `top.length` of them.
+    /// @dev Election working set: the candidate list, their keys, and a bounded min-heap of packed entries.
     struct Ranking {
-        address[] top;
+        address[] candidates;
         address[] keys;
-        uint256[] weights;
+        uint256[] heap;
         uint256 count;
     }
 
@@ -393,33 +393,85 @@ library BookkeeperLogic {
 
     // ---------------------------------------------------------------- private: election
 
+    /// @dev Top `committeeSize` eligible candidates, best first. Selection keeps a min-heap of the best n
+    ///      seen so far (root = the weakest of them), so each candidate costs O(1) to reject or O(log n) to
+    ///      admit, whatever the registration order; the n winners are then sorted. Entries pack
+    ///      `weight << 16 | candidate index` (weights < 2^120, indexes < 2^16).
     function _selectTop(
         State storage s,
         IVotes token,
         INodeRegistry registry,
         uint256 snapshot
-    ) private view returns (address[] memory, address[] memory, uint256[] memory) {
+    ) private view returns (address[] memory members, address[] memory keys, uint256[] memory weights) {
         WeightContext memory ctx = _context(s, token, registry, snapshot);
-        uint256 n = s.config.committeeSize;
-        Ranking memory r = Ranking(new address[](n), new address[](n), new uint256[](n), 0);
-        uint256 length = s.candidates.length;
-        for (uint256 i; i < length; ++i) {
-            address candidate = s.candidates[i];
+        Ranking memory r;
+        r.candidates = s.candidates;
+        r.keys = new address[](r.candidates.length);
+        r.heap = new uint256[](s.config.committeeSize);
+        for (uint256 i; i < r.candidates.length; ++i) {
+            address candidate = r.candidates[i];
             (uint256 w, address key) = _weight(s.bookkeepers[candidate], candidate, ctx);
-            if (w != 0) _insert(r, candidate, key, w);
+            if (w == 0) continue;
+            r.keys[i] = key;
+            _offer(r, (w << 16) | i);
         }
-        (address[] memory top, address[] memory keys, uint256[] memory weights, uint256 count) = (
-            r.top,
-            r.keys,
-            r.weights,
-            r.count
-        );
-        assembly ("memory-safe") {
-            mstore(top, count)
-            mstore(keys, count)
-            mstore(weights, count)
+        uint256 count = r.count;
+        // Sort the winners best first (insertion sort over at most MAX_COMMITTEE_SIZE entries).
+        for (uint256 i = 1; i < count; ++i) {
+            uint256 entry = r.heap[i];
+            uint256 j = i;
+            while (j > 0 && _better(r, entry, r.heap[j - 1])) {
+                r.heap[j] = r.heap[j - 1];
+                --j;
+            }
+            r.heap[j] = entry;
         }
-        return (top, keys, weights);
+        members = new address[](count);
+        keys = new address[](count);
+        weights = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 index = r.heap[i] & 0xffff;
+            members[i] = r.candidates[index];
+            keys[i] = r.keys[index];
+            weights[i] = r.heap[i] >> 16;
+        }
+    }
+
+    /// @dev Offers an entry to the bounded min-heap of the best entries.
+    function _offer(Ranking memory r, uint256 entry) private pure {
+        uint256[] memory heap = r.heap;
+        uint256 size = heap.length;
+        uint256 pos;
+        if (r.count < size) {
+            pos = r.count++;
+            heap[pos] = entry;
+            while (pos > 0) {
+                uint256 parent = (pos - 1) / 2;
+                if (!_better(r, heap[parent], heap[pos])) break;
+                (heap[parent], heap[pos]) = (heap[pos], heap[parent]);
+                pos = parent;
+            }
+            return;
+        }
+        if (!_better(r, entry, heap[0])) return;
+        heap[0] = entry;
+        while (true) {
+            uint256 weakest = pos;
+            uint256 left = 2 * pos + 1;
+            if (left < size && _better(r, heap[weakest], heap[left])) weakest = left;
+            if (left + 1 < size && _better(r, heap[weakest], heap[left + 1])) weakest = left + 1;
+            if (weakest == pos) return;
+            (heap[pos], heap[weakest]) = (heap[weakest], heap[pos]);
+            pos = weakest;
+        }
+    }
+
+    /// @dev Whether entry `a` ranks above entry `b`: higher weight, or equal weight and lower address.
+    function _better(Ranking memory r, uint256 a, uint256 b) private pure returns (bool) {
+        uint256 wa = a >> 16;
+        uint256 wb = b >> 16;
+        if (wa != wb) return wa > wb;
+        return r.candidates[a & 0xffff] < r.candidates[b & 0xffff];
     }
 
     function _context(
@@ -454,33 +506,6 @@ library BookkeeperLogic {
         for (uint256 i; i < size; ++i) s.bookkeepers[e.members[i]].lastElectedPlusOne = plusOne;
         s.lastElectedPlusOne = plusOne;
         ++s.electionCount;
-    }
-
-    /// @dev Insertion into the sorted top list: O(n) per candidate, n ≤ MAX_COMMITTEE_SIZE.
-    function _insert(Ranking memory r, address candidate, address key, uint256 w) private pure {
-        uint256 n = r.top.length;
-        uint256 pos;
-        if (r.count < n) {
-            pos = r.count++;
-        } else if (_ranksAbove(w, candidate, r.weights[n - 1], r.top[n - 1])) {
-            pos = n - 1;
-        } else {
-            return;
-        }
-        while (pos > 0 && _ranksAbove(w, candidate, r.weights[pos - 1], r.top[pos - 1])) {
-            r.top[pos] = r.top[pos - 1];
-            r.keys[pos] = r.keys[pos - 1];
-            r.weights[pos] = r.weights[pos - 1];
-            --pos;
-        }
-        r.top[pos] = candidate;
-        r.keys[pos] = key;
-        r.weights[pos] = w;
-    }
-
-    /// @dev Higher weight first; equal weights: lower address first.
-    function _ranksAbove(uint256 w, address a, uint256 otherW, address other) private pure returns (bool) {
-        return w > otherW || (w == otherW && a < other);
     }
 
     /// @dev Wt = Vt × max(1, ⌊St / 1 HMS⌋), then × (2M − min(m, M)) / 2M for m missed duties since the

@@ -589,6 +589,30 @@ describe("BookkeeperStaking", () => {
       expect(await ctx.staking.electionWeight(ctx.delegators[0].address)).to.equal(0n);
     });
 
+    it("selects exactly what a full sort would, with many ties and any registration order", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      await ctx.staking.setParameter(Param.CommitteeSize, 7);
+      const weights = new Map<string, bigint>();
+      for (let i = 0; i < 20; i++) {
+        const wallet = new ethers.Wallet(keccak256(new TextEncoder().encode(`tie/${i}`)), ethers.provider);
+        await ethers.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
+        const margin = MIN_MARGIN * BigInt(1 + (i % 3)); // three distinct weights only
+        await ctx.token.transfer(wallet.address, margin);
+        await ctx.token.connect(wallet).approve(ctx.staking.target, margin);
+        await ctx.registry.connect(wallet).setBookkeeperKey(signingKey(200 + i).address);
+        await ctx.staking.connect(wallet).register(margin, 0);
+        weights.set(wallet.address, margin);
+      }
+      await nextEpoch(ctx.staking);
+      const { args } = await electionEvent(ctx, ctx.staking.elect());
+      const ranked = [...weights.entries()]
+        .sort(([a, wa], [b, wb]) => (wa === wb ? (BigInt(a) < BigInt(b) ? -1 : 1) : wa > wb ? -1 : 1))
+        .slice(0, 7);
+      const elected = [...args.bookkeepers].map((a: string, i: number) => [a, args.weights[i] as bigint] as const);
+      elected.sort(([a, wa], [b, wb]) => (wa === wb ? (BigInt(a) < BigInt(b) ? -1 : 1) : wa > wb ? -1 : 1));
+      expect(elected).to.deep.equal(ranked);
+    });
+
     it("elects fewer than n when fewer are eligible, with quorum more than 2/3 of the elected size", async () => {
       const ctx = await loadFixture(defaultStaking);
       for (const [i, bk] of ctx.bookkeepers.slice(0, 2).entries()) await registerBookkeeper(ctx, bk, MIN_MARGIN, i + 1);
