@@ -276,7 +276,7 @@ contract BookkeeperStaking is
      *      random: membership follows the weights.
      * @return epoch The epoch elected.
      */
-    function elect() external returns (uint64 epoch) {
+    function elect() external nonReentrant returns (uint64 epoch) {
         return _s.elect(token, registry);
     }
 

@@ -74,6 +74,7 @@ describe("staking gas", function () {
       ctx.registry.connect(bk).setBookkeeperKey(signingKey(1).address),
     );
     await ctx.registry.connect(bk2).setBookkeeperKey(signingKey(2).address);
+    await gas("(scale) HMSToken.transfer to a fresh holder", ctx.token.transfer(bk.address, HMS(1)));
     for (const who of [bk, bk2, d1, d2]) {
       await ctx.token.transfer(who.address, HMS(100_000));
       await ctx.token.connect(who).approve(ctx.staking.target, ethers.MaxUint256);
