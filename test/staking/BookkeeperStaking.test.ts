@@ -875,6 +875,27 @@ describe("BookkeeperStaking", () => {
       expect(value).to.equal(HMS(900));
     });
 
+    it("handles the extreme fractions: 100 % of delegations slashed, no bounty", async () => {
+      const ctx = await deployStaking({ slashDelegatedBps: 10_000, bountyBps: 0 });
+      const [bk] = ctx.bookkeepers;
+      const [d] = ctx.delegators;
+      const key = await registerBookkeeper(ctx, bk, HMS(10_000), 1);
+      await delegateTo(ctx, d, bk.address, HMS(4_000));
+      const epoch = await electNext(ctx.staking);
+      const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
+      const tx = ctx.staking.connect(ctx.delegators[1]).reportEquivocation(a, sigA, b, sigB);
+      await expect(tx)
+        .to.emit(ctx.staking, "Slashed")
+        .withArgs(bk.address, epoch, HMS(10_000), 0, HMS(4_000), 10_000, 0, HMS(14_000));
+      await expect(tx).to.changeTokenBalance(ctx.token, ctx.delegators[1], 0);
+      expect(await ctx.staking.delegationOf(bk.address, d.address)).to.deep.equal([HMS(4_000), 0n]);
+      // worthless shares cannot be turned into an empty lock
+      await expect(ctx.staking.connect(d).undelegate(bk.address, HMS(4_000))).to.be.revertedWithCustomError(
+        ctx.staking,
+        "ZeroAmount",
+      );
+    });
+
     it("does not cut a delegation lock that matured before the evidence arrived", async () => {
       const ctx = await loadFixture(defaultStaking);
       const [bk] = ctx.bookkeepers;
