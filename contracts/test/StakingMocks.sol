@@ -44,6 +44,7 @@ contract MockMiningPool is IMiningPool {
     /// @notice The pool refuses funding (Mode.Revert).
     error PoolClosed();
 
+    /// @notice Creates the pool.
     /// @param token_ The token.
     constructor(IERC20 token_) {
         token = token_;
