@@ -189,7 +189,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         if (r.capacity == 0 && r.kind != uint8(NodeKind.Meta)) revert ZeroCapacity();
         if (r.payout == address(0)) revert ZeroPayout();
         _checkEndpoint(r.endpoint);
-        _claimKey(r.signingKey);
+        _requireFreeKey(r.signingKey);
 
         n.payout = r.payout;
         n.kind = NodeKind(r.kind);
@@ -222,7 +222,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
      */
     function setSigningKey(bytes32 nodeId, address newKey) external {
         Record storage n = _ownedLive(nodeId);
-        _claimKey(newKey);
+        _requireFreeKey(newKey);
         address previous = n.signingKey;
         delete _nodeOfKey[previous];
         _nodeOfKey[newKey] = nodeId;
@@ -308,7 +308,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
      * @param key The new key (unused by any node or other bookkeeper).
      */
     function setBookkeeperKey(address key) external {
-        _claimKey(key);
+        _requireFreeKey(key);
         address previous = _bookkeeperKey[msg.sender];
         if (previous != address(0)) delete _bookkeeperOfKey[previous];
         _bookkeeperKey[msg.sender] = key;
@@ -423,7 +423,7 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         if (n.retired) revert NodeRetired(nodeId);
     }
 
-    function _claimKey(address key) private view {
+    function _requireFreeKey(address key) private view {
         if (key == address(0)) revert ZeroKey();
         bytes32 node = _nodeOfKey[key];
         address bookkeeper = _bookkeeperOfKey[key];
