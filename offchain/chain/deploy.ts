@@ -22,6 +22,7 @@ import {
   zeroAddress,
 } from "viem";
 import type { Deployment, DeployedContract } from "./deployment";
+import { DEFAULT_STAKING_PARAMS, linkedArtifacts, type StakingParams } from "./staking";
 
 /** Where compiled contracts come from: Hardhat's `hre.artifacts`, or {@link fsArtifacts}. */
 export interface ArtifactSource {
@@ -63,6 +64,10 @@ export interface DeployOptions {
   proposers?: Address[];
   /** Move admin roles from the deployer to the timelock at the end. Default: true. */
   handOverToGovernance?: boolean;
+  /** Bookkeeper council (PPoV committee) members, fixed at deployment. Default: the deployer alone. */
+  committee?: Address[];
+  /** BookkeeperStaking parameters overriding `DEFAULT_STAKING_PARAMS`. */
+  staking?: Partial<StakingParams>;
   /** Network name recorded in the deployment file. */
   network?: string;
   /** Progress output, one line per step. Default: silent. */
@@ -181,6 +186,29 @@ export async function deploySystem(
   }
 
   // ---- staking (issue 3): NodeRegistry, BookkeeperStaking -------------------------------------
+  // BookkeeperStaking links the BookkeeperLogic library (external functions: it keeps the contract under
+  // 24 KB) and creates its BookkeeperCouncil in its constructor; the council's address goes in the file.
+  contracts.NodeRegistry = await d.deploy("NodeRegistry", [deployer]);
+  contracts.BookkeeperLogic = await d.deploy("BookkeeperLogic", []);
+  const linked = linkedArtifacts(artifacts, { BookkeeperLogic: contracts.BookkeeperLogic.address });
+  contracts.BookkeeperStaking = await makeDeployer(publicClient, wallet, linked, log).deploy("BookkeeperStaking", [
+    contracts.HMSToken.address,
+    contracts.NodeRegistry.address,
+    deployer, // admin during setup; handed to the timelock below
+    options.committee ?? [deployer],
+    { ...DEFAULT_STAKING_PARAMS, ...options.staking },
+  ]);
+  const councilAddress = (await publicClient.readContract({
+    address: contracts.BookkeeperStaking.address,
+    abi: contracts.BookkeeperStaking.abi,
+    functionName: "council",
+  })) as Address;
+  contracts.BookkeeperCouncil = {
+    address: getAddress(councilAddress),
+    blockNumber: contracts.BookkeeperStaking.blockNumber,
+    abi: (await artifacts.readArtifact("BookkeeperCouncil")).abi as Abi,
+  };
+  log(`  ${"BookkeeperCouncil".padEnd(20)} ${councilAddress}  (created by BookkeeperStaking)`);
 
   // ---- rewards (issue 4): MiningPool, ContributionRegistry --------------------------------------
 

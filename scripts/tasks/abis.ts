@@ -14,6 +14,9 @@ export const EXPORTED_CONTRACTS = [
   "HMSToken",
   "TokenAllocation",
   "HMSTimelock",
+  "NodeRegistry",
+  "BookkeeperStaking",
+  "BookkeeperCouncil",
   "MiningPool",
   "ContributionRegistry",
 ] as const;
