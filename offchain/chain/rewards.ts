@@ -13,6 +13,61 @@ import type { Address, Hex, PublicClient } from "viem";
 import { miningPoolAbi } from "./abis";
 import { termsHash, type Attestation, type PeriodTerms, type RewardClaim } from "../meta/report";
 
+/** Constructor parameters of MiningPool (`MiningPool.Params`). */
+export interface MiningPoolParams {
+  /** Start of period 0 (0 = the deployment block's timestamp). */
+  genesis: bigint;
+  /** Seconds per period. */
+  periodLength: number;
+  /** H: periods between halvings. */
+  halvingInterval: number;
+  /** E0 in token wei (0 = 296 M / 2H). */
+  initialEmission: bigint;
+  /** Bookkeepers' share of each released emission, bps (≤ 3,000). */
+  bookkeeperShareBps: number;
+  /** Seconds after a report during which it can be claimed (30 days – 10 years). */
+  claimWindow: number;
+  /** Seconds after an election during which the previous committee may still sign (≤ 1 day). */
+  electionGrace: number;
+}
+
+/** DESIGN §4 defaults: 600-s periods, H = 210,240, E0 = pool / 2H, 5 % to bookkeepers, 365-day claims, 1-h grace. */
+export const DEFAULT_MINING_POOL_PARAMS: MiningPoolParams = {
+  genesis: 0n,
+  periodLength: 600,
+  halvingInterval: 210_240,
+  initialEmission: 0n,
+  bookkeeperShareBps: 500,
+  claimWindow: 365 * 24 * 3600,
+  electionGrace: 3600,
+};
+
+/** Constructor parameters of ContributionRegistry (`ContributionRegistry.Params`), 18-decimal weights. */
+export interface ContributionParams {
+  /** T: blocks per halving of the absolute contribution. */
+  halvingBlocks: bigint;
+  /** Most measurements per batch (≤ 128). */
+  maxBatchSize: number;
+  /** Seconds after an election during which the previous committee may still sign (≤ 1 day). */
+  electionGrace: number;
+  weights: {
+    tierPower: readonly [bigint, bigint, bigint];
+    completedPoints: bigint;
+    failedPenalty: bigint;
+    chainPoints: bigint;
+  };
+}
+
+const WAD = 10n ** 18n;
+
+/** DESIGN §6 defaults: T = 201,600 blocks, batches of 64, tiers Lite 0.5 / Normal 1 / Super 2, 1 / −2 / 1 points. */
+export const DEFAULT_CONTRIBUTION_PARAMS: ContributionParams = {
+  halvingBlocks: 201_600n,
+  maxBatchSize: 64,
+  electionGrace: 3600,
+  weights: { tierPower: [WAD / 2n, WAD, 2n * WAD], completedPoints: WAD, failedPenalty: 2n * WAD, chainPoints: WAD },
+};
+
 /** Thrown when a period cannot be read or its event does not match the stored record. */
 export class RewardsError extends Error {
   constructor(

@@ -62,7 +62,7 @@ export function nodeId(i: number): Hex {
 }
 
 export async function rewardsSystem() {
-  const base = await deploySystemFixture({ handOverToGovernance: false });
+  const base = await deploySystemFixture({ handOverToGovernance: false, rewards: false });
   const { deployer, token, allocation, signers } = base;
   const committee = await new MockCommittee__factory(deployer).deploy(token, EPOCH_LENGTH);
   const registry = await new MockNodeRegistry__factory(deployer).deploy();
