@@ -80,9 +80,9 @@ describe("rewards in the deployed system", () => {
     expect(await staking.hasRole(rewarder, pool)).to.equal(true);
     expect(await staking.hasRole(rewarder, registry)).to.equal(true);
     expect(await staking.miningPool()).to.equal(pool);
-    const admin = ethers.ZeroHash;
+    const admin = ethers.ZeroHash as Hex;
     for (const name of ["MiningPool", "ContributionRegistry"] as const) {
-      expect(await hms[name].read.hasRole([admin, await timelock.getAddress()]), name).to.equal(true);
+      expect(await hms[name].read.hasRole([admin, (await timelock.getAddress()) as Address]), name).to.equal(true);
       expect(await hms[name].read.hasRole([admin, deployer.address as Address]), name).to.equal(false);
     }
     // Parameters change only through the timelock.
