@@ -6,11 +6,14 @@
  * measurement batch and coefficients reach the ContributionRegistry; governance goes through the timelock.
  */
 import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { hmsContracts } from "../../offchain/chain";
+import { hmsContracts, loadDeployment } from "../../offchain/chain";
 import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
 import { quorumArgs } from "../../offchain/core/quorum";
 import { ledgerFrom } from "../../offchain/meta/ledger";
@@ -253,6 +256,29 @@ describe("rewards in the deployed system", () => {
       }
       console.log(`      submitReport, 7-of-${size}, real BookkeeperStaking: ${gas[0]} (first report), ${gas[1]} gas`);
       expect(gas[1]).to.be.at.most(120_000n);
+    }
+  });
+
+  it("deploy:local against `hardhat node`, then the viem dApp example reads a period, verifies a claim and claims", async function () {
+    this.timeout(180_000);
+    const { spawnHardhatNode, run } = await import("../helpers/processes");
+    const node = await spawnHardhatNode();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-rewards-"));
+    try {
+      const env = { ...process.env, HMS_RPC_URL: node.url, HMS_DEPLOYMENTS_DIR: dir };
+      await run("npx", ["hardhat", "run", "scripts/deploy.ts", "--network", "localhost"], env);
+      const file = path.join(dir, "localhost.json");
+      expect(Object.keys(loadDeployment(file).contracts)).to.include.members(["MiningPool", "ContributionRegistry"]);
+      const out = await run("npx", ["ts-node", "--transpile-only", "scripts/examples/dapp-rewards.ts", file], env);
+      expect(out).to.match(/report of period \d+ posted by epoch 1's committee \(gas \d+\), data bafkrei[a-z2-7]+/);
+      expect(out).to.match(/proof=true preview=[\d.]+ to=0x[0-9a-fA-F]{40}/);
+      // 120 GB of 400 GB: the payout equals the formula (checked by the script, which exits non-zero otherwise).
+      expect(out).to.match(
+        /claimed [\d.]+ HMS = [\d.]+ × 120000000000 \/ 400000000000 \(formula [\d.]+\) claimed-flag=true/,
+      );
+    } finally {
+      await node.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
