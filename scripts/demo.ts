@@ -8,6 +8,7 @@ import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain
 import { makeContext, heading } from "./demo/context";
 import { allocationChapter } from "./demo/allocation";
 import { bookkeepersChapter } from "./demo/bookkeepers";
+import { rewardsChapter } from "./demo/rewards";
 import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
 
 async function main() {
@@ -35,6 +36,7 @@ async function main() {
   const ctx = makeContext(hre, publicClient, testClient, wallets, deployment);
   await allocationChapter(ctx);
   await bookkeepersChapter(ctx);
+  await rewardsChapter(ctx);
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

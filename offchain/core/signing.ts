@@ -101,6 +101,25 @@ export const TYPES = {
     { name: "seq", type: "uint64" },
     { name: "bodyHash", type: "bytes32" },
   ],
+  /**
+   * A batch of per-node Proof-of-Contribution measurements (ContributionRegistry), signed by more than 2/3 of
+   * the epoch's committee. `measurementsHash = keccak256(abi.encode(Measurement[]))`
+   * (see `measurementsHash` in offchain/meta/contribution.ts).
+   */
+  ContributionBatch: [
+    { name: "epoch", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "measurementsHash", type: "bytes32" },
+  ],
+  /** Proof-of-Contribution coefficients σ (18 decimals), signed by more than 2/3 of the epoch's committee. */
+  ContributionCoefficients: [
+    { name: "epoch", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "cpu", type: "uint64" },
+    { name: "memory", type: "uint64" },
+    { name: "bandwidth", type: "uint64" },
+    { name: "storage", type: "uint64" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -138,6 +157,20 @@ export interface EnvelopeMessage {
   bodyHash: Hex;
 }
 
+export interface ContributionBatchMessage {
+  epoch: bigint;
+  nonce: bigint;
+  measurementsHash: Hex;
+}
+export interface ContributionCoefficientsMessage {
+  epoch: bigint;
+  nonce: bigint;
+  cpu: bigint;
+  memory: bigint;
+  bandwidth: bigint;
+  storage: bigint;
+}
+
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
   Proposal: ProposalMessage;
@@ -145,6 +178,8 @@ export interface MessageOf {
   PeriodReport: PeriodReportMessage;
   TrafficReceipt: TrafficReceiptMessage;
   Envelope: EnvelopeMessage;
+  ContributionBatch: ContributionBatchMessage;
+  ContributionCoefficients: ContributionCoefficientsMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. */

@@ -17,6 +17,8 @@ export const EXPORTED_CONTRACTS = [
   "NodeRegistry",
   "BookkeeperStaking",
   "BookkeeperCouncil",
+  "MiningPool",
+  "ContributionRegistry",
 ] as const;
 
 /** `HMSToken` -> `hmsTokenAbi`, `TokenAllocation` -> `tokenAllocationAbi`. */

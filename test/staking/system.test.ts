@@ -8,19 +8,24 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { encodePacked, keccak256, toHex, zeroAddress, type Address } from "viem";
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
 import { LOCAL_COUNCIL_ACCOUNTS, StakingParameter } from "../../offchain/chain/staking";
 import { domainOf, signTyped } from "../../offchain/core/signing";
 import { demoBookkeeperKey } from "../../scripts/demo/context";
-import { systemFixture, HMS } from "../helpers/fixtures";
+import { deploySystemFixture, systemFixture, HMS } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
-async function viemSystem() {
-  const system = await systemFixture();
+/** The system without the rewards contracts: no mining pool is set, so slashed funds stay pending. */
+async function withoutRewards() {
+  return deploySystemFixture({ rewards: false });
+}
+
+async function viemSystem(fixture: () => ReturnType<typeof systemFixture> = systemFixture) {
+  const system = await fixture();
   const publicClient = await hre.viem.getPublicClient();
   const wallets = await hre.viem.getWalletClients();
   const as = (i: number) => hmsContracts({ public: publicClient, wallet: wallets[i] }, system.deployment);
@@ -33,8 +38,8 @@ async function viemSystem() {
 }
 
 /** #2 (IDO) funds #5–#8 who register with demo keys; #9 delegates to #8; #10 votes for #7; epoch +1 elected. */
-async function electedSystem() {
-  const s = await viemSystem();
+async function electedSystem(fixture?: () => ReturnType<typeof systemFixture>) {
+  const s = await viemSystem(fixture);
   const { as, wait, address } = s;
   const staking = s.deployment.contracts.BookkeeperStaking.address;
   await wait(await as(0).TokenAllocation.write.release([0]));
@@ -117,13 +122,17 @@ describe("staking in the deployed system", () => {
     const margin = (await staking.read.bookkeeperInfo([offender])).margin;
     const delegated = (await staking.read.bookkeeperInfo([offender])).delegated;
     const before = await as(12).HMSToken.read.balanceOf([address(12)]);
+    const pool = deployment.contracts.MiningPool.address;
+    const poolBefore = await as(12).HMSToken.read.balanceOf([pool]);
     await publicClient.waitForTransactionReceipt({ hash: await staking.write.reportEquivocation([a, sigA, b, sigB]) });
     const total = margin + delegated / 10n;
     expect((await as(12).HMSToken.read.balanceOf([address(12)])) - before).to.equal(total / 10n);
     const info = await staking.read.bookkeeperInfo([offender]);
     expect(info.status).to.equal(2); // Jailed
     expect(info.margin).to.equal(0n);
-    expect(await staking.read.pendingPoolFunds()).to.equal(total - total / 10n);
+    // The deployed MiningPool is set: the slashed funds minus the bounty went straight into it (IMiningPool.fund).
+    expect(await staking.read.pendingPoolFunds()).to.equal(0n);
+    expect((await as(12).HMSToken.read.balanceOf([pool])) - poolBefore).to.equal(total - total / 10n);
     const [, keys] = await staking.read.committee([epoch]);
     expect(keys[1]).to.equal(zeroAddress);
     expect((await staking.read.committeeCommitment([epoch]))[0]).to.equal(
@@ -132,7 +141,9 @@ describe("staking in the deployed system", () => {
   });
 
   it("governance tunes parameters and sets the mining pool through the timelock; pending slashes are flushed", async () => {
-    const { staking, timelock, token, epoch, as, address, publicClient, deployment } = await electedSystem();
+    const { staking, timelock, token, epoch, as, address, publicClient, deployment } = await electedSystem(() =>
+      loadFixture(withoutRewards),
+    );
     await govern(
       timelock,
       await staking.getAddress(),
