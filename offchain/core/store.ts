@@ -1,0 +1,150 @@
+/**
+ * Persistence of state that must survive a restart: LevelDB (classic-level) with string keys and
+ * typed JSON values. The encoding is bigint-safe and byte-safe: `123n` is stored as
+ * `{"$bigint":"123"}` and a `Uint8Array` as `{"$bytes":"0x…"}`, and both decode back to their types.
+ * `batch()` groups puts and deletes into one atomic write.
+ */
+import { ClassicLevel } from "classic-level";
+import { StoreError } from "./errors";
+
+/** Encodes a value as JSON text, keeping bigints and byte arrays. */
+export function encodeValue(value: unknown): string {
+  const text = JSON.stringify(value, function replacer(this: unknown, _key, v: unknown) {
+    if (typeof v === "bigint") return { $bigint: v.toString() };
+    if (v instanceof Uint8Array) return { $bytes: `0x${Buffer.from(v).toString("hex")}` };
+    return v;
+  });
+  if (text === undefined)
+    throw new StoreError("STORE_ENCODE", "value cannot be stored as JSON", { value: String(value) });
+  return text;
+}
+
+/** Inverse of {@link encodeValue}. Throws `STORE_DECODE` for text that is not JSON. */
+export function decodeValue<T = unknown>(text: string): T {
+  try {
+    return JSON.parse(text, (_key, v: unknown) => {
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        const o = v as Record<string, unknown>;
+        const keys = Object.keys(o);
+        if (keys.length === 1 && typeof o.$bigint === "string") return BigInt(o.$bigint);
+        if (keys.length === 1 && typeof o.$bytes === "string")
+          return Uint8Array.from(Buffer.from(o.$bytes.slice(2), "hex"));
+      }
+      return v;
+    }) as T;
+  } catch (err) {
+    throw new StoreError("STORE_DECODE", `stored value is not valid JSON: ${(err as Error).message}`, {
+      value: text.slice(0, 100),
+      cause: err,
+    });
+  }
+}
+
+export interface StoreBatch {
+  put(key: string, value: unknown): StoreBatch;
+  del(key: string): StoreBatch;
+  /** Number of queued operations. */
+  readonly length: number;
+  /** Applies every queued operation atomically. */
+  write(): Promise<void>;
+}
+
+export class Store {
+  private constructor(
+    private readonly db: ClassicLevel<string, string>,
+    readonly location: string,
+  ) {}
+
+  /** Opens (creating if needed) the database at `location`. Throws `STORE_OPEN` (e.g. locked by another process). */
+  static async open(location: string): Promise<Store> {
+    const db = new ClassicLevel<string, string>(location, { keyEncoding: "utf8", valueEncoding: "utf8" });
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause ?? err;
+      throw new StoreError("STORE_OPEN", `cannot open store at ${location}: ${(cause as Error).message}`, {
+        value: location,
+        cause: err,
+      });
+    }
+    return new Store(db, location);
+  }
+
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    let text: string | undefined;
+    try {
+      text = await this.db.get(key);
+    } catch (err) {
+      throw new StoreError("STORE_IO", `cannot read ${key}: ${(err as Error).message}`, { value: key, cause: err });
+    }
+    return text === undefined ? undefined : decodeValue<T>(text);
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    const text = encodeValue(value);
+    try {
+      await this.db.put(key, text);
+    } catch (err) {
+      throw new StoreError("STORE_IO", `cannot write ${key}: ${(err as Error).message}`, { value: key, cause: err });
+    }
+  }
+
+  async del(key: string): Promise<void> {
+    try {
+      await this.db.del(key);
+    } catch (err) {
+      throw new StoreError("STORE_IO", `cannot delete ${key}: ${(err as Error).message}`, { value: key, cause: err });
+    }
+  }
+
+  /** An atomic batch of puts and deletes. */
+  batch(): StoreBatch {
+    const ops: Array<{ type: "put"; key: string; value: string } | { type: "del"; key: string }> = [];
+    const db = this.db;
+    const b: StoreBatch = {
+      put(key, value) {
+        ops.push({ type: "put", key, value: encodeValue(value) });
+        return b;
+      },
+      del(key) {
+        ops.push({ type: "del", key });
+        return b;
+      },
+      get length() {
+        return ops.length;
+      },
+      async write() {
+        if (ops.length === 0) return;
+        try {
+          await db.batch(ops);
+        } catch (err) {
+          throw new StoreError("STORE_IO", `batch of ${ops.length} failed: ${(err as Error).message}`, {
+            value: ops.length,
+            cause: err,
+          });
+        }
+      },
+    };
+    return b;
+  }
+
+  /** Entries whose key starts with `prefix`, in key order. */
+  async *entries<T = unknown>(prefix = ""): AsyncGenerator<[string, T]> {
+    const range = prefix === "" ? {} : { gte: prefix, lt: `${prefix}\uffff` };
+    for await (const [key, text] of this.db.iterator(range)) yield [key, decodeValue<T>(text)];
+  }
+
+  /** Keys that start with `prefix`. */
+  async keys(prefix = ""): Promise<string[]> {
+    const range = prefix === "" ? {} : { gte: prefix, lt: `${prefix}\uffff` };
+    return this.db.keys(range).all();
+  }
+
+  get isOpen(): boolean {
+    return this.db.status === "open";
+  }
+
+  async close(): Promise<void> {
+    if (this.db.status === "open" || this.db.status === "opening") await this.db.close();
+  }
+}
