@@ -330,7 +330,7 @@ export const pbftParamsSchema = z
     /** Retransmission / status period while work is unfinished, ms. */
     retransmitMs: z.number().int().positive().default(1000),
     /** Committed entries kept below the stable checkpoint for lagging replicas. */
-    retainCommitted: z.number().int().nonnegative().default(200),
+    retainCommitted: z.number().int().nonnegative().default(20),
   })
   .refine((p) => p.watermarkWindow % p.checkpointInterval === 0 && p.watermarkWindow >= p.checkpointInterval, {
     message: "watermarkWindow must be a positive multiple of checkpointInterval",

@@ -103,6 +103,39 @@ export const TYPES = {
     { name: "seq", type: "uint64" },
     { name: "bodyHash", type: "bytes32" },
   ],
+  /*
+   * PBFT protocol messages other than the pre-prepare (which is a `Proposal`). Signed in the staking
+   * domain like the Proposal, so that they bind to the chain and the staking contract, but not (yet)
+   * verified on chain: there are no Solidity typehashes for them.
+   */
+  /** A PBFT prepare (phase 1) or commit (phase 2) vote for `digest` at (`view`, `seq`) of configuration `epoch`. */
+  PbftVote: [
+    { name: "phase", type: "uint8" },
+    { name: "epoch", type: "uint64" },
+    { name: "seq", type: "uint64" },
+    { name: "view", type: "uint32" },
+    { name: "digest", type: "bytes32" },
+  ],
+  /** A PBFT checkpoint: the state digest after executing `seq`. */
+  PbftCheckpoint: [
+    { name: "epoch", type: "uint64" },
+    { name: "seq", type: "uint64" },
+    { name: "stateDigest", type: "bytes32" },
+  ],
+  /** A PBFT view-change to `newView`; `certsHash` commits to the prepared certificates it carries. */
+  PbftViewChange: [
+    { name: "epoch", type: "uint64" },
+    { name: "newView", type: "uint32" },
+    { name: "stableSeq", type: "uint64" },
+    { name: "stableDigest", type: "bytes32" },
+    { name: "certsHash", type: "bytes32" },
+  ],
+  /** A PBFT new-view for `view`; `contentHash` commits to its view-changes and pre-prepares. */
+  PbftNewView: [
+    { name: "epoch", type: "uint64" },
+    { name: "view", type: "uint32" },
+    { name: "contentHash", type: "bytes32" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -140,6 +173,32 @@ export interface EnvelopeMessage {
   bodyHash: Hex;
 }
 
+export interface PbftVoteMessage {
+  /** 1 = prepare, 2 = commit. */
+  phase: number;
+  epoch: bigint;
+  seq: bigint;
+  view: number;
+  digest: Hex;
+}
+export interface PbftCheckpointMessage {
+  epoch: bigint;
+  seq: bigint;
+  stateDigest: Hex;
+}
+export interface PbftViewChangeMessage {
+  epoch: bigint;
+  newView: number;
+  stableSeq: bigint;
+  stableDigest: Hex;
+  certsHash: Hex;
+}
+export interface PbftNewViewMessage {
+  epoch: bigint;
+  view: number;
+  contentHash: Hex;
+}
+
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
   Proposal: ProposalMessage;
@@ -147,6 +206,10 @@ export interface MessageOf {
   PeriodReport: PeriodReportMessage;
   TrafficReceipt: TrafficReceiptMessage;
   Envelope: EnvelopeMessage;
+  PbftVote: PbftVoteMessage;
+  PbftCheckpoint: PbftCheckpointMessage;
+  PbftViewChange: PbftViewChangeMessage;
+  PbftNewView: PbftNewViewMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */

@@ -47,6 +47,22 @@ const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
     bytesServed: uint(64),
     period: uint(64),
   }),
+  PbftVote: fc.record({
+    phase: fc.integer({ min: 1, max: 2 }),
+    epoch: uint(64),
+    seq: uint(64),
+    view: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    digest: hex(32),
+  }),
+  PbftCheckpoint: fc.record({ epoch: uint(64), seq: uint(64), stateDigest: hex(32) }),
+  PbftViewChange: fc.record({
+    epoch: uint(64),
+    newView: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    stableSeq: uint(64),
+    stableDigest: hex(32),
+    certsHash: hex(32),
+  }),
+  PbftNewView: fc.record({ epoch: uint(64), view: fc.integer({ min: 0, max: 2 ** 32 - 1 }), contentHash: hex(32) }),
   Envelope: fc.record({
     sender: hex(20) as fc.Arbitrary<Address>,
     kind: fc.string({ maxLength: 40 }),
