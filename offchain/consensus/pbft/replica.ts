@@ -145,6 +145,24 @@ function isHex32(x: unknown): x is Hex {
   return typeof x === "string" && x.length === 66 && x.startsWith("0x");
 }
 
+/** Canonical text of a view-change's prepared certificates; its hash is the signed `certsHash`. */
+export function certsText(certs: readonly PreparedCert[]): string {
+  const parts: string[] = [];
+  for (const c of certs) {
+    const pp = c.prePrepare;
+    const prepares = c.prepares.map((p) => `${lower(p.replica)}=${p.sig}`).join(",");
+    parts.push(`${pp.seq}:${pp.view}:${pp.digest}:${pp.sig}:${prepares}`);
+  }
+  return `certs|${parts.join("|")}`;
+}
+
+/** Canonical text of a new-view's contents; its hash is the signed `contentHash`. */
+export function newViewText(view: number, vcs: readonly ViewChange[], pps: readonly PrePrepare[]): string {
+  const v = vcs.map((vc) => `${lower(vc.replica)}=${vc.sig}`).join(",");
+  const o = pps.map((pp) => `${pp.seq}:${pp.digest}:${pp.sig}`).join(",");
+  return `new-view|${view}|${v}|${o}`;
+}
+
 export class PbftReplica {
   readonly configId: bigint;
   readonly order: readonly Address[];
@@ -865,13 +883,7 @@ export class PbftReplica {
    * -------------------------------------------------------------------------------------------- */
 
   private certsHash(certs: readonly PreparedCert[]): Hex {
-    const parts: string[] = [];
-    for (const c of certs) {
-      const pp = c.prePrepare;
-      const prepares = c.prepares.map((p) => `${lower(p.replica)}=${p.sig}`).join(",");
-      parts.push(`${pp.seq}:${pp.view}:${pp.digest}:${pp.sig}:${prepares}`);
-    }
-    return this.crypto.hash(`certs|${parts.join("|")}`);
+    return this.crypto.hash(certsText(certs));
   }
 
   private viewChangeSignable(vc: Omit<ViewChange, "sig">): Signable {
@@ -1042,9 +1054,7 @@ export class PbftReplica {
   }
 
   private newViewContentHash(view: number, vcs: readonly ViewChange[], pps: readonly PrePrepare[]): Hex {
-    const v = vcs.map((vc) => `${lower(vc.replica)}=${vc.sig}`).join(",");
-    const o = pps.map((pp) => `${pp.seq}:${pp.digest}:${pp.sig}`).join(",");
-    return this.crypto.hash(`new-view|${view}|${v}|${o}`);
+    return this.crypto.hash(newViewText(view, vcs, pps));
   }
 
   private sendNewView(): void {

@@ -16,7 +16,7 @@
  */
 import type { Address, Hex } from "viem";
 import { createHash } from "node:crypto";
-import { PbftReplica, restoreReplica, type ReplicaSnapshot } from "../replica";
+import { PbftReplica, certsText, newViewText, restoreReplica, type ReplicaSnapshot } from "../replica";
 import { NULL_DIGEST, type PbftMessage, type PrePrepare, type ReplicaAction, type ReplicaEvent } from "../types";
 import { Prng } from "./prng";
 import { SimKeys } from "./crypto";
@@ -291,6 +291,39 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
     if (kind === "invalid-proposal" && message.type === "pre-prepare" && message.request !== null) {
       const bad = `bad|${scenario.seed}|${message.view}|${message.seq}`;
       for (const t of to) send(i, t, resignPP(i, message, sha(bad), bad));
+      return;
+    }
+    if (kind === "equivocate" && message.type === "view-change" && message.prepared.length > 0) {
+      // Amnesia: claims to have prepared nothing (lying by omission), properly signed.
+      const sig = keys.signAs(addresses[i], {
+        type: "PbftViewChange",
+        message: {
+          epoch: BigInt(scenario.seed),
+          newView: message.view,
+          stableSeq: BigInt(message.stableSeq),
+          stableDigest: message.stableDigest,
+          certsHash: sha(certsText([])),
+        },
+      });
+      for (const t of to) send(i, t, { ...message, prepared: [], sig });
+      return;
+    }
+    if (
+      kind === "wrong-digest" &&
+      message.type === "new-view" &&
+      message.prePrepares.some((pp) => pp.request !== null)
+    ) {
+      // A new primary that re-proposes something else than what V carries: backups must refuse it.
+      const evil = `req|nv-evil|${scenario.seed}|${message.view}`;
+      const prePrepares = message.prePrepares.map((pp) =>
+        pp.request !== null ? resignPP(i, pp, sha(evil), evil) : pp,
+      );
+      const contentHash = sha(newViewText(message.view, message.viewChanges, prePrepares));
+      const sig = keys.signAs(addresses[i], {
+        type: "PbftNewView",
+        message: { epoch: BigInt(scenario.seed), view: message.view, contentHash },
+      });
+      for (const t of to) send(i, t, { ...message, prePrepares, sig });
       return;
     }
     if (kind === "wrong-digest") {
