@@ -2,13 +2,18 @@
  * Persistence of state that must survive a restart: LevelDB (classic-level) with string keys and
  * typed JSON values. The encoding is bigint-safe and byte-safe: `123n` is stored as
  * `{"$bigint":"123"}` and a `Uint8Array` as `{"$bytes":"0x…"}`, and both decode back to their types.
- * `batch()` groups puts and deletes into one atomic write.
+ * A plain string is stored verbatim behind a one-character marker (no JSON escaping pass: PBFT
+ * request payloads are megabytes). `batch()` groups puts and deletes into one atomic write.
  */
 import { ClassicLevel } from "classic-level";
 import { StoreError } from "./errors";
 
-/** Encodes a value as JSON text, keeping bigints and byte arrays. */
+/** Marks a string stored verbatim (JSON text never starts with it). */
+const RAW = "\u0001";
+
+/** Encodes a value as JSON text, keeping bigints and byte arrays (strings verbatim, see above). */
 export function encodeValue(value: unknown): string {
+  if (typeof value === "string") return RAW + value;
   const text = JSON.stringify(value, function replacer(this: unknown, _key, v: unknown) {
     if (typeof v === "bigint") return { $bigint: v.toString() };
     if (v instanceof Uint8Array) return { $bytes: `0x${Buffer.from(v).toString("hex")}` };
@@ -21,6 +26,7 @@ export function encodeValue(value: unknown): string {
 
 /** Inverse of {@link encodeValue}. Throws `STORE_DECODE` for text that is not JSON. */
 export function decodeValue<T = unknown>(text: string): T {
+  if (text.startsWith(RAW)) return text.slice(1) as T;
   try {
     return JSON.parse(text, (_key, v: unknown) => {
       if (v !== null && typeof v === "object" && !Array.isArray(v)) {
@@ -55,9 +61,17 @@ export class Store {
     readonly location: string,
   ) {}
 
-  /** Opens (creating if needed) the database at `location`. Throws `STORE_OPEN` (e.g. locked by another process). */
-  static async open(location: string): Promise<Store> {
-    const db = new ClassicLevel<string, string>(location, { keyEncoding: "utf8", valueEncoding: "utf8" });
+  /**
+   * Opens (creating if needed) the database at `location`. Throws `STORE_OPEN` (e.g. locked by another
+   * process). `writeBufferSize` (default 32 MiB, LevelDB's own is 4 MiB) keeps multi-megabyte values
+   * from forcing a memtable flush on every write.
+   */
+  static async open(location: string, options: { writeBufferSize?: number } = {}): Promise<Store> {
+    const db = new ClassicLevel<string, string>(location, {
+      keyEncoding: "utf8",
+      valueEncoding: "utf8",
+      writeBufferSize: options.writeBufferSize ?? 32 * 1024 * 1024,
+    });
     try {
       await db.open();
     } catch (err) {

@@ -36,13 +36,19 @@ export function makeBatch(count: number, period: number, seed: number): string {
 export function validateBatch(request: string): boolean {
   const m = /^tb1:(\d{1,12}):(\d{1,7}):/.exec(request);
   if (m === null) return false;
-  const period = BigInt(m[1]);
   const count = Number(m[2]);
   const buf = Buffer.from(request.slice(m[0].length), "base64");
   if (buf.length !== count * RECORD_BYTES) return false;
+  const period = Buffer.alloc(8);
+  period.writeBigUInt64BE(BigInt(m[1]));
   for (let r = 0; r < count; r++) {
     const o = r * RECORD_BYTES;
-    if (buf.readBigUInt64BE(o + 84) === 0n || buf.readBigUInt64BE(o + 92) !== period) return false;
+    let served = 0;
+    for (let i = 0; i < 8; i++) {
+      served |= buf[o + 84 + i];
+      if (buf[o + 92 + i] !== period[i]) return false;
+    }
+    if (served === 0) return false;
     for (const sigAt of [o + 100, o + 165]) {
       const v = buf[sigAt + 64];
       if ((v !== 27 && v !== 28) || buf[sigAt + 32] > HALF_N_HIGH_BYTE) return false;

@@ -61,18 +61,29 @@ async function main(): Promise<void> {
   });
   const shutdown = new Shutdown({ logger, timeoutMs: 5000 }).add("replica", () => running.close()).install();
   process.on("disconnect", () => void shutdown.run("parent disconnected"));
-  process.on("message", (m: { type: string; request?: string; records?: number; period?: number; seed?: number }) => {
-    if (m.type === "submit" && typeof m.request === "string") running.node.submit(m.request);
-    // Builds a benchmark batch here (no multi-megabyte IPC) and submits it.
-    if (m.type === "batch") running.node.submit(makeBatch(m.records ?? 10_000, m.period ?? 1, m.seed ?? 1));
-    if (m.type === "status")
-      send({
-        type: "status",
-        view: running.node.replica.view,
-        lastExecuted: running.node.replica.lastExecuted,
-        status: running.node.replica.status,
-      });
-  });
+  process.on(
+    "message",
+    (m: { type: string; request?: string; records?: number; period?: number; seed?: number; count?: number }) => {
+      if (m.type === "submit" && typeof m.request === "string") running.node.submit(m.request);
+      // Builds a benchmark batch here (no multi-megabyte IPC) and submits it.
+      if (m.type === "batch") {
+        // `count` batches for periods period, period+1, …: all built first, then submitted together.
+        const count = m.count ?? 1;
+        const batches = Array.from({ length: count }, (_, i) =>
+          makeBatch(m.records ?? 10_000, (m.period ?? 1) + i, (m.seed ?? 1) + i),
+        );
+        send({ type: "submitted", period: m.period, t: Number(process.hrtime.bigint()) / 1e6 });
+        for (const b of batches) running.node.submit(b);
+      }
+      if (m.type === "status")
+        send({
+          type: "status",
+          view: running.node.replica.view,
+          lastExecuted: running.node.replica.lastExecuted,
+          status: running.node.replica.status,
+        });
+    },
+  );
   send({
     type: "ready",
     url: running.url,

@@ -86,6 +86,9 @@ describe("core/store", function () {
     expect(back.b).to.deep.equal([1n, "x"]);
     expect(Array.from(back.c)).to.deep.equal([1, 2, 255]);
     expect(back.d).to.deep.equal({ $bigintish: "no" });
+    for (const str of ["", "plain", '"quoted"', "\u0001marker-first", "x".repeat(100_000)])
+      expect(decodeValue(encodeValue(str))).to.equal(str);
+    expect(decodeValue('"legacy JSON string"')).to.equal("legacy JSON string");
     expect(() => decodeValue("{oops"))
       .to.throw(StoreError)
       .with.property("code", "STORE_DECODE");
