@@ -68,6 +68,23 @@ describe("pbft/replica — rules", function () {
       expect(c.executed(0)).to.deep.equal([{ seq: 1, digest: sha(req(1)), request: req(1), view: 0 }]);
     });
 
+    it("n = 48 (f = 15, q = 33) commits with 15 silent replicas, and not with 16", function () {
+      const c = new Cluster(48, { viewChangeTimeoutMs: 10_000 });
+      const silent = (k: number) => (e: { from: number }) => e.from === 0 || e.from > k;
+      c.feed(0, { type: "request", request: req(1) });
+      c.run(silent(15));
+      const live = [0, ...Array.from({ length: 32 }, (_, i) => 16 + i)];
+      for (const i of live)
+        expect(
+          c.executed(i).map((e) => e.seq),
+          `replica ${i}`,
+        ).to.deep.equal([1]);
+      const d = new Cluster(48, { viewChangeTimeoutMs: 10_000 });
+      d.feed(0, { type: "request", request: req(1) });
+      d.run(silent(16));
+      expect(d.replicas.every((r) => r.lastExecuted === 0)).to.equal(true);
+    });
+
     it("n = 1 commits alone; n = 3 (f = 0) needs all three", function () {
       const one = new Cluster(1);
       one.feed(0, { type: "request", request: req(1) });
