@@ -64,13 +64,19 @@ export class Store {
   /**
    * Opens (creating if needed) the database at `location`. Throws `STORE_OPEN` (e.g. locked by another
    * process). `writeBufferSize` (default 32 MiB, LevelDB's own is 4 MiB) keeps multi-megabyte values
-   * from forcing a memtable flush on every write.
+   * from forcing a memtable flush on every write; Snappy `compression` is off by default (the large
+   * values — signed, base64 or random — do not compress, and compressing them costs CPU on every
+   * flush and compaction).
    */
-  static async open(location: string, options: { writeBufferSize?: number } = {}): Promise<Store> {
+  static async open(
+    location: string,
+    options: { writeBufferSize?: number; compression?: boolean } = {},
+  ): Promise<Store> {
     const db = new ClassicLevel<string, string>(location, {
       keyEncoding: "utf8",
       valueEncoding: "utf8",
       writeBufferSize: options.writeBufferSize ?? 32 * 1024 * 1024,
+      compression: options.compression ?? false,
     });
     try {
       await db.open();

@@ -62,6 +62,10 @@ interface Row {
   p95: number;
   recordsPerSecond: number;
   pipelinedRecordsPerSecond?: number;
+  /** CPU time of all replicas per measured round (user + system), seconds. */
+  cpuPerRound: number;
+  /** 1-minute load average when this row was measured. */
+  load: number;
 }
 
 function roundLabel(r: number): string {
@@ -74,7 +78,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-function summarise(transport: Row["transport"], n: number, rounds: number[], pipelined?: number): Row {
+function summarise(
+  transport: Row["transport"],
+  n: number,
+  rounds: number[],
+  cpuPerRound: number,
+  pipelined?: number,
+): Row {
   const sorted = [...rounds].sort((a, b) => a - b);
   const median =
     sorted.length % 2
@@ -90,6 +100,8 @@ function summarise(transport: Row["transport"], n: number, rounds: number[], pip
     p95: percentile(sorted, 0.95),
     recordsPerSecond: K / median,
     pipelinedRecordsPerSecond: pipelined,
+    cpuPerRound,
+    load: os.loadavg()[0],
   };
 }
 
@@ -143,14 +155,20 @@ function benchMemory(n: number): Row {
   drain();
   const rounds: number[] = [];
   let seq = 0;
+  let cpu = 0;
   for (let r = 0; r < WARMUP + ROUNDS; r++) {
     const batch = makeBatch(K, r + 1, r + 1);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     route(0, replicas[0].handle({ type: "request", request: batch }));
     drain();
     seq++;
     const t = (doneAt.get(seq)! - t0) / 1000;
-    if (r >= WARMUP) rounds.push(t);
+    const c = process.cpuUsage(c0);
+    if (r >= WARMUP) {
+      rounds.push(t);
+      cpu += (c.user + c.system) / 1e6;
+    }
     process.stdout.write(`  memory n=${n} ${roundLabel(r)}: ${t.toFixed(3)} s\n`);
   }
   let pipelined: number | undefined;
@@ -163,7 +181,7 @@ function benchMemory(n: number): Row {
     pipelined = (PIPELINE * K) / ((doneAt.get(seq)! - t0) / 1000);
     process.stdout.write(`  memory n=${n} ${PIPELINE} batches in flight: ${pipelined.toFixed(0)} records/s\n`);
   }
-  return summarise("memory", n, rounds, pipelined);
+  return summarise("memory", n, rounds, cpu / ROUNDS, pipelined);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -194,6 +212,7 @@ async function benchHttp(n: number): Promise<Row> {
   const execAt = new Map<number, number[]>();
   const submittedAt = new Map<number, number>();
   const waiters: Array<() => void> = [];
+  const cpuReports = new Map<number, number>();
   const notify = () => waiters.splice(0).forEach((w) => w());
   const waitFor = async (what: string, pred: () => boolean, timeoutMs = 120_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -236,8 +255,9 @@ async function benchHttp(n: number): Promise<Row> {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       });
       children.push(child);
-      child.on("message", (m: { type: string; seq: number; period: number; t: number }) => {
+      child.on("message", (m: { type: string; seq: number; period: number; t: number; micros: number }) => {
         if (m.type === "ready") ready.add(i);
+        if (m.type === "cpu") cpuReports.set(i, m.micros);
         if (m.type === "executed") execAt.set(m.seq, [...(execAt.get(m.seq) ?? []), m.t]);
         if (m.type === "submitted") submittedAt.set(m.period, m.t);
         notify();
@@ -245,10 +265,24 @@ async function benchHttp(n: number): Promise<Row> {
     }
     process.stdout.write(`  http n=${n}: starting ${n} replica processes…\n`);
     await waitFor("replicas ready", () => ready.size === n);
+    let pregenerated = false;
+    children[0].on("message", (m: { type: string }) => {
+      if (m.type === "pregenerated") pregenerated = true;
+    });
+    children[0].send({ type: "pregenerate", records: K, period: 1, seed: 1, count: WARMUP + ROUNDS });
+    await waitFor("batches generated", () => pregenerated);
     const rounds: number[] = [];
     let seq = 0;
     const quorumTime = (s: number) => [...(execAt.get(s) ?? [])].sort((a, b) => a - b)[q - 1];
+    const totalCpu = async () => {
+      cpuReports.clear();
+      for (const c of children) c.send({ type: "cpu" });
+      await waitFor("cpu reports", () => cpuReports.size === n);
+      return [...cpuReports.values()].reduce((a, b) => a + b, 0) / 1e6;
+    };
+    let cpuStart = 0;
     for (let r = 0; r < WARMUP + ROUNDS; r++) {
+      if (r === WARMUP) cpuStart = await totalCpu();
       const period = r + 1;
       children[0].send({ type: "batch", records: K, period, seed: period });
       seq++;
@@ -258,9 +292,13 @@ async function benchHttp(n: number): Promise<Row> {
       if (r >= WARMUP) rounds.push(t);
       process.stdout.write(`  http n=${n} ${roundLabel(r)}: ${t.toFixed(3)} s\n`);
     }
+    const cpuPerRound = ((await totalCpu()) - cpuStart) / ROUNDS;
     let pipelined: number | undefined;
     if (PIPELINE > 0) {
       const first = 1000;
+      pregenerated = false;
+      children[0].send({ type: "pregenerate", records: K, period: first, seed: first, count: PIPELINE });
+      await waitFor("batches generated", () => pregenerated);
       children[0].send({ type: "batch", records: K, period: first, seed: first, count: PIPELINE });
       const last = seq + PIPELINE;
       await waitFor("pipelined batches", () => (execAt.get(last)?.length ?? 0) >= q);
@@ -268,7 +306,7 @@ async function benchHttp(n: number): Promise<Row> {
       pipelined = (PIPELINE * K) / ((quorumTime(last) - submittedAt.get(first)!) / 1000);
       process.stdout.write(`  http n=${n} ${PIPELINE} batches in flight: ${pipelined.toFixed(0)} records/s\n`);
     }
-    return summarise("http", n, rounds, pipelined);
+    return summarise("http", n, rounds, cpuPerRound, pipelined);
   } finally {
     for (const c of children) c.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
@@ -290,14 +328,14 @@ function int(x: number | undefined): string {
 
 function table(rows: Row[]): string {
   const lines = [
-    "| transport | n | f | q | round median (s) | round p95 (s) | PPoV round (s) | median ÷ PPoV | records/s (sequential) | records/s (4 in flight) | ÷ PPoV 223,706 tx/s | ÷ PPoV 322,992 tx/s |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    `| transport | n | f | q | round median (s) | round p95 (s) | PPoV round (s) | median ÷ PPoV | records/s (sequential) | records/s (${PIPELINE} in flight) | best ÷ PPoV 223,706 tx/s | best ÷ PPoV 322,992 tx/s | CPU s per round (all replicas) | load avg |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const ppov = PPOV_ROUND_SECONDS[r.n];
     const best = Math.max(r.recordsPerSecond, r.pipelinedRecordsPerSecond ?? 0);
     lines.push(
-      `| ${r.transport} | ${r.n} | ${r.f} | ${r.q} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(ppov)} | ${fmt(ppov ? r.median / ppov : undefined, 2)} | ${int(r.recordsPerSecond)} | ${int(r.pipelinedRecordsPerSecond)} | ${fmt(best / PPOV_TPS.min, 2)} | ${fmt(best / PPOV_TPS.max, 2)} |`,
+      `| ${r.transport} | ${r.n} | ${r.f} | ${r.q} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(ppov)} | ${fmt(ppov ? r.median / ppov : undefined, 2)} | ${int(r.recordsPerSecond)} | ${int(r.pipelinedRecordsPerSecond)} | ${fmt(best / PPOV_TPS.min, 2)} | ${fmt(best / PPOV_TPS.max, 2)} | ${fmt(r.cpuPerRound)} | ${fmt(r.load, 1)} |`,
     );
   }
   return lines.join("\n");

@@ -59,31 +59,51 @@ async function main(): Promise<void> {
       if (a.type === "new-view") send({ type: "new-view", view: a.view });
     },
   });
+  const pregenerated = new Map<number, string>();
+  const batchFor = (records: number, period: number, seed: number) => {
+    const ready = pregenerated.get(period);
+    pregenerated.delete(period);
+    return ready ?? makeBatch(records, period, seed);
+  };
   const shutdown = new Shutdown({ logger, timeoutMs: 5000 }).add("replica", () => running.close()).install();
   process.on("disconnect", () => void shutdown.run("parent disconnected"));
-  process.on(
-    "message",
-    (m: { type: string; request?: string; records?: number; period?: number; seed?: number; count?: number }) => {
-      if (m.type === "submit" && typeof m.request === "string") running.node.submit(m.request);
-      // Builds a benchmark batch here (no multi-megabyte IPC) and submits it.
-      if (m.type === "batch") {
-        // `count` batches for periods period, period+1, …: all built first, then submitted together.
-        const count = m.count ?? 1;
-        const batches = Array.from({ length: count }, (_, i) =>
-          makeBatch(m.records ?? 10_000, (m.period ?? 1) + i, (m.seed ?? 1) + i),
-        );
-        send({ type: "submitted", period: m.period, t: Number(process.hrtime.bigint()) / 1e6 });
+  type Command = { type: string; request?: string; records?: number; period?: number; seed?: number; count?: number };
+  process.on("message", (m: Command) => {
+    const records = m.records ?? 10_000;
+    const period = m.period ?? 1;
+    const seed = m.seed ?? 1;
+    const count = m.count ?? 1;
+    switch (m.type) {
+      case "submit":
+        if (typeof m.request === "string") running.node.submit(m.request);
+        break;
+      case "pregenerate":
+        // Benchmark batches built ahead of the measurement, by period (no multi-megabyte IPC).
+        for (let i = 0; i < count; i++) pregenerated.set(period + i, makeBatch(records, period + i, seed + i));
+        send({ type: "pregenerated" });
+        break;
+      case "batch": {
+        // `count` batches for periods period, period+1, …: all ready first, then submitted together.
+        const batches = Array.from({ length: count }, (_, i) => batchFor(records, period + i, seed + i));
+        send({ type: "submitted", period, t: Number(process.hrtime.bigint()) / 1e6 });
         for (const b of batches) running.node.submit(b);
+        break;
       }
-      if (m.type === "status")
+      case "cpu": {
+        const u = process.cpuUsage();
+        send({ type: "cpu", micros: u.user + u.system });
+        break;
+      }
+      case "status":
         send({
           type: "status",
           view: running.node.replica.view,
           lastExecuted: running.node.replica.lastExecuted,
           status: running.node.replica.status,
         });
-    },
-  );
+        break;
+    }
+  });
   send({
     type: "ready",
     url: running.url,
