@@ -331,6 +331,19 @@ export const pbftParamsSchema = z
     retransmitMs: z.number().int().positive().default(1000),
     /** Committed entries kept below the stable checkpoint for lagging replicas. */
     retainCommitted: z.number().int().nonnegative().default(20),
+    /** The view-change timeout doubles per consecutive failed view change, up to 2^this. */
+    maxBackoffExponent: z.number().int().nonnegative().max(20).default(5),
+    /** Committed entries per reply to a lagging replica, and their payload size bound (characters). */
+    maxEntriesPerReply: z.number().int().positive().default(8),
+    maxReplyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024),
+    /** Requests waiting to be ordered. */
+    maxPending: z.number().int().positive().default(1024),
+    /** Backups forward client requests to the primary. */
+    forwardRequests: z.boolean().default(true),
   })
   .refine((p) => p.watermarkWindow % p.checkpointInterval === 0 && p.watermarkWindow >= p.checkpointInterval, {
     message: "watermarkWindow must be a positive multiple of checkpointInterval",

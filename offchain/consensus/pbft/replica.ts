@@ -241,6 +241,7 @@ export class PbftReplica {
     posInt("retainCommitted", 0);
     posInt("maxBackoffExponent", 0);
     posInt("maxEntriesPerReply");
+    posInt("maxReplyBytes");
     posInt("maxPending");
     if (params.watermarkWindow % params.checkpointInterval !== 0)
       throw new ValidationError("PBFT_BAD_PARAM", "watermarkWindow must be a multiple of checkpointInterval", {
@@ -808,9 +809,12 @@ export class PbftReplica {
     if (st.stableSeq < this.h) for (const cp of this.stableProof) this.emit({ type: "send", to: from, message: cp });
     if (st.lastExecuted < this.lastExec) {
       const entries: CommittedEntry[] = [];
+      let bytes = 0;
       for (let s = st.lastExecuted + 1; s <= this.lastExec && entries.length < this.params.maxEntriesPerReply; s++) {
         const e = this.committedLog.get(s);
         if (e === undefined) break;
+        bytes += e.request?.length ?? 0;
+        if (entries.length > 0 && bytes > this.params.maxReplyBytes) break;
         entries.push(e);
       }
       const retainedFrom = this.committedLog.size > 0 ? Math.min(...this.committedLog.keys()) : this.lastExec + 1;

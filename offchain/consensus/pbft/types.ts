@@ -31,8 +31,10 @@ export interface PbftParams {
   retainCommitted: number;
   /** The view-change timeout doubles with each consecutive unsuccessful view change, up to 2^this. */
   maxBackoffExponent: number;
-  /** Committed entries sent in one reply to a lagging replica. */
+  /** Committed entries sent in one reply to a lagging replica… */
   maxEntriesPerReply: number;
+  /** …and their request payloads' total size bound, characters (at least one entry is always sent). */
+  maxReplyBytes: number;
   /** Requests waiting to be ordered; more are dropped (clients retransmit). */
   maxPending: number;
   /** A backup forwards client requests to the primary (set false when clients always reach the primary). */
@@ -47,6 +49,7 @@ export const DEFAULT_PBFT_PARAMS: PbftParams = {
   retainCommitted: 20,
   maxBackoffExponent: 5,
   maxEntriesPerReply: 8,
+  maxReplyBytes: 16 * 1024 * 1024,
   maxPending: 1024,
   forwardRequests: true,
 };

@@ -5,7 +5,14 @@ import path from "node:path";
 import { z } from "zod";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { ConfigError } from "../../../offchain/core/errors";
-import { envKey, envVariables, loadConfig, pbftReplicaConfigSchema } from "../../../offchain/core/config";
+import {
+  envKey,
+  envVariables,
+  loadConfig,
+  pbftParamsSchema,
+  pbftReplicaConfigSchema,
+} from "../../../offchain/core/config";
+import { DEFAULT_PBFT_PARAMS } from "../../../offchain/consensus/pbft/types";
 
 describe("core/config", function () {
   let dir: string;
@@ -178,6 +185,10 @@ describe("core/config", function () {
     );
     expect(window.key).to.equal("pbft.watermarkWindow");
     expect(window.value).to.equal(10);
+  });
+
+  it("PBFT parameter defaults equal the replica's DEFAULT_PBFT_PARAMS", function () {
+    expect(pbftParamsSchema.parse({})).to.deep.equal(DEFAULT_PBFT_PARAMS);
   });
 
   it("works with any role schema (generic loadConfig)", function () {
