@@ -329,6 +329,8 @@ export const pbftParamsSchema = z
     viewChangeTimeoutMs: z.number().int().positive().default(4000),
     /** Retransmission / status period while work is unfinished, ms. */
     retransmitMs: z.number().int().positive().default(1000),
+    /** Heartbeat status period while idle, ms. */
+    statusIntervalMs: z.number().int().positive().default(10_000),
     /** Committed entries kept below the stable checkpoint for lagging replicas. */
     retainCommitted: z.number().int().nonnegative().default(20),
     /** The view-change timeout doubles per consecutive failed view change, up to 2^this. */

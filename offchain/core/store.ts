@@ -4,7 +4,16 @@
  * `{"$bigint":"123"}` and a `Uint8Array` as `{"$bytes":"0x…"}`, and both decode back to their types.
  * A plain string is stored verbatim behind a one-character marker (no JSON escaping pass: PBFT
  * request payloads are megabytes). `batch()` groups puts and deletes into one atomic write.
+ *
+ * Blobs — large, write-once values such as PBFT request payloads — go to files in `<location>.blobs/`
+ * instead (`putBlob` / `getBlob` / `deleteBlob` / `listBlobs`): one file write instead of LevelDB's
+ * log + memtable + table + compaction copies (≈ 3.4 ms instead of ≈ 15 ms of CPU per 3 MB). A blob is
+ * written to a temporary file and renamed, so it is either whole or absent. Durability matches the
+ * LevelDB writes here (no fsync): a process crash loses nothing written, a power loss may. Write a
+ * blob before the record that refers to it, delete it after.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { ClassicLevel } from "classic-level";
 import { StoreError } from "./errors";
 
@@ -14,6 +23,8 @@ const RAW = "\u0001";
 /** Encodes a value as JSON text, keeping bigints and byte arrays (strings verbatim, see above). */
 export function encodeValue(value: unknown): string {
   if (typeof value === "string") return RAW + value;
+  const plain = fastStringify(value);
+  if (plain !== undefined) return plain;
   const text = JSON.stringify(value, function replacer(this: unknown, _key, v: unknown) {
     if (typeof v === "bigint") return { $bigint: v.toString() };
     if (v instanceof Uint8Array) return { $bytes: `0x${Buffer.from(v).toString("hex")}` };
@@ -22,6 +33,35 @@ export function encodeValue(value: unknown): string {
   if (text === undefined)
     throw new StoreError("STORE_ENCODE", "value cannot be stored as JSON", { value: String(value) });
   return text;
+}
+
+/**
+ * Plain `JSON.stringify` (several times faster than with a replacer function) when the value holds
+ * no bigint and no byte array; undefined otherwise. A bigint makes it throw; byte arrays are found by
+ * a scan, only for objects that could hide one.
+ */
+function fastStringify(value: unknown): string | undefined {
+  if (hasBytes(value, 0)) return undefined;
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (err instanceof TypeError && /BigInt/i.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+function hasBytes(v: unknown, depth: number): boolean {
+  if (v instanceof Uint8Array) return true;
+  if (v === null || typeof v !== "object" || depth > 64) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (x !== null && typeof x === "object" && hasBytes(x, depth + 1)) return true;
+    return false;
+  }
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === "object" && hasBytes(x, depth + 1)) return true;
+  }
+  return false;
 }
 
 /** Inverse of {@link encodeValue}. Throws `STORE_DECODE` for text that is not JSON. */
@@ -55,11 +95,19 @@ export interface StoreBatch {
   write(): Promise<void>;
 }
 
+const BLOB_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
+
 export class Store {
+  /** Directory of the blobs. */
+  readonly blobDir: string;
+  private tmpCounter = 0;
+
   private constructor(
     private readonly db: ClassicLevel<string, string>,
     readonly location: string,
-  ) {}
+  ) {
+    this.blobDir = `${location}.blobs`;
+  }
 
   /**
    * Opens (creating if needed) the database at `location`. Throws `STORE_OPEN` (e.g. locked by another
@@ -87,7 +135,73 @@ export class Store {
         cause: err,
       });
     }
-    return new Store(db, location);
+    const store = new Store(db, location);
+    try {
+      await fs.promises.mkdir(store.blobDir, { recursive: true });
+      for (const f of await fs.promises.readdir(store.blobDir))
+        if (f.endsWith(".tmp")) await fs.promises.rm(path.join(store.blobDir, f), { force: true });
+    } catch (err) {
+      await db.close();
+      throw new StoreError("STORE_OPEN", `cannot prepare blob directory ${store.blobDir}: ${(err as Error).message}`, {
+        value: store.blobDir,
+        cause: err,
+      });
+    }
+    return store;
+  }
+
+  private blobPath(name: string): string {
+    if (typeof name !== "string" || !BLOB_NAME_RE.test(name))
+      throw new StoreError("STORE_BLOB_NAME", `invalid blob name ${JSON.stringify(name)}`, { value: name });
+    return path.join(this.blobDir, name);
+  }
+
+  /** Writes a blob (whole or not at all). */
+  async putBlob(name: string, text: string): Promise<void> {
+    const file = this.blobPath(name);
+    const tmp = `${file}.${process.pid}.${++this.tmpCounter}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, text, "utf8");
+      await fs.promises.rename(tmp, file);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      throw new StoreError("STORE_IO", `cannot write blob ${name}: ${(err as Error).message}`, {
+        value: name,
+        cause: err,
+      });
+    }
+  }
+
+  /** Reads a blob; undefined if absent. */
+  async getBlob(name: string): Promise<string | undefined> {
+    const file = this.blobPath(name);
+    try {
+      return await fs.promises.readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new StoreError("STORE_IO", `cannot read blob ${name}: ${(err as Error).message}`, {
+        value: name,
+        cause: err,
+      });
+    }
+  }
+
+  /** Deletes a blob (absent is fine). */
+  async deleteBlob(name: string): Promise<void> {
+    const file = this.blobPath(name);
+    try {
+      await fs.promises.rm(file, { force: true });
+    } catch (err) {
+      throw new StoreError("STORE_IO", `cannot delete blob ${name}: ${(err as Error).message}`, {
+        value: name,
+        cause: err,
+      });
+    }
+  }
+
+  /** Names of all blobs. */
+  async listBlobs(): Promise<string[]> {
+    return (await fs.promises.readdir(this.blobDir)).filter((f) => !f.endsWith(".tmp")).sort();
   }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {

@@ -308,8 +308,13 @@ async function benchHttp(n: number): Promise<Row> {
     }
     return summarise("http", n, rounds, cpuPerRound, pipelined);
   } finally {
+    const exited = children.map((c) =>
+      c.exitCode !== null || c.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((r) => c.once("exit", () => r())),
+    );
     for (const c of children) c.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
+    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 10_000))]);
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
   }

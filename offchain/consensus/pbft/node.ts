@@ -3,11 +3,12 @@
  * timers and LevelDB. The validator daemon (next issue) builds on it.
  *
  * Event loop: inbound messages, client requests and timer expiries are queued; the loop feeds the
- * queued events to the replica one by one, then PERSISTS the replica's state (one atomic LevelDB
- * batch for all of them), and only then carries out the actions (sends, timers, executions). A
- * replica therefore never sends a signed message, nor reports an execution, that a crash could make it
- * forget — after a restart it cannot sign a conflicting message. Request payloads are stored once
- * under their digest, apart from the (small) state record.
+ * queued events to the replica one by one, then — if any resulting action is more than a timer —
+ * PERSISTS the replica's state (one atomic LevelDB batch for all of them), and only then carries out
+ * the actions (sends, timers, executions). A replica therefore never sends a signed message, nor
+ * reports an execution, that a crash could make it forget — after a restart it cannot sign a
+ * conflicting message. Request payloads are stored once, as blobs named by their digest, apart from
+ * the (small) state record.
  */
 import type { Address, Hex } from "viem";
 import type { Logger } from "pino";
@@ -21,7 +22,8 @@ import type { Evidence, PbftMessage, ReplicaAction, ReplicaEvent, TimerKind } fr
 
 export const PBFT_KIND = "pbft";
 const STATE_KEY = "pbft/state";
-const REQ_PREFIX = "pbft/req/";
+/** Request payloads are blobs named `req-<digest>`. */
+const BLOB_PREFIX = "req-";
 
 export interface ExecutedRequest {
   seq: number;
@@ -94,9 +96,12 @@ export class PbftNode {
     const snapshot = store ? await store.get<Omit<ReplicaSnapshot, "requests">>(STATE_KEY) : undefined;
     if (store && snapshot !== undefined) {
       const requests: Record<Hex, string> = {};
-      for await (const [key, value] of store.entries<string>(REQ_PREFIX)) {
-        const digest = key.slice(REQ_PREFIX.length) as Hex;
-        requests[digest] = value;
+      for (const name of await store.listBlobs()) {
+        if (!name.startsWith(BLOB_PREFIX)) continue;
+        const digest = name.slice(BLOB_PREFIX.length) as Hex;
+        const payload = await store.getBlob(name);
+        if (payload === undefined) continue;
+        requests[digest] = payload;
         stored.push(digest);
       }
       replica = restoreReplica({ ...snapshot, requests }, options.replica);
@@ -152,7 +157,10 @@ export class PbftNode {
         const actions: ReplicaAction[] = [];
         for (const e of events) actions.push(...this.replica.handle(e));
         if (actions.length === 0) continue;
-        await this.persist();
+        // Only what the replica says or does must be durable first. Messages merely stored (a prepare
+        // that completes nothing yet) may be lost in a crash like any lost message; the next persist
+        // writes them anyway.
+        if (actions.some((a) => a.type !== "set-timer" && a.type !== "cancel-timer")) await this.persist();
         if (this.closed) break;
         for (const a of actions) this.perform(a);
       }
@@ -172,16 +180,14 @@ export class PbftNode {
     if (!store) return;
     const started = process.hrtime.bigint();
     const { requests, ...state } = this.replica.snapshot();
-    const batch = store.batch().put(STATE_KEY, state);
-    const live = new Set<string>();
-    for (const [digest, payload] of Object.entries(requests)) {
-      live.add(digest);
-      if (!this.stored.has(digest)) batch.put(`${REQ_PREFIX}${digest}`, payload);
-    }
+    const live = new Set<string>(Object.keys(requests));
+    // Payloads first (a record never refers to a missing blob), then the state, then deletions.
+    const fresh = [...live].filter((d) => !this.stored.has(d));
+    await Promise.all(fresh.map((d) => store.putBlob(`${BLOB_PREFIX}${d}`, requests[d as Hex])));
+    for (const d of fresh) this.stored.add(d);
+    await store.put(STATE_KEY, state);
     const gone = [...this.stored].filter((d) => !live.has(d));
-    for (const d of gone) batch.del(`${REQ_PREFIX}${d}`);
-    await batch.write();
-    for (const d of live) this.stored.add(d);
+    await Promise.all(gone.map((d) => store.deleteBlob(`${BLOB_PREFIX}${d}`)));
     for (const d of gone) this.stored.delete(d);
     this.m?.persistSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }

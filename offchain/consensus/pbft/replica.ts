@@ -200,6 +200,7 @@ export class PbftReplica {
   private timerSeq = 0;
   private vcTimerId = 0;
   private retransmitId = 0;
+  private retransmitIdle = false;
   private vcQuorumTimerView = -1;
   private progressMark = "";
   private readonly aheadViews = new Map<string, number>();
@@ -209,6 +210,8 @@ export class PbftReplica {
   private out: ReplicaAction[] = [];
   /** Set while a new view is being installed: no fresh proposals until O is in the log. */
   private enteringView = false;
+  /** Normal-case messages of the view being installed that arrived before its NEW-VIEW. */
+  private early: Array<{ from: Address; message: PrePrepare | Prepare | Commit }> = [];
 
   constructor(options: ReplicaOptions, snapshot?: ReplicaSnapshot) {
     const { configId, order, self, crypto, validate } = options;
@@ -238,6 +241,7 @@ export class PbftReplica {
     posInt("watermarkWindow");
     posInt("viewChangeTimeoutMs");
     posInt("retransmitMs");
+    posInt("statusIntervalMs");
     posInt("retainCommitted", 0);
     posInt("maxBackoffExponent", 0);
     posInt("maxEntriesPerReply");
@@ -356,6 +360,20 @@ export class PbftReplica {
   private onMessage(from: Address, m: PbftMessage): void {
     if (m === null || typeof m !== "object" || !this.index.has(from)) return;
     if ("view" in m && isView(m.view)) this.noteView(from, m.view);
+    if (
+      (m.type === "pre-prepare" || m.type === "prepare" || m.type === "commit") &&
+      this._status === "view-change" &&
+      m.view === this._view
+    ) {
+      // Early for the view being installed (the NEW-VIEW is still on its way): hold it, replayed —
+      // and only then verified — once the view starts.
+      if (
+        this.early.length < 3 * this.n * this.params.watermarkWindow &&
+        (m.type !== "pre-prepare" || from === this.primary)
+      )
+        this.early.push({ from, message: m });
+      return;
+    }
     switch (m.type) {
       case "pre-prepare":
         return this.onPrePrepare(from, m);
@@ -525,11 +543,9 @@ export class PbftReplica {
     this.maxSeenSeq = Math.max(this.maxSeenSeq, pp.seq);
     const slot = this.slotFor(pp.seq);
     slot.prePrepare = pp;
-    if (pp.request !== null) {
-      this.assigned.set(pp.digest, pp.seq);
-      if (!this.executed.has(pp.digest) && !this.pending.has(pp.digest) && this.pending.size < this.params.maxPending)
-        this.pending.set(pp.digest, pp.request);
-    }
+    // Not added to `pending`: only clients' requests are (a faulty primary's own valid-looking
+    // requests must not keep honest replicas timing out after it is gone); the timer covers the slot.
+    if (pp.request !== null) this.assigned.set(pp.digest, pp.seq);
     this.sendPrepare(slot);
     this.checkPrepared(slot);
     this.ensureViewChangeTimer();
@@ -907,6 +923,7 @@ export class PbftReplica {
     if (newView <= this._view || newView > MAX_VIEW) return;
     this._view = newView;
     this._status = "view-change";
+    this.early = [];
     this.cancelTimer("view-change");
     this.vcQuorumTimerView = -1;
     this.assigned.clear();
@@ -1132,16 +1149,24 @@ export class PbftReplica {
       this.noteProposal(pp);
       const slot = this.slotFor(pp.seq);
       slot.prePrepare = pp;
-      if (pp.request !== null) {
-        this.assigned.set(pp.digest, pp.seq);
-        if (!this.executed.has(pp.digest) && !this.pending.has(pp.digest) && this.pending.size < this.params.maxPending)
-          this.pending.set(pp.digest, pp.request);
-      }
+      if (pp.request !== null) this.assigned.set(pp.digest, pp.seq);
       if (primary !== this.self) this.sendPrepare(slot);
       this.checkPrepared(slot);
     }
     this.nextSeq = Math.max(o.maxS, this.h) + 1;
     this.enteringView = false;
+    // Backups hand the new primary the client requests they are still waiting for.
+    if (primary !== this.self && this.params.forwardRequests)
+      for (const [digest, request] of this.pending)
+        if (!this.assigned.has(digest)) this.emit({ type: "send", to: primary, message: { type: "request", request } });
+    const early = this.early;
+    this.early = [];
+    for (const { from, message } of early) {
+      if (message.view !== this._view) continue;
+      if (message.type === "pre-prepare") this.onPrePrepare(from, message);
+      else if (message.type === "prepare") this.onPrepare(message);
+      else this.onCommit(message);
+    }
     if (this.isPrimary) this.proposePending();
     this.ensureViewChangeTimer();
     if (this.lastExec < this.h) this.requestState(this.order.filter((a) => a !== this.self));
@@ -1176,12 +1201,23 @@ export class PbftReplica {
     );
   }
 
+  /**
+   * The retransmit timer runs every `retransmitMs` while work is unfinished and every
+   * `statusIntervalMs` otherwise (a heartbeat STATUS, so that a replica that missed the last requests
+   * of a quiet period still learns of them).
+   */
   private armRetransmit(): void {
-    if (this.retransmitId === 0 && this.unfinished()) this.setTimer("retransmit", this.params.retransmitMs);
+    const busy = this.unfinished();
+    if (this.retransmitId !== 0 && !(busy && this.retransmitIdle)) return;
+    this.retransmitIdle = !busy;
+    this.setTimer("retransmit", busy ? this.params.retransmitMs : this.params.statusIntervalMs);
   }
 
   private retransmit(): void {
-    if (!this.unfinished()) return;
+    if (!this.unfinished()) {
+      this.emit({ type: "broadcast", message: this.statusMessage() });
+      return;
+    }
     const mark = `${this._view}:${this._status}:${this.lastExec}:${this.h}`;
     const stalled = mark === this.progressMark;
     this.progressMark = mark;

@@ -27,6 +27,8 @@ export interface PbftParams {
   viewChangeTimeoutMs: number;
   /** Retransmission / status period while work is unfinished, ms. */
   retransmitMs: number;
+  /** Heartbeat STATUS period while idle, ms. */
+  statusIntervalMs: number;
   /** Committed entries (with their commit certificates) kept below the stable checkpoint, for lagging replicas. */
   retainCommitted: number;
   /** The view-change timeout doubles with each consecutive unsuccessful view change, up to 2^this. */
@@ -46,6 +48,7 @@ export const DEFAULT_PBFT_PARAMS: PbftParams = {
   watermarkWindow: 40,
   viewChangeTimeoutMs: 4000,
   retransmitMs: 1000,
+  statusIntervalMs: 10_000,
   retainCommitted: 20,
   maxBackoffExponent: 5,
   maxEntriesPerReply: 8,

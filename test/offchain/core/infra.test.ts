@@ -114,6 +114,32 @@ describe("core/store", function () {
     await again.close();
   });
 
+  it("stores blobs as whole files, listed, deleted, kept across reopen; names are checked", async function () {
+    const loc = path.join(dir, "db3");
+    const s = await Store.open(loc);
+    await s.putBlob("req-0xabc", "x".repeat(1_000_000));
+    await s.putBlob("other", "y");
+    expect(await s.listBlobs()).to.deep.equal(["other", "req-0xabc"]);
+    await s.deleteBlob("other");
+    await s.deleteBlob("never-was");
+    fs.writeFileSync(path.join(s.blobDir, "req-0xdead.123.1.tmp"), "partial"); // a crash mid-write
+    await s.close();
+    const again = await Store.open(loc);
+    expect(await again.listBlobs()).to.deep.equal(["req-0xabc"]);
+    expect((await again.getBlob("req-0xabc"))?.length).to.equal(1_000_000);
+    expect(await again.getBlob("missing")).to.equal(undefined);
+    for (const bad of ["../escape", "", "a/b", ".hidden"])
+      try {
+        await again.putBlob(bad, "z");
+        expect.fail(`accepted ${bad}`);
+      } catch (err) {
+        expect(err).to.be.instanceOf(StoreError);
+        expect((err as StoreError).code).to.equal("STORE_BLOB_NAME");
+        expect((err as StoreError).value).to.equal(bad);
+      }
+    await again.close();
+  });
+
   it("refuses a second opener of the same database with STORE_OPEN", async function () {
     const loc = path.join(dir, "db2");
     const s = await Store.open(loc);

@@ -56,7 +56,7 @@ export class Cluster {
     return this.addresses.findIndex((x) => x.toLowerCase() === a.toLowerCase());
   }
 
-  /** Feeds an event to replica i and routes its actions. */
+  /** Feeds an event to replica i and routes its actions; returns them without the timer actions. */
   feed(i: number, event: ReplicaEvent): ReplicaAction[] {
     const out = this.replicas[i].handle(event);
     this.actions[i].push(...out);
@@ -67,7 +67,7 @@ export class Cluster {
       if (a.type === "set-timer") this.timers[i].set(a.kind, a.id);
       if (a.type === "cancel-timer") this.timers[i].delete(a.kind);
     }
-    return out;
+    return out.filter((a) => a.type !== "set-timer" && a.type !== "cancel-timer");
   }
 
   deliver(e: Envelope): ReplicaAction[] {

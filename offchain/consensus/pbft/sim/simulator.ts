@@ -166,6 +166,7 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
     watermarkWindow: scenario.watermarkWindow,
     viewChangeTimeoutMs: scenario.viewChangeTimeoutMs,
     retransmitMs: scenario.retransmitMs,
+    statusIntervalMs: scenario.retransmitMs * 8,
     maxBackoffExponent: scenario.maxBackoffExponent,
     retainCommitted: scenario.checkpointInterval * 2,
     maxEntriesPerReply: 4,
