@@ -17,7 +17,6 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
@@ -188,24 +187,11 @@ function benchMemory(n: number): Row {
  * HTTP transport, one process per replica
  * ---------------------------------------------------------------------------------------------- */
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function benchHttp(n: number): Promise<Row> {
   const entry = path.join(__dirname, "..", "pbft", "replica-process.ts");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-bench-pbft-"));
   const keys = Array.from({ length: n }, () => generatePrivateKey());
   const order = keys.map((k) => privateKeyToAddress(k));
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) ports.push(await freePort());
   const q = quorumSize(n);
   const children: ChildProcess[] = [];
   const ready = new Set<number>();
@@ -213,6 +199,7 @@ async function benchHttp(n: number): Promise<Row> {
   const submittedAt = new Map<number, number>();
   const waiters: Array<() => void> = [];
   const cpuReports = new Map<number, number>();
+  const urls: string[] = [];
   const notify = () => waiters.splice(0).forEach((w) => w());
   const waitFor = async (what: string, pred: () => boolean, timeoutMs = 120_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -236,8 +223,9 @@ async function benchHttp(n: number): Promise<Row> {
         HMS_PBFT_CONFIG_ID: "1",
         HMS_PBFT_CHAIN_ID: String(CHAIN_ID),
         HMS_PBFT_STAKING_CONTRACT: STAKING,
-        HMS_PBFT_REPLICAS: JSON.stringify(order.map((a, j) => ({ address: a, url: `http://127.0.0.1:${ports[j]}` }))),
-        HMS_PBFT_LISTEN__PORT: String(ports[i]),
+        // Ephemeral ports (no race for a pre-picked port): URLs are handed out once every replica listens.
+        HMS_PBFT_REPLICAS: JSON.stringify(order.map((a) => ({ address: a, url: "http://127.0.0.1:9" }))),
+        HMS_PBFT_LISTEN__PORT: "0",
         HMS_PBFT_DATA_DIR: path.join(dir, `r${i}`),
         HMS_PBFT_PBFT__VIEW_CHANGE_TIMEOUT_MS: "60000",
         HMS_PBFT_PBFT__RETRANSMIT_MS: "30000",
@@ -255,16 +243,24 @@ async function benchHttp(n: number): Promise<Row> {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       });
       children.push(child);
-      child.on("message", (m: { type: string; seq: number; period: number; t: number; micros: number }) => {
-        if (m.type === "ready") ready.add(i);
-        if (m.type === "cpu") cpuReports.set(i, m.micros);
-        if (m.type === "executed") execAt.set(m.seq, [...(execAt.get(m.seq) ?? []), m.t]);
-        if (m.type === "submitted") submittedAt.set(m.period, m.t);
-        notify();
-      });
+      child.on(
+        "message",
+        (m: { type: string; seq: number; period: number; t: number; micros: number; url: string }) => {
+          if (m.type === "ready") {
+            ready.add(i);
+            urls[i] = m.url;
+          }
+          if (m.type === "cpu") cpuReports.set(i, m.micros);
+          if (m.type === "executed") execAt.set(m.seq, [...(execAt.get(m.seq) ?? []), m.t]);
+          if (m.type === "submitted") submittedAt.set(m.period, m.t);
+          notify();
+        },
+      );
     }
     process.stdout.write(`  http n=${n}: starting ${n} replica processes…\n`);
     await waitFor("replicas ready", () => ready.size === n);
+    const peers = order.map((address, j) => ({ address, url: urls[j] }));
+    for (const c of children) c.send({ type: "peers", peers });
     let pregenerated = false;
     children[0].on("message", (m: { type: string }) => {
       if (m.type === "pregenerated") pregenerated = true;

@@ -2,12 +2,13 @@
  * One PBFT replica in its own process, configured like a daemon: `loadConfig(pbftReplicaConfigSchema)`
  * from PBFT_CONFIG_FILE and HMS_PBFT_* variables. Used by the multi-process test and the HTTP
  * benchmark. With an IPC channel (started by `fork`) it reports `ready` / `executed` / `evidence`
- * messages to the parent, takes `{type:"submit", request}` / `{type:"batch", …}` commands, and shuts
- * down when the parent goes away. SIGINT/SIGTERM shut it down gracefully (exit 0).
+ * messages to the parent, takes `{type:"submit", request}` / `{type:"batch", …}` /
+ * `{type:"peers", peers}` commands, and shuts down when the parent goes away. SIGINT/SIGTERM shut it down gracefully (exit 0).
  *
  * PBFT_VALIDATOR selects the request validator: `prefix` (requests start with `req|`, default) or
  * `traffic` (benchmark traffic-record batches).
  */
+import type { Address } from "viem";
 import { loadConfig, pbftReplicaConfigSchema } from "../../offchain/core/config";
 import { createLogger } from "../../offchain/core/logger";
 import { Shutdown } from "../../offchain/core/shutdown";
@@ -67,7 +68,15 @@ async function main(): Promise<void> {
   };
   const shutdown = new Shutdown({ logger, timeoutMs: 5000 }).add("replica", () => running.close()).install();
   process.on("disconnect", () => void shutdown.run("parent disconnected"));
-  type Command = { type: string; request?: string; records?: number; period?: number; seed?: number; count?: number };
+  type Command = {
+    type: string;
+    request?: string;
+    records?: number;
+    period?: number;
+    seed?: number;
+    count?: number;
+    peers?: Array<{ address: Address; url: string }>;
+  };
   process.on("message", (m: Command) => {
     const records = m.records ?? 10_000;
     const period = m.period ?? 1;
@@ -76,6 +85,11 @@ async function main(): Promise<void> {
     switch (m.type) {
       case "submit":
         if (typeof m.request === "string") running.node.submit(m.request);
+        break;
+      case "peers":
+        // With `listen.port` 0 the parent learns every replica's URL from `ready` and hands them out.
+        for (const p of m.peers ?? []) running.node.setPeerUrl(p.address, p.url);
+        running.node.announce();
         break;
       case "pregenerate":
         // Benchmark batches built ahead of the measurement, by period (no multi-megabyte IPC).

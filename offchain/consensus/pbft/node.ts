@@ -128,6 +128,11 @@ export class PbftNode {
     this.urls.set(address.toLowerCase(), url);
   }
 
+  /** Re-announces this replica (a `start` event: timers re-armed, STATUS broadcast), e.g. after new peer URLs. */
+  announce(): void {
+    this.enqueue({ type: "start" });
+  }
+
   /** Resolves when every queued event has been processed, persisted and acted on. */
   drained(): Promise<void> {
     return this.idle;

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
@@ -20,7 +19,7 @@ describe("pbft over HTTP — four replica processes", function () {
   const keys = Array.from({ length: N }, () => generatePrivateKey());
   const addresses = keys.map((k) => privateKeyToAddress(k));
   let dir: string;
-  let ports: number[] = [];
+  const urls: Array<string | undefined> = [];
   const children: Array<ChildProcess | undefined> = [];
   const ready: Array<{ lastExecuted: number } | undefined> = [];
   /** Per replica: seq → digest executed (kept across restarts). */
@@ -31,17 +30,6 @@ describe("pbft over HTTP — four replica processes", function () {
   const signed = new Map<string, string>();
   const views: number[] = addresses.map(() => 0);
   const exits: Array<{ code: number | null; signal: NodeJS.Signals | null } | undefined> = [];
-
-  async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
-  }
 
   function start(i: number): void {
     ready[i] = undefined;
@@ -55,8 +43,9 @@ describe("pbft over HTTP — four replica processes", function () {
       HMS_PBFT_CONFIG_ID: "11",
       HMS_PBFT_CHAIN_ID: "31337",
       HMS_PBFT_STAKING_CONTRACT: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-      HMS_PBFT_REPLICAS: JSON.stringify(addresses.map((a, j) => ({ address: a, url: `http://127.0.0.1:${ports[j]}` }))),
-      HMS_PBFT_LISTEN__PORT: String(ports[i]),
+      // Ephemeral ports; URLs are handed out over IPC once a replica listens (no port race).
+      HMS_PBFT_REPLICAS: JSON.stringify(addresses.map((a) => ({ address: a, url: "http://127.0.0.1:9" }))),
+      HMS_PBFT_LISTEN__PORT: "0",
       HMS_PBFT_DATA_DIR: path.join(dir, `replica-${i}`),
       HMS_PBFT_PBFT__CHECKPOINT_INTERVAL: "4",
       HMS_PBFT_PBFT__WATERMARK_WINDOW: "16",
@@ -85,8 +74,14 @@ describe("pbft over HTTP — four replica processes", function () {
         kind: string;
         replica: string;
         lastExecuted: number;
+        url: string;
       }) => {
-        if (m.type === "ready") ready[i] = { lastExecuted: m.lastExecuted };
+        if (m.type === "ready") {
+          ready[i] = { lastExecuted: m.lastExecuted };
+          urls[i] = m.url;
+          const peers = addresses.map((address, j) => ({ address, url: urls[j] ?? "http://127.0.0.1:9" }));
+          for (const c of children) c?.send({ type: "peers", peers });
+        }
         if (m.type === "new-view") views[i] = Math.max(views[i], m.view);
         if (m.type === "executed") {
           if (m.seq !== lastSeq[i] + 1) violations.push(`replica ${i} executed ${m.seq} after ${lastSeq[i]}`);
@@ -126,8 +121,6 @@ describe("pbft over HTTP — four replica processes", function () {
 
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-pbft-procs-"));
-    ports = [];
-    for (let i = 0; i < N; i++) ports.push(await freePort());
     for (let i = 0; i < N; i++) start(i);
     await waitFor("all replicas ready", () => ready.every((r) => r !== undefined), 60_000);
   });
