@@ -12,7 +12,7 @@
  *           on every protocol message, state persisted to LevelDB before acting (as deployed)
  *   memory  all replicas in this process, messages handed over as objects, same crypto and validation
  *
- * Options: --n 3,4,… --rounds R (10) --warmup W (2) --records K (10000) --pipeline P (4, 0 = skip)
+ * Options: --n 3,4,… --rounds R (12) --warmup W (8) --records K (10000) --pipeline P (4, 0 = skip)
  *          --transport http|memory|both --no-persist --no-write --out docs/BENCHMARKS.md
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -43,8 +43,8 @@ const flag = (name: string) => process.argv.includes(`--${name}`);
 const NS = arg("n", "3,4,5,6,7,8")
   .split(",")
   .map((x) => Number(x.trim()));
-const ROUNDS = Number(arg("rounds", "10"));
-const WARMUP = Number(arg("warmup", "2"));
+const ROUNDS = Number(arg("rounds", "12"));
+const WARMUP = Number(arg("warmup", "8"));
 const K = Number(arg("records", "10000"));
 const PIPELINE = Number(arg("pipeline", "4"));
 const TRANSPORT = arg("transport", "both");
