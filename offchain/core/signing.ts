@@ -20,6 +20,8 @@ import {
   type LocalAccount,
   type TypedDataDomain,
 } from "viem";
+import { Secp256k1 } from "ox";
+import { HmsError } from "./errors";
 
 /** Version string shared by every HMS EIP-712 domain. Bump it only with the contracts. */
 export const EIP712_VERSION = "1";
@@ -120,6 +122,39 @@ export const TYPES = {
     { name: "bandwidth", type: "uint64" },
     { name: "storage", type: "uint64" },
   ],
+  /*
+   * PBFT protocol messages other than the pre-prepare (which is a `Proposal`). Signed in the staking
+   * domain like the Proposal, so that they bind to the chain and the staking contract, but not (yet)
+   * verified on chain: there are no Solidity typehashes for them.
+   */
+  /** A PBFT prepare (phase 1) or commit (phase 2) vote for `digest` at (`view`, `seq`) of configuration `epoch`. */
+  PbftVote: [
+    { name: "phase", type: "uint8" },
+    { name: "epoch", type: "uint64" },
+    { name: "seq", type: "uint64" },
+    { name: "view", type: "uint32" },
+    { name: "digest", type: "bytes32" },
+  ],
+  /** A PBFT checkpoint: the state digest after executing `seq`. */
+  PbftCheckpoint: [
+    { name: "epoch", type: "uint64" },
+    { name: "seq", type: "uint64" },
+    { name: "stateDigest", type: "bytes32" },
+  ],
+  /** A PBFT view-change to `newView`; `certsHash` commits to the prepared certificates it carries. */
+  PbftViewChange: [
+    { name: "epoch", type: "uint64" },
+    { name: "newView", type: "uint32" },
+    { name: "stableSeq", type: "uint64" },
+    { name: "stableDigest", type: "bytes32" },
+    { name: "certsHash", type: "bytes32" },
+  ],
+  /** A PBFT new-view for `view`; `contentHash` commits to its view-changes and pre-prepares. */
+  PbftNewView: [
+    { name: "epoch", type: "uint64" },
+    { name: "view", type: "uint32" },
+    { name: "contentHash", type: "bytes32" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -170,6 +205,31 @@ export interface ContributionCoefficientsMessage {
   bandwidth: bigint;
   storage: bigint;
 }
+export interface PbftVoteMessage {
+  /** 1 = prepare, 2 = commit. */
+  phase: number;
+  epoch: bigint;
+  seq: bigint;
+  view: number;
+  digest: Hex;
+}
+export interface PbftCheckpointMessage {
+  epoch: bigint;
+  seq: bigint;
+  stateDigest: Hex;
+}
+export interface PbftViewChangeMessage {
+  epoch: bigint;
+  newView: number;
+  stableSeq: bigint;
+  stableDigest: Hex;
+  certsHash: Hex;
+}
+export interface PbftNewViewMessage {
+  epoch: bigint;
+  view: number;
+  contentHash: Hex;
+}
 
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
@@ -180,16 +240,16 @@ export interface MessageOf {
   Envelope: EnvelopeMessage;
   ContributionBatch: ContributionBatchMessage;
   ContributionCoefficients: ContributionCoefficientsMessage;
+  PbftVote: PbftVoteMessage;
+  PbftCheckpoint: PbftCheckpointMessage;
+  PbftViewChange: PbftViewChangeMessage;
+  PbftNewView: PbftNewViewMessage;
 }
 
-/** Thrown for malformed signing input, naming the offending value. */
-export class SigningError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "SigningError";
+/** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */
+export class SigningError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("SIGNING", message, { value });
   }
 }
 
@@ -243,4 +303,363 @@ export async function recoverTyped<T extends TypeName>(
   } catch (err) {
     throw new SigningError(`cannot recover ${name} signer: ${(err as Error).message}`, signature);
   }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Synchronous fast path.
+ *
+ * The same signatures as above (EIP-712 digest, secp256k1, RFC 6979 deterministic nonce, low-s,
+ * 65-byte r||s||v with v = 27/28): `signTypedSync(pk, …)` returns exactly the bytes that
+ * `signTyped(privateKeyToAccount(pk), …)` returns (a test checks it). Two reasons to have it:
+ *
+ * 1. Pure state machines (PBFT) sign and verify through an injected provider; a synchronous one keeps
+ *    them free of promises and reproducible.
+ * 2. Speed. Measured on the 2-core reference machine: viem `recoverTypedDataAddress` 1.5 ms, viem
+ *    `hashTypedData` 0.10 ms; `fastTypedDigest` ≈ 0.02 ms; `KeyRing.verifyTyped` against a known,
+ *    precomputed public key ≈ 0.3 ms. node:crypto (OpenSSL 3.0) verifies secp256k1 in 0.28 ms but only
+ *    over data it hashes itself with SHA-2/SHA-3: OpenSSL 3.0 has no Keccak-256 digest and no
+ *    pre-hashed ECDSA entry point, so it cannot check an EIP-712 digest without an extra fixed-base
+ *    multiplication (≈ 0.27 ms) to shift the key — no faster than the noble path below.
+ *
+ * secp256k1 comes from `ox` (viem's own core library, which viem pins exactly); it is the same noble
+ * implementation viem uses for `signTypedData`.
+ * ---------------------------------------------------------------------------------------------- */
+
+const noble = Secp256k1.noble;
+const CURVE_N: bigint = noble.CURVE.n;
+const HALF_N = CURVE_N >> 1n;
+type Point = InstanceType<typeof noble.ProjectivePoint>;
+
+const HEX_RE = /^0x[0-9a-fA-F]*$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/;
+
+function hexBytes(hex: string, what: string): Uint8Array {
+  if (typeof hex !== "string" || !HEX_RE.test(hex) || hex.length % 2 !== 0)
+    throw new SigningError(`${what} is not an even-length 0x hex string`, hex);
+  return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+}
+
+const typeHashCache = new Map<TypeName, Uint8Array>();
+function typeHashBytes(name: TypeName): Uint8Array {
+  let h = typeHashCache.get(name);
+  if (h === undefined) {
+    h = hexBytes(typeHash(name), "type hash");
+    typeHashCache.set(name, h);
+  }
+  return h;
+}
+
+const DOMAIN_TYPE_HASH = keccak256(
+  toHex("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+  "bytes",
+);
+const DOMAIN_TYPE_HASH_NO_CONTRACT = keccak256(
+  toHex("EIP712Domain(string name,string version,uint256 chainId)"),
+  "bytes",
+);
+const domainCache = new Map<string, Uint8Array>();
+
+/** EIP-712 domain separator of an HMS domain (name, version, chainId, optional verifyingContract), cached. */
+export function domainSeparator(domain: TypedDataDomain): Hex {
+  return toHex(domainSeparatorBytes(domain));
+}
+
+function domainSeparatorBytes(domain: TypedDataDomain): Uint8Array {
+  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract ?? ""}|${domain.salt ?? ""}`;
+  let sep = domainCache.get(key);
+  if (sep !== undefined) return sep;
+  if (domain.name === undefined || domain.version === undefined || domain.chainId === undefined || domain.salt)
+    throw new SigningError(
+      "fast path supports domains with name, version, chainId and optional verifyingContract",
+      domain,
+    );
+  const words: Uint8Array[] = [
+    domain.verifyingContract === undefined ? DOMAIN_TYPE_HASH_NO_CONTRACT : DOMAIN_TYPE_HASH,
+    keccak256(toHex(domain.name), "bytes"),
+    keccak256(toHex(domain.version), "bytes"),
+    uintWord(BigInt(domain.chainId), 256, "chainId"),
+  ];
+  if (domain.verifyingContract !== undefined) words.push(addressWord(domain.verifyingContract, "verifyingContract"));
+  sep = keccak256(concatBytes(words), "bytes");
+  domainCache.set(key, sep);
+  return sep;
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function uintWord(v: bigint, bits: number, field: string): Uint8Array {
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new SigningError(`${field} does not fit uint${bits}`, v);
+  const out = new Uint8Array(32);
+  let x = v;
+  for (let i = 31; i >= 0 && x > 0n; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+function addressWord(v: unknown, field: string): Uint8Array {
+  if (typeof v !== "string" || !ADDRESS_RE.test(v)) throw new SigningError(`${field} is not an address`, v);
+  const out = new Uint8Array(32);
+  out.set(Buffer.from(v.slice(2), "hex"), 12);
+  return out;
+}
+
+function encodeField(type: string, value: unknown, field: string): Uint8Array {
+  if (type.startsWith("uint")) {
+    if (typeof value !== "bigint" && typeof value !== "number")
+      throw new SigningError(`${field} must be a bigint or number`, value);
+    if (typeof value === "number" && !Number.isSafeInteger(value))
+      throw new SigningError(`${field} is not a safe integer`, value);
+    return uintWord(BigInt(value), Number(type.slice(4)), field);
+  }
+  if (type === "address") return addressWord(value, field);
+  if (type === "bytes32") {
+    if (typeof value !== "string" || !BYTES32_RE.test(value)) throw new SigningError(`${field} is not bytes32`, value);
+    return Buffer.from(value.slice(2), "hex");
+  }
+  if (type === "string") {
+    if (typeof value !== "string") throw new SigningError(`${field} must be a string`, value);
+    return keccak256(new TextEncoder().encode(value), "bytes");
+  }
+  throw new SigningError(`fast path does not encode type ${type}`, type);
+}
+
+/** EIP-712 struct hash as bytes, for the atomic field types of {@link TYPES}. */
+function structHashBytes<T extends TypeName>(name: T, message: MessageOf[T]): Uint8Array {
+  const fields = TYPES[name];
+  const parts: Uint8Array[] = [typeHashBytes(name)];
+  const record = message as unknown as Record<string, unknown>;
+  for (const f of fields) parts.push(encodeField(f.type, record[f.name], `${name}.${f.name}`));
+  return keccak256(concatBytes(parts), "bytes");
+}
+
+const PREFIX_1901 = Uint8Array.from([0x19, 0x01]);
+
+/**
+ * The EIP-712 digest of `message`, equal to {@link typedDigest} (tests compare them on random input) but
+ * ~5× faster: domain separators and type hashes are cached and fields are encoded directly.
+ */
+export function fastTypedDigest<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Hex {
+  return toHex(fastTypedDigestBytes(domain, name, message));
+}
+
+function fastTypedDigestBytes<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Uint8Array {
+  return keccak256(concatBytes([PREFIX_1901, domainSeparatorBytes(domain), structHashBytes(name, message)]), "bytes");
+}
+
+function privateKeyBytes(privateKey: Hex): Uint8Array {
+  if (typeof privateKey !== "string" || !BYTES32_RE.test(privateKey))
+    throw new SigningError("private key must be 32 bytes of 0x hex", "<redacted>");
+  return Buffer.from(privateKey.slice(2), "hex");
+}
+
+/** Signs a 32-byte digest: 65-byte r||s||v (v = 27/28), low-s, RFC 6979 — what viem's `sign` returns. */
+export function signDigestSync(privateKey: Hex, digest: Hex): Hex {
+  const sig = noble.sign(hexBytes(digest, "digest"), privateKeyBytes(privateKey), { lowS: true });
+  return `0x${sig.r.toString(16).padStart(64, "0")}${sig.s.toString(16).padStart(64, "0")}${sig.recovery ? "1c" : "1b"}`;
+}
+
+/** Synchronous {@link signTyped}: same signature bytes, from a raw private key. */
+export function signTypedSync<T extends TypeName>(
+  privateKey: Hex,
+  domain: TypedDataDomain,
+  name: T,
+  message: MessageOf[T],
+): Hex {
+  return signDigestSync(privateKey, fastTypedDigest(domain, name, message));
+}
+
+interface ParsedSignature {
+  r: bigint;
+  s: bigint;
+  recovery: 0 | 1;
+}
+
+function parseSignature(signature: Hex): ParsedSignature {
+  if (typeof signature !== "string" || signature.length !== 132 || !HEX_RE.test(signature))
+    throw new SigningError("signature must be 65 bytes of 0x hex", signature);
+  const r = BigInt(`0x${signature.slice(2, 66)}`);
+  const s = BigInt(`0x${signature.slice(66, 130)}`);
+  const v = parseInt(signature.slice(130), 16);
+  const recovery = v === 27 || v === 0 ? 0 : v === 28 || v === 1 ? 1 : -1;
+  if (recovery < 0) throw new SigningError("signature v must be 27/28 (or 0/1)", signature);
+  if (r <= 0n || r >= CURVE_N || s <= 0n || s >= CURVE_N)
+    throw new SigningError("signature r/s out of range", signature);
+  if (s > HALF_N) throw new SigningError("signature has high s (not canonical)", signature);
+  return { r, s, recovery: recovery as 0 | 1 };
+}
+
+function pointAddress(point: Point): Address {
+  const raw = point.toRawBytes(false);
+  const h = keccak256(raw.subarray(1), "bytes");
+  return toHex(h.subarray(12)) as Address;
+}
+
+function recoverPoint(digest: Hex, signature: Hex): Point {
+  const { r, s, recovery } = parseSignature(signature);
+  try {
+    return new noble.Signature(r, s).addRecoveryBit(recovery).recoverPublicKey(hexBytes(digest, "digest")) as Point;
+  } catch (err) {
+    throw new SigningError(`cannot recover signer: ${(err as Error).message}`, signature);
+  }
+}
+
+/** Synchronous recovery of the (lower-case) signer address of a digest. Throws {@link SigningError}. */
+export function recoverDigestSync(digest: Hex, signature: Hex): Address {
+  return pointAddress(recoverPoint(digest, signature));
+}
+
+/** Synchronous {@link recoverTyped} (lower-case address). */
+export function recoverTypedSync<T extends TypeName>(
+  domain: TypedDataDomain,
+  name: T,
+  message: MessageOf[T],
+  signature: Hex,
+): Address {
+  return recoverDigestSync(fastTypedDigest(domain, name, message), signature);
+}
+
+/**
+ * Verifies signatures of known signers fast. The first signature seen from an address is checked by
+ * public-key recovery (1.2 ms); the recovered key is then kept with a precomputed wNAF table and every
+ * later signature from that address is checked by plain ECDSA verification against it (≈ 0.3 ms) —
+ * including the recovery bit, so both paths accept exactly the same signatures.
+ */
+export class KeyRing {
+  private readonly points = new Map<string, Point>();
+
+  constructor(private readonly windowSize = 8) {}
+
+  /** Number of public keys learnt. */
+  get size(): number {
+    return this.points.size;
+  }
+
+  /** True if the public key of `address` is known. */
+  knows(address: Address): boolean {
+    return this.points.has(address.toLowerCase());
+  }
+
+  /** Registers a public key (uncompressed 0x04… or compressed hex); returns its address. */
+  learnPublicKey(publicKey: Hex): Address {
+    let point: Point;
+    try {
+      point = noble.ProjectivePoint.fromHex(hexBytes(publicKey, "public key")) as Point;
+    } catch (err) {
+      throw new SigningError(`bad public key: ${(err as Error).message}`, publicKey);
+    }
+    const address = pointAddress(point);
+    this.remember(address, point);
+    return address;
+  }
+
+  private remember(address: string, point: Point): void {
+    const affine = noble.ProjectivePoint.fromAffine(point.toAffine()) as Point;
+    noble.utils.precompute(this.windowSize, affine);
+    this.points.set(address.toLowerCase(), affine);
+  }
+
+  /** True iff `signature` over `digest` is by `signer`. Malformed signatures are `false`, never throws. */
+  verifyDigest(signer: Address, digest: Hex, signature: Hex): boolean {
+    const key = typeof signer === "string" ? signer.toLowerCase() : "";
+    const point = this.points.get(key);
+    try {
+      if (point === undefined) {
+        const recovered = recoverPoint(digest, signature);
+        if (pointAddress(recovered) !== key) return false;
+        this.remember(key, recovered);
+        return true;
+      }
+      const { r, s, recovery } = parseSignature(signature);
+      const e = BigInt(digest) % CURVE_N;
+      const w = invertN(s);
+      const R = mulUnsafe(BASE, (e * w) % CURVE_N).add(mulUnsafe(point, (r * w) % CURVE_N));
+      if (R.equals(noble.ProjectivePoint.ZERO)) return false;
+      const { x, y } = R.toAffine();
+      return x % CURVE_N === r && Number(y & 1n) === recovery && x < CURVE_N;
+    } catch {
+      return false;
+    }
+  }
+
+  /** True iff `signature` is `signer`'s EIP-712 signature of `message`. */
+  verifyTyped<T extends TypeName>(
+    signer: Address,
+    domain: TypedDataDomain,
+    name: T,
+    message: MessageOf[T],
+    signature: Hex,
+  ): boolean {
+    let digest: Hex;
+    try {
+      digest = fastTypedDigest(domain, name, message);
+    } catch {
+      return false;
+    }
+    return this.verifyDigest(signer, digest, signature);
+  }
+}
+
+const BASE = noble.ProjectivePoint.BASE as Point;
+const ENDO = noble.CURVE.endo as {
+  beta: bigint;
+  splitScalar(k: bigint): { k1neg: boolean; k1: bigint; k2neg: boolean; k2: bigint };
+};
+let fastMulChecked: boolean | undefined;
+
+/**
+ * k·P for a point with a precomputed table, in variable time (public data only). noble 1.9.1's own
+ * `multiplyUnsafe` is wrong for such points when k ≥ 2^128 (its tables are sized for the 128-bit
+ * halves of the GLV endomorphism split, but the unsafe path does not split), so the split is done here
+ * exactly as noble's constant-time `multiply` does it. A self-check against `multiply` on first use
+ * falls back to the constant-time path if a future noble changes these internals.
+ */
+function mulUnsafe(point: Point, k: bigint): Point {
+  if (fastMulChecked === undefined) {
+    const probe = 0xd1b54a32d192ed03_9e3779b97f4a7c15_f39cc0605cedc834_1082276bf3a27251n % CURVE_N;
+    try {
+      fastMulChecked = splitMulUnsafe(BASE, probe).equals(BASE.multiply(probe));
+    } catch {
+      fastMulChecked = false;
+    }
+  }
+  return fastMulChecked ? splitMulUnsafe(point, k) : point.multiply(k);
+}
+
+function splitMulUnsafe(point: Point, k: bigint): Point {
+  if (k === 0n) return noble.ProjectivePoint.ZERO as Point;
+  const { k1neg, k1, k2neg, k2 } = ENDO.splitScalar(k);
+  let a = point.multiplyUnsafe(k1);
+  let b = point.multiplyUnsafe(k2);
+  if (k1neg) a = a.negate();
+  if (k2neg) b = b.negate();
+  const fp = noble.CURVE.Fp;
+  b = new noble.ProjectivePoint(fp.mul(b.px, ENDO.beta), b.py, b.pz) as Point;
+  return a.add(b);
+}
+
+/** Modular inverse mod the curve order (extended Euclid; public values only). */
+function invertN(a: bigint): bigint {
+  let low = ((a % CURVE_N) + CURVE_N) % CURVE_N;
+  let high = CURVE_N;
+  let lm = 1n;
+  let hm = 0n;
+  while (low > 1n) {
+    const q = high / low;
+    [lm, hm] = [hm - lm * q, lm];
+    [low, high] = [high - low * q, low];
+  }
+  return ((lm % CURVE_N) + CURVE_N) % CURVE_N;
 }
