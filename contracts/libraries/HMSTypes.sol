@@ -25,4 +25,9 @@ library HMSTypes {
     bytes32 internal constant TRAFFIC_RECEIPT_TYPEHASH = keccak256(
         "TrafficReceipt(bytes32 taskId,bytes32 nodeId,address client,uint64 bytesServed,uint64 period)"
     );
+
+    /// @dev EIP-2612 permit (HMSToken's OpenZeppelin ERC20Permit): escrow pulls by the ResourceMarket.
+    bytes32 internal constant PERMIT_TYPEHASH = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
 }
