@@ -77,7 +77,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         /// @dev Capacity offered (GiB for storage, millicores for compute, Mbit/s for bandwidth, by convention).
         uint64 units;
         /// @dev HMS wei per unit per second.
-        uint128 pricePerUnitSecond;
+        uint96 pricePerUnitSecond;
         /// @dev Shortest and longest lease accepted, in seconds.
         uint64 minDuration;
         uint64 maxDuration;
@@ -86,7 +86,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     /// @notice A stored offer.
     struct Offer {
         bytes32 nodeId;
-        uint128 pricePerUnitSecond;
+        uint96 pricePerUnitSecond;
         uint64 units;
         /// @dev Units held by leases that have not ended yet; may exceed `units` after an update.
         uint64 unitsInUse;
@@ -106,7 +106,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         ResourceKind kind;
         uint64 units;
         /// @dev Highest acceptable price, HMS wei per unit per second; the escrow is computed from it.
-        uint128 maxPricePerUnitSecond;
+        uint96 maxPricePerUnitSecond;
         /// @dev Lease duration in seconds.
         uint64 duration;
         /// @dev Required region code, or 0 for any region.
@@ -127,12 +127,11 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         uint16 region;
         uint64 units;
         uint64 duration;
-        uint128 maxPricePerUnitSecond;
+        uint96 maxPricePerUnitSecond;
     }
 
-    /// @notice A stored lease (id = its order's id).
+    /// @notice A stored lease (id = its order's id). Its node is its offer's node.
     struct Lease {
-        bytes32 nodeId;
         address user;
         uint64 start;
         LeaseStatus status;
@@ -253,7 +252,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         address indexed operator,
         ResourceKind kind,
         uint64 units,
-        uint128 pricePerUnitSecond,
+        uint96 pricePerUnitSecond,
         uint64 minDuration,
         uint64 maxDuration,
         uint16 region,
@@ -273,7 +272,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         uint256 indexed offerId,
         bytes32 indexed nodeId,
         uint64 units,
-        uint128 pricePerUnitSecond,
+        uint96 pricePerUnitSecond,
         uint64 minDuration,
         uint64 maxDuration,
         uint16 region,
@@ -310,7 +309,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         address indexed user,
         ResourceKind indexed kind,
         uint64 units,
-        uint128 maxPricePerUnitSecond,
+        uint96 maxPricePerUnitSecond,
         uint64 duration,
         uint16 region,
         INodeRegistry.Tier minTier,
@@ -362,7 +361,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         address indexed user,
         uint256 offerId,
         uint64 units,
-        uint128 pricePerUnitSecond,
+        uint96 pricePerUnitSecond,
         uint64 start,
         uint64 end,
         uint256 escrow,
@@ -493,11 +492,11 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     /// @notice An order's duration must be in 1..MAX_LEASE_DURATION.
     error InvalidDuration(uint64 duration);
     /// @notice price × units does not fit the 128-bit rate.
-    error RateTooLarge(uint128 pricePerUnitSecond, uint64 units);
+    error RateTooLarge(uint96 pricePerUnitSecond, uint64 units);
     /// @notice The offer is of another kind than the order.
     error WrongKind(uint256 offerId, ResourceKind offerKind, ResourceKind orderKind);
     /// @notice The offer's price is above the order's maximum.
-    error PriceAboveMax(uint256 offerId, uint128 price, uint128 maxPrice);
+    error PriceAboveMax(uint256 offerId, uint96 price, uint96 maxPrice);
     /// @notice The offer has fewer free units than the order needs.
     error InsufficientUnits(uint256 offerId, uint64 available, uint64 requested);
     /// @notice The order's duration is outside the offer's range.
@@ -637,7 +636,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     function updateOffer(
         uint256 offerId,
         uint64 units,
-        uint128 pricePerUnitSecond,
+        uint96 pricePerUnitSecond,
         uint64 minDuration,
         uint64 maxDuration
     ) external {
@@ -764,8 +763,9 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      */
     function withdraw(uint256 leaseId) external nonReentrant returns (uint256 amount) {
         Lease storage lease = _leaseOf(leaseId);
-        _requireOperator(lease.nodeId);
-        address payout = _payoutOf(lease.nodeId);
+        bytes32 nodeId = _nodeOf(lease);
+        _requireOperator(nodeId);
+        address payout = _payoutOf(nodeId);
         uint256 fee;
         (amount, fee) = _settle(leaseId, lease, payout);
         if (amount == 0) revert NothingToWithdraw(leaseId);
@@ -784,8 +784,9 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         uint256 fees;
         for (uint256 i; i < count; ++i) {
             Lease storage lease = _leaseOf(leaseIds[i]);
-            _requireOperator(lease.nodeId);
-            address payout = _payoutOf(lease.nodeId);
+            bytes32 nodeId = _nodeOf(lease);
+            _requireOperator(nodeId);
+            address payout = _payoutOf(nodeId);
             (uint256 amount, uint256 fee) = _settle(leaseIds[i], lease, payout);
             if (amount == 0) continue;
             total += amount;
@@ -805,7 +806,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      */
     function closeLease(uint256 leaseId) external nonReentrant returns (uint256 refund) {
         Lease storage lease = _activeLease(leaseId);
-        bytes32 nodeId = lease.nodeId;
+        bytes32 nodeId = _nodeOf(lease);
         CloseReason reason;
         if (msg.sender == lease.user) reason = CloseReason.User;
         else if (registry.operatorOf(nodeId) == msg.sender) reason = CloseReason.Provider;
@@ -841,7 +842,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         if (failedAt < earliest || failedAt > nowTs) {
             revert FailureTimeOutOfRange(leaseId, failedAt, earliest, nowTs);
         }
-        emit LeaseTerminated(leaseId, lease.nodeId, failedAt, reportHash);
+        emit LeaseTerminated(leaseId, _nodeOf(lease), failedAt, reportHash);
         refund = _close(leaseId, lease, failedAt < lease.end ? failedAt : lease.end, CloseReason.Oracle);
         if (refund != 0) token.safeTransfer(lease.user, refund);
     }
@@ -881,13 +882,13 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      * @param endpoint Where the user reaches the service (≤ MAX_ENDPOINT_LENGTH bytes).
      */
     function recordTask(uint256 leaseId, bytes32 taskHash, string calldata endpoint) external {
-        Lease storage lease = _activeLease(leaseId);
-        _requireOperator(lease.nodeId);
+        bytes32 nodeId = _nodeOf(_activeLease(leaseId));
+        _requireOperator(nodeId);
         if (bytes(endpoint).length > MAX_ENDPOINT_LENGTH) {
             revert EndpointTooLong(bytes(endpoint).length, MAX_ENDPOINT_LENGTH);
         }
         _tasks[leaseId] = TaskRecord(taskHash, endpoint);
-        emit TaskRecorded(leaseId, lease.nodeId, taskHash, endpoint);
+        emit TaskRecorded(leaseId, nodeId, taskHash, endpoint);
     }
 
     // ---------------------------------------------------------------- governance
@@ -971,15 +972,21 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      * @notice A lease and its balances now.
      * @param leaseId The lease.
      * @return lease The stored lease.
+     * @return nodeId The serving node (its offer's node).
      * @return accrued Paid to date by the stream: rate × (min(now, end) − start).
      * @return withdrawable Accrued and not yet settled.
      * @return escrow Held for this lease: rate × (end − start) − withdrawn.
      */
     function getLease(
         uint256 leaseId
-    ) external view returns (Lease memory lease, uint256 accrued, uint256 withdrawable, uint256 escrow) {
+    )
+        external
+        view
+        returns (Lease memory lease, bytes32 nodeId, uint256 accrued, uint256 withdrawable, uint256 escrow)
+    {
         Lease storage stored = _leaseOf(leaseId);
         lease = stored;
+        nodeId = _nodeOf(stored);
         accrued = _accrued(stored);
         withdrawable = accrued - stored.withdrawn;
         escrow = uint256(stored.ratePerSecond) * (stored.end - stored.start) - stored.withdrawn;
@@ -1030,7 +1037,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      * @param duration Lease duration (s).
      * @return maxPricePerUnitSecond × units × duration.
      */
-    function orderEscrow(uint64 units, uint128 maxPricePerUnitSecond, uint64 duration) external pure returns (uint256) {
+    function orderEscrow(uint64 units, uint96 maxPricePerUnitSecond, uint64 duration) external pure returns (uint256) {
         return uint256(maxPricePerUnitSecond) * units * duration;
     }
 
@@ -1090,7 +1097,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     function _openLease(uint256 orderId, Order storage order, uint256 offerId, Offer storage offer) private {
         uint64 nowTs = uint64(block.timestamp);
         Lease memory lease = Lease({
-            nodeId: offer.nodeId,
             user: order.user,
             start: nowTs,
             status: LeaseStatus.Active,
@@ -1110,7 +1116,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         offer.unitsInUse += lease.units;
         emit LeaseStarted(
             orderId,
-            lease.nodeId,
+            offer.nodeId,
             lease.user,
             offerId,
             lease.units,
@@ -1152,7 +1158,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         if (amount == 0) return (0, 0);
         fee = (amount * feeBps) / BPS;
         lease.withdrawn = SafeCast.toUint128(accrued);
-        emit PaymentSettled(leaseId, lease.nodeId, payout, amount, amount - fee, fee, accrued);
+        emit PaymentSettled(leaseId, _nodeOf(lease), payout, amount, amount - fee, fee, accrued);
     }
 
     /// @dev Moves `end` back to `newEnd` (≤ end), marks the lease Closed, frees its units; returns the refund.
@@ -1167,7 +1173,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         lease.status = LeaseStatus.Closed;
         lease.closeReason = reason;
         _releaseUnits(leaseId, lease);
-        emit LeaseClosed(leaseId, lease.nodeId, lease.user, msg.sender, reason, newEnd, refund);
+        emit LeaseClosed(leaseId, _nodeOf(lease), lease.user, msg.sender, reason, newEnd, refund);
     }
 
     function _releaseUnits(uint256 leaseId, Lease storage lease) private {
@@ -1227,7 +1233,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
             if (strict) revert WrongKind(offerId, offer.kind, order.kind);
             return false;
         }
-        uint128 maxPrice = order.maxPricePerUnitSecond;
+        uint96 maxPrice = order.maxPricePerUnitSecond;
         if (offer.pricePerUnitSecond > maxPrice) {
             if (strict) revert PriceAboveMax(offerId, offer.pricePerUnitSecond, maxPrice);
             return false;
@@ -1334,7 +1340,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         return uint256(order.maxPricePerUnitSecond) * order.units * order.duration;
     }
 
-    function _rate(uint128 price, uint64 units) private pure returns (uint128) {
+    function _rate(uint96 price, uint64 units) private pure returns (uint128) {
         uint256 rate = uint256(price) * units;
         if (rate > type(uint128).max) revert RateTooLarge(price, units);
         return uint128(rate);
@@ -1346,7 +1352,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         return nodeKind != INodeRegistry.NodeKind.Meta;
     }
 
-    function _validateOffer(uint64 units, uint128 price, uint64 minDuration, uint64 maxDuration) private pure {
+    function _validateOffer(uint64 units, uint96 price, uint64 minDuration, uint64 maxDuration) private pure {
         if (units == 0) revert ZeroUnits();
         if (price == 0) revert ZeroPrice();
         if (minDuration == 0 || minDuration > maxDuration || maxDuration > MAX_LEASE_DURATION) {
@@ -1380,6 +1386,10 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         order = _openOrder(orderId);
         if (msg.sender != order.user) revert NotOrderUser(orderId, msg.sender);
         if (block.timestamp >= order.expiresAt) revert OrderExpired(orderId, order.expiresAt);
+    }
+
+    function _nodeOf(Lease storage lease) private view returns (bytes32) {
+        return _offers[lease.offerId].nodeId;
     }
 
     function _leaseOf(uint256 leaseId) private view returns (Lease storage lease) {

@@ -226,6 +226,7 @@ contract MarketProbe {
     /// @notice One lease as the invariant test sees it.
     struct LeaseView {
         ResourceMarket.Lease lease;
+        bytes32 nodeId;
         uint256 accrued;
         uint256 withdrawable;
         uint256 escrow;
@@ -261,7 +262,7 @@ contract MarketProbe {
         leases = new LeaseView[](leaseIds.length);
         for (uint256 i; i < leaseIds.length; ++i) {
             LeaseView memory v = leases[i];
-            (v.lease, v.accrued, v.withdrawable, v.escrow) = market.getLease(leaseIds[i]);
+            (v.lease, v.nodeId, v.accrued, v.withdrawable, v.escrow) = market.getLease(leaseIds[i]);
         }
         timestamp = block.timestamp;
     }

@@ -179,7 +179,7 @@ class Run {
   initialUsers = 0n;
   holders: string[] = [];
   /** Lease records as of the last probe, in `leases` order. */
-  lastLeases: { lease: LeaseRecord }[] = [];
+  lastLeases: { lease: LeaseRecord; nodeId: string }[] = [];
 
   constructor(readonly f: Awaited<ReturnType<typeof propertyFixture>>) {}
 
@@ -215,7 +215,9 @@ class Run {
 
   /** The lease record as of the last probe. */
   view(l: LeaseModel) {
-    return this.lastLeases[this.leases.indexOf(l)].lease;
+    const { lease, nodeId } = this.lastLeases[this.leases.indexOf(l)];
+    const { user, start, end, maxEnd, status, ratePerSecond, withdrawn } = lease;
+    return { nodeId, user, start, end, maxEnd, status, ratePerSecond, withdrawn };
   }
 
   /** Sends `tx`; on success folds its events into the model; on rejection checks the error. */

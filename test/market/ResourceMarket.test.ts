@@ -197,10 +197,10 @@ describe("ResourceMarket", () => {
       await expect(post({ maxDuration: 3651n * DAY }))
         .to.be.revertedWithCustomError(market, "InvalidDurationRange")
         .withArgs(60, 3651n * DAY);
-      const maxPrice = 2n ** 128n - 1n;
-      await expect(post({ pricePerUnitSecond: maxPrice, units: 2n }))
+      const maxPrice = 2n ** 96n - 1n; // uint96
+      await expect(post({ pricePerUnitSecond: maxPrice, units: 2n ** 33n }))
         .to.be.revertedWithCustomError(market, "RateTooLarge")
-        .withArgs(maxPrice, 2);
+        .withArgs(maxPrice, 2n ** 33n);
     });
 
     it("caps offers per node (8) and per kind (governance)", async () => {
@@ -334,9 +334,9 @@ describe("ResourceMarket", () => {
       await expect(create({ expiresAt: now }))
         .to.be.revertedWithCustomError(market, "InvalidExpiry")
         .withArgs(now, now + 1n);
-      await expect(create({ maxPricePerUnitSecond: 2n ** 127n, units: 4n }))
+      await expect(create({ maxPricePerUnitSecond: 2n ** 95n, units: 2n ** 34n }))
         .to.be.revertedWithCustomError(market, "RateTooLarge")
-        .withArgs(2n ** 127n, 4);
+        .withArgs(2n ** 95n, 2n ** 34n);
       await expect(market.connect(stranger).createOrder(order()))
         .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
         .withArgs(marketAddress, 0, 2n * PRICE * 10n * DAY);
@@ -418,7 +418,8 @@ describe("ResourceMarket", () => {
         .to.emit(market, "LeaseStarted")
         .withArgs(orderId, NODE_A, alice.address, offerId, 10, PRICE, anyValue, anyValue, PRICE * 10n * DAY, excess);
       await expect(tx).to.changeTokenBalance(token, alice, excess);
-      const [lease, accrued, withdrawable, escrow] = await market.getLease(orderId);
+      const [lease, nodeId, accrued, withdrawable, escrow] = await market.getLease(orderId);
+      expect(nodeId).to.equal(NODE_A);
       expect(lease.end - lease.start).to.equal(DAY);
       expect(lease.maxEnd - lease.start).to.equal(30n * DAY);
       expect(lease.ratePerSecond).to.equal(PRICE * 10n);
@@ -629,7 +630,7 @@ describe("ResourceMarket", () => {
         .to.emit(market, "PaymentSettled")
         .withArgs(leaseId, NODE_A, payA.address, amount, amount - fee, fee, amount);
       await expect(tx).to.changeTokenBalances(token, [payA, treasury, f.marketAddress], [amount - fee, fee, -amount]);
-      const [stored, accrued, withdrawable, escrow] = await market.getLease(leaseId);
+      const [stored, , accrued, withdrawable, escrow] = await market.getLease(leaseId);
       expect(stored.withdrawn).to.equal(amount);
       expect(accrued).to.equal(amount);
       expect(withdrawable).to.equal(0);
@@ -657,7 +658,7 @@ describe("ResourceMarket", () => {
       const { market, opA, alice } = f;
       const { leaseId, offerId, lease } = await leased(f, { duration: 3600n });
       await time.increaseTo(lease.start + 10_000n);
-      const [, accrued, , escrow] = await market.getLease(leaseId);
+      const [, , accrued, , escrow] = await market.getLease(leaseId);
       expect(accrued).to.equal(lease.ratePerSecond * 3600n);
       expect(escrow).to.equal(accrued);
       const tx = market.connect(opA).withdraw(leaseId);
@@ -669,7 +670,7 @@ describe("ResourceMarket", () => {
       await expect(tx)
         .to.emit(market, "PaymentSettled")
         .withArgs(leaseId, NODE_A, anyValue, accrued, anyValue, anyValue, accrued);
-      const [closed, , , left] = await market.getLease(leaseId);
+      const [closed, , , , left] = await market.getLease(leaseId);
       expect(closed.status).to.equal(LeaseStatus.Closed);
       expect(left).to.equal(0);
       // Double withdraw.
@@ -848,7 +849,7 @@ describe("ResourceMarket", () => {
         .to.emit(market, "LeaseClosed")
         .withArgs(leaseId, NODE_A, alice.address, oracle.address, CloseReason.Oracle, failedAt, refund);
       await expect(tx).to.changeTokenBalance(token, alice, refund);
-      const [, accrued, withdrawable, escrow] = await market.getLease(leaseId);
+      const [, , accrued, withdrawable, escrow] = await market.getLease(leaseId);
       expect(accrued).to.equal(rate * 400n);
       expect(withdrawable).to.equal(rate * 300n);
       expect(escrow).to.equal(rate * 300n);
@@ -884,7 +885,7 @@ describe("ResourceMarket", () => {
         .to.emit(market, "LeaseToppedUp")
         .withArgs(leaseId, alice.address, DAY, rate * DAY, lease.end + DAY);
       await expect(tx).to.changeTokenBalance(token, alice, -rate * DAY);
-      const [, , , escrow] = await market.getLease(leaseId);
+      const [, , , , escrow] = await market.getLease(leaseId);
       expect(escrow).to.equal(rate * 2n * DAY);
       await time.increaseTo(lease.end + DAY);
       await expect(market.connect(alice).topUp(leaseId, 10))
