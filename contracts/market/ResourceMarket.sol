@@ -136,8 +136,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         uint64 start;
         LeaseStatus status;
         CloseReason closeReason;
-        /// @dev Whether the lease's units were given back to the offer.
-        bool unitsReleased;
         /// @dev pricePerUnitSecond × units, HMS wei per second.
         uint128 ratePerSecond;
         /// @dev Paid through this time: accrual stops here.
@@ -1101,7 +1099,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
             start: nowTs,
             status: LeaseStatus.Active,
             closeReason: CloseReason.None,
-            unitsReleased: false,
             ratePerSecond: _rate(offer.pricePerUnitSecond, order.units),
             end: nowTs + order.duration,
             maxEnd: nowTs + offer.maxDuration,
@@ -1176,9 +1173,8 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         emit LeaseClosed(leaseId, _nodeOf(lease), lease.user, msg.sender, reason, newEnd, refund);
     }
 
+    /// @dev Gives a lease's units back to its offer; called once per lease, by {_close}.
     function _releaseUnits(uint256 leaseId, Lease storage lease) private {
-        if (lease.unitsReleased) return;
-        lease.unitsReleased = true;
         Offer storage offer = _offers[lease.offerId];
         uint64 inUse = offer.unitsInUse - lease.units;
         offer.unitsInUse = inUse;

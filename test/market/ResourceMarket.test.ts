@@ -789,6 +789,22 @@ describe("ResourceMarket", () => {
         .withArgs(leaseId);
     });
 
+    it("closing after the natural end refunds nothing, frees the units, and the provider is still paid in full", async () => {
+      const f = await marketFixture();
+      const { market, alice, opA } = f;
+      const { leaseId, offerId, lease } = await leased(f, { duration: 600n });
+      await time.increaseTo(lease.end + 100n);
+      await expect(market.connect(alice).closeLease(leaseId))
+        .to.emit(market, "LeaseClosed")
+        .withArgs(leaseId, NODE_A, alice.address, alice.address, CloseReason.User, lease.end, 0)
+        .and.to.emit(market, "OfferUnitsReleased")
+        .withArgs(offerId, leaseId, 10, 0);
+      const full = lease.ratePerSecond * 600n;
+      await expect(market.connect(opA).withdraw(leaseId))
+        .to.emit(market, "PaymentSettled")
+        .withArgs(leaseId, NODE_A, f.payA.address, full, full - full / 100n, full / 100n, full);
+    });
+
     it("the provider closes: the user is refunded and the provider settled in the same call", async () => {
       const f = await marketFixture();
       const { market, token, alice, opA, payA, treasury, stranger } = f;
