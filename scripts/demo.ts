@@ -7,6 +7,9 @@ import hre from "hardhat";
 import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
 import { makeContext, heading } from "./demo/context";
 import { allocationChapter } from "./demo/allocation";
+import { bookkeepersChapter } from "./demo/bookkeepers";
+import { rewardsChapter } from "./demo/rewards";
+import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
 
 async function main() {
   const started = Date.now();
@@ -23,6 +26,7 @@ async function main() {
       technology: technology.account.address,
       foundation: foundationBeneficiary.account.address,
     },
+    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => wallets[i].account.address),
     log: console.log,
   });
   const file = deploymentPath(hre.network.name, hre.config.paths.root);
@@ -31,6 +35,8 @@ async function main() {
 
   const ctx = makeContext(hre, publicClient, testClient, wallets, deployment);
   await allocationChapter(ctx);
+  await bookkeepersChapter(ctx);
+  await rewardsChapter(ctx);
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

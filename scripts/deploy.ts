@@ -4,14 +4,17 @@
  * `deployments/<network>.json`.
  *
  * Local roles use Hardhat's well-known accounts: #0 deployer and timelock proposer, #1 foundation
- * (FOUNDATION_ROLE), #2 IDO, #3 Technology and #4 Foundation bucket beneficiaries.
+ * (FOUNDATION_ROLE), #2 IDO, #3 Technology and #4 Foundation bucket beneficiaries; #1, #18 and #19 form the
+ * bookkeeper council.
  */
 import hre from "hardhat";
 import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
+import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
 
 async function main() {
   const publicClient = await hre.viem.getPublicClient();
-  const [deployer, foundation, ido, technology, foundationBeneficiary] = await hre.viem.getWalletClients();
+  const wallets = await hre.viem.getWalletClients();
+  const [deployer, foundation, ido, technology, foundationBeneficiary] = wallets;
   const network = hre.network.name;
   console.log(
     `Deploying HMS Network to ${network} (chain ${await publicClient.getChainId()}) from ${deployer.account.address}`,
@@ -24,6 +27,7 @@ async function main() {
       technology: technology.account.address,
       foundation: foundationBeneficiary.account.address,
     },
+    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => wallets[i].account.address),
     log: console.log,
   });
   const file = deploymentPath(network, hre.config.paths.root);

@@ -26,6 +26,17 @@ library HMSTypes {
         "TrafficReceipt(bytes32 taskId,bytes32 nodeId,address client,uint64 bytesServed,uint64 period)"
     );
 
+    /// @dev A batch of per-node measurements for ContributionRegistry, signed by more than 2/3 of the committee.
+    ///      `measurementsHash = keccak256(abi.encode(ContributionRegistry.Measurement[]))`.
+    bytes32 internal constant CONTRIBUTION_BATCH_TYPEHASH = keccak256(
+        "ContributionBatch(uint64 epoch,uint64 nonce,bytes32 measurementsHash)"
+    );
+
+    /// @dev Proof-of-Contribution coefficients σ (18 decimals), signed by more than 2/3 of the committee.
+    bytes32 internal constant CONTRIBUTION_COEFFICIENTS_TYPEHASH = keccak256(
+        "ContributionCoefficients(uint64 epoch,uint64 nonce,uint64 cpu,uint64 memory,uint64 bandwidth,uint64 storage)"
+    );
+
     /// @dev EIP-2612 permit (HMSToken's OpenZeppelin ERC20Permit): escrow pulls by the ResourceMarket.
     bytes32 internal constant PERMIT_TYPEHASH = keccak256(
         "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"

@@ -22,6 +22,13 @@ import {
   zeroAddress,
 } from "viem";
 import type { Deployment, DeployedContract } from "./deployment";
+import { DEFAULT_STAKING_PARAMS, linkedArtifacts, type StakingParams } from "./staking";
+import {
+  DEFAULT_CONTRIBUTION_PARAMS,
+  DEFAULT_MINING_POOL_PARAMS,
+  type ContributionParams,
+  type MiningPoolParams,
+} from "./rewards";
 
 /** Where compiled contracts come from: Hardhat's `hre.artifacts`, or {@link fsArtifacts}. */
 export interface ArtifactSource {
@@ -63,6 +70,16 @@ export interface DeployOptions {
   proposers?: Address[];
   /** Move admin roles from the deployer to the timelock at the end. Default: true. */
   handOverToGovernance?: boolean;
+  /** Bookkeeper council (PPoV committee) members, fixed at deployment. Default: the deployer alone. */
+  committee?: Address[];
+  /** BookkeeperStaking parameters overriding `DEFAULT_STAKING_PARAMS`. */
+  staking?: Partial<StakingParams>;
+  /** Deploy MiningPool and ContributionRegistry. Default: true (unit tests that wire their own pool pass false). */
+  rewards?: boolean;
+  /** MiningPool parameters overriding `DEFAULT_MINING_POOL_PARAMS`. */
+  miningPool?: Partial<MiningPoolParams>;
+  /** ContributionRegistry parameters overriding `DEFAULT_CONTRIBUTION_PARAMS`. */
+  contribution?: Partial<ContributionParams>;
   /** Network name recorded in the deployment file. */
   network?: string;
   /** Progress output, one line per step. Default: silent. */
@@ -181,8 +198,62 @@ export async function deploySystem(
   }
 
   // ---- staking (issue 3): NodeRegistry, BookkeeperStaking -------------------------------------
+  // BookkeeperStaking links the BookkeeperLogic library (external functions: it keeps the contract under
+  // 24 KB) and creates its BookkeeperCouncil in its constructor; the council's address goes in the file.
+  contracts.NodeRegistry = await d.deploy("NodeRegistry", [deployer]);
+  contracts.BookkeeperLogic = await d.deploy("BookkeeperLogic", []);
+  const linked = linkedArtifacts(artifacts, { BookkeeperLogic: contracts.BookkeeperLogic.address });
+  contracts.BookkeeperStaking = await makeDeployer(publicClient, wallet, linked, log).deploy("BookkeeperStaking", [
+    contracts.HMSToken.address,
+    contracts.NodeRegistry.address,
+    deployer, // admin during setup; handed to the timelock below
+    options.committee ?? [deployer],
+    { ...DEFAULT_STAKING_PARAMS, ...options.staking },
+  ]);
+  const councilAddress = (await publicClient.readContract({
+    address: contracts.BookkeeperStaking.address,
+    abi: contracts.BookkeeperStaking.abi,
+    functionName: "council",
+  })) as Address;
+  contracts.BookkeeperCouncil = {
+    address: getAddress(councilAddress),
+    blockNumber: contracts.BookkeeperStaking.blockNumber,
+    abi: (await artifacts.readArtifact("BookkeeperCouncil")).abi as Abi,
+  };
+  log(`  ${"BookkeeperCouncil".padEnd(20)} ${councilAddress}  (created by BookkeeperStaking)`);
 
   // ---- rewards (issue 4): MiningPool, ContributionRegistry --------------------------------------
+  // The pool receives the Mining bucket (296 M, counted by pullAllocation) and pays Proof-of-Traffic rewards from
+  // committee-signed period reports; the registry scores nodes (Proof-of-Contribution). Both may credit bookkeepers
+  // and record missed duty (REWARDER_ROLE); slashed stake returns to the pool (staking.setMiningPool).
+  if (options.rewards ?? true) {
+    const staking = contracts.BookkeeperStaking;
+    contracts.MiningPool = await d.deploy("MiningPool", [
+      contracts.HMSToken.address,
+      staking.address,
+      contracts.NodeRegistry.address,
+      contracts.TokenAllocation.address,
+      deployer, // admin during setup; handed to the timelock below
+      { ...DEFAULT_MINING_POOL_PARAMS, ...options.miningPool },
+    ]);
+    contracts.ContributionRegistry = await d.deploy("ContributionRegistry", [
+      staking.address,
+      contracts.NodeRegistry.address,
+      deployer,
+      { ...DEFAULT_CONTRIBUTION_PARAMS, ...options.contribution },
+    ]);
+    await d.send(contracts.TokenAllocation, "setMiningPool", [contracts.MiningPool.address]);
+    await d.send(contracts.MiningPool, "pullAllocation", []);
+    const rewarder = (await publicClient.readContract({
+      address: staking.address,
+      abi: staking.abi,
+      functionName: "REWARDER_ROLE",
+    })) as Hex;
+    await d.send(staking, "grantRole", [rewarder, contracts.MiningPool.address]);
+    await d.send(staking, "grantRole", [rewarder, contracts.ContributionRegistry.address]);
+    await d.send(staking, "setMiningPool", [contracts.MiningPool.address]);
+    log(`  Mining bucket pulled into MiningPool; REWARDER_ROLE granted to MiningPool and ContributionRegistry`);
+  }
 
   // ---- market (issue 5): ResourceMarket ---------------------------------------------------------
 

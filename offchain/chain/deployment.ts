@@ -73,7 +73,7 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
       issue.path.join("."),
     );
   }
-  return parsed.data as Deployment;
+  return parsed.data as unknown as Deployment;
 }
 
 /** Reads and validates a deployment file. `fileOrNetwork` is a path or a network name (`localhost`). */

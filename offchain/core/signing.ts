@@ -115,6 +115,25 @@ export const TYPES = {
     { name: "seq", type: "uint64" },
     { name: "bodyHash", type: "bytes32" },
   ],
+  /**
+   * A batch of per-node Proof-of-Contribution measurements (ContributionRegistry), signed by more than 2/3 of
+   * the epoch's committee. `measurementsHash = keccak256(abi.encode(Measurement[]))`
+   * (see `measurementsHash` in offchain/meta/contribution.ts).
+   */
+  ContributionBatch: [
+    { name: "epoch", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "measurementsHash", type: "bytes32" },
+  ],
+  /** Proof-of-Contribution coefficients σ (18 decimals), signed by more than 2/3 of the epoch's committee. */
+  ContributionCoefficients: [
+    { name: "epoch", type: "uint64" },
+    { name: "nonce", type: "uint64" },
+    { name: "cpu", type: "uint64" },
+    { name: "memory", type: "uint64" },
+    { name: "bandwidth", type: "uint64" },
+    { name: "storage", type: "uint64" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -159,6 +178,20 @@ export interface EnvelopeMessage {
   bodyHash: Hex;
 }
 
+export interface ContributionBatchMessage {
+  epoch: bigint;
+  nonce: bigint;
+  measurementsHash: Hex;
+}
+export interface ContributionCoefficientsMessage {
+  epoch: bigint;
+  nonce: bigint;
+  cpu: bigint;
+  memory: bigint;
+  bandwidth: bigint;
+  storage: bigint;
+}
+
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
   Proposal: ProposalMessage;
@@ -167,6 +200,8 @@ export interface MessageOf {
   TrafficReceipt: TrafficReceiptMessage;
   Permit: PermitMessage;
   Envelope: EnvelopeMessage;
+  ContributionBatch: ContributionBatchMessage;
+  ContributionCoefficients: ContributionCoefficientsMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. */
@@ -190,18 +225,22 @@ export function typeHash(name: TypeName): Hex {
   return keccak256(toHex(typeString(name)));
 }
 
+/** viem's typed-data definition; our message shapes are checked by `MessageOf` instead of viem's generics. */
+type Definition = Parameters<typeof hashTypedData>[0];
+
+function definition<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Definition {
+  return { domain, types: { [name]: TYPES[name] }, primaryType: name, message } as unknown as Definition;
+}
+
 /** EIP-712 struct hash of a message (what a contract computes before `_hashTypedDataV4`). */
 export function structHash<T extends TypeName>(name: T, message: MessageOf[T]): Hex {
-  return hashStruct({
-    data: message as unknown as Record<string, unknown>,
-    primaryType: name,
-    types: { [name]: TYPES[name] },
-  });
+  const { types, primaryType } = definition({}, name, message);
+  return hashStruct({ data: message, primaryType, types } as unknown as Parameters<typeof hashStruct>[0]);
 }
 
 /** The EIP-712 digest that is signed. */
 export function typedDigest<T extends TypeName>(domain: TypedDataDomain, name: T, message: MessageOf[T]): Hex {
-  return hashTypedData({ domain, types: { [name]: TYPES[name] }, primaryType: name, message: message as never });
+  return hashTypedData(definition(domain, name, message));
 }
 
 /** Signs `message` of type `name` under `domain` with a viem local account (65-byte r||s||v signature). */
@@ -211,12 +250,7 @@ export async function signTyped<T extends TypeName>(
   name: T,
   message: MessageOf[T],
 ): Promise<Hex> {
-  return account.signTypedData({
-    domain,
-    types: { [name]: TYPES[name] },
-    primaryType: name,
-    message: message as never,
-  });
+  return account.signTypedData(definition(domain, name, message));
 }
 
 /** Recovers the signer of a typed message. Throws {@link SigningError} for a malformed signature. */
@@ -227,13 +261,7 @@ export async function recoverTyped<T extends TypeName>(
   signature: Hex,
 ): Promise<Address> {
   try {
-    return await recoverTypedDataAddress({
-      domain,
-      types: { [name]: TYPES[name] },
-      primaryType: name,
-      message: message as never,
-      signature,
-    });
+    return await recoverTypedDataAddress({ ...definition(domain, name, message), signature });
   } catch (err) {
     throw new SigningError(`cannot recover ${name} signer: ${(err as Error).message}`, signature);
   }

@@ -12,13 +12,17 @@ const { contracts } = JSON.parse(fs.readFileSync(file, "utf8")) as {
   contracts: Record<string, { address: Address; abi: Abi }>;
 };
 const client = createPublicClient({ transport: http(process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545") });
-const read = (name: string, functionName: string, args: unknown[] = []) =>
-  client.readContract({ ...contracts[name], functionName, args }) as Promise<never>;
+const read = <T>(name: string, functionName: string, args: unknown[] = []) =>
+  client.readContract({ ...contracts[name], functionName, args }) as Promise<T>;
 
 async function main() {
-  console.log(`totalSupply ${formatEther(await read("HMSToken", "totalSupply"))} HMS`);
+  console.log(`totalSupply ${formatEther(await read<bigint>("HMSToken", "totalSupply"))} HMS`);
   for (const [i, bucket] of ["IDO", "Technology", "Operation", "Foundation", "Mining"].entries()) {
-    const [total, released, , releasable, beneficiary] = await read("TokenAllocation", "bucketInfo", [i]);
+    const [total, released, , releasable, beneficiary] = await read<[bigint, bigint, bigint, bigint, Address]>(
+      "TokenAllocation",
+      "bucketInfo",
+      [i],
+    );
     const holder = beneficiary === "0x0000000000000000000000000000000000000000" ? "(allocation)" : beneficiary;
     console.log(
       `${bucket} total=${formatEther(total)} released=${formatEther(released)} releasable=${formatEther(releasable)} beneficiary=${holder}`,

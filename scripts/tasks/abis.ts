@@ -10,7 +10,16 @@ import fs from "node:fs";
 import path from "node:path";
 
 /** Contracts exported to the off-chain side, in deployment order. Later issues append here. */
-export const EXPORTED_CONTRACTS = ["HMSToken", "TokenAllocation", "HMSTimelock"] as const;
+export const EXPORTED_CONTRACTS = [
+  "HMSToken",
+  "TokenAllocation",
+  "HMSTimelock",
+  "NodeRegistry",
+  "BookkeeperStaking",
+  "BookkeeperCouncil",
+  "MiningPool",
+  "ContributionRegistry",
+] as const;
 
 /** `HMSToken` -> `hmsTokenAbi`, `TokenAllocation` -> `tokenAllocationAbi`. */
 export function abiIdentifier(name: string): string {

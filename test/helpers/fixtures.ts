@@ -5,7 +5,15 @@
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySystem, type Deployment, type DeployOptions } from "../../offchain/chain";
-import { HMSToken__factory, HMSTimelock__factory, TokenAllocation__factory } from "../../typechain-types";
+import {
+  BookkeeperCouncil__factory,
+  BookkeeperStaking__factory,
+  HMSToken__factory,
+  HMSTimelock__factory,
+  NodeRegistry__factory,
+  TokenAllocation__factory,
+} from "../../typechain-types";
+import { LOCAL_COUNCIL_ACCOUNTS } from "../../offchain/chain/staking";
 
 /** TokenAllocation.Bucket */
 export const Bucket = { IDO: 0, Technology: 1, Operation: 2, Foundation: 3, Mining: 4 } as const;
@@ -27,6 +35,7 @@ export async function deploySystemFixture(options: DeployOptions = {}) {
       technology: technology.address as `0x${string}`,
       foundation: foundationBeneficiary.address as `0x${string}`,
     },
+    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => signers[i].address as `0x${string}`),
     ...options,
   });
   const at = (name: string) => deployment.contracts[name].address;
@@ -43,6 +52,9 @@ export async function deploySystemFixture(options: DeployOptions = {}) {
     allocation,
     timelock: HMSTimelock__factory.connect(at("HMSTimelock"), deployer),
     tge: await allocation.tge(),
+    nodeRegistry: NodeRegistry__factory.connect(at("NodeRegistry"), deployer),
+    staking: BookkeeperStaking__factory.connect(at("BookkeeperStaking"), deployer),
+    council: BookkeeperCouncil__factory.connect(at("BookkeeperCouncil"), deployer),
   };
 }
 

@@ -17,7 +17,7 @@ describe("HMSToken", () => {
     const { token } = await systemFixture();
     const names = token.interface.fragments
       .filter((f) => f.type === "function")
-      .map((f) => (f as { name: string }).name);
+      .map((f) => (f as unknown as { name: string }).name);
     for (const forbidden of ["mint", "burn", "burnFrom", "pause", "owner", "transferOwnership", "grantRole"]) {
       expect(names, forbidden).to.not.include(forbidden);
     }

@@ -1,0 +1,219 @@
+/**
+ * Period reports (DESIGN §4, §11 step 3): from a period's ledger to the EIP-712 `PeriodReport` that the committee
+ * signs, the full report document published to IPFS (its CID is the report's `dataCid`), the claims list with
+ * Merkle proofs, and the next period's carried-over ledger.
+ *
+ * `buildReport(ledger, { epoch, topN })` is pure and deterministic: the meta master proposes with it and every
+ * validator recomputes the same proposal from the same ledger before signing.
+ *
+ * Encodings mirror contracts/rewards/MiningPool.sol:
+ *   - reward leaf i: `keccak256(bytes.concat(keccak256(abi.encode(i, nodeId, traffic))))` over the top nodes in
+ *     rank order (offchain/core/merkle.ts `rewardLeaf`); the carry tree uses the same leaf encoding over the
+ *     carried nodes sorted by node id;
+ *   - `dataCid`: sha256 of the canonical report JSON (CIDv1, raw codec — the JSON bytes are the block);
+ *   - `PeriodTerms` / `Attestation` and their hashes, which claims and settlements pass back to the pool.
+ */
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { create as createDigest } from "multiformats/hashes/digest";
+import { sha256 as sha256Hasher } from "multiformats/hashes/sha2";
+import {
+  encodeAbiParameters,
+  hexToBytes,
+  keccak256,
+  sha256,
+  stringToBytes,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from "viem";
+import { domainOf, signTyped, type PeriodReportMessage } from "../core/signing";
+import { MerkleTree, ZERO_HASH, rewardLeaf } from "../core/merkle";
+import { closePeriod, type LedgerState, type RankedNode } from "./ledger";
+
+/** Version of the report document format. */
+export const REPORT_DOCUMENT_VERSION = 1;
+
+export interface ReportParams {
+  /** Epoch whose committee signs the report. */
+  epoch: bigint;
+  /** How many nodes are rewarded (the top N by traffic). */
+  topN: number;
+}
+
+/** What a node needs to claim: its leaf and the proof against the report's rewards root. */
+export interface RewardClaim {
+  index: number;
+  nodeId: Hex;
+  traffic: bigint;
+  leaf: Hex;
+  proof: Hex[];
+}
+
+/** The full report, published to IPFS. Integers are decimal strings; ids are lower-case hex. */
+export interface ReportDocument {
+  version: number;
+  period: string;
+  totalTraffic: string;
+  nodeCount: number;
+  rewardsRoot: Hex;
+  carryRoot: Hex;
+  rewards: { index: number; nodeId: Hex; traffic: string }[];
+  carry: { nodeId: Hex; traffic: string }[];
+}
+
+export interface BuiltReport {
+  /** The EIP-712 message the committee signs. */
+  report: PeriodReportMessage;
+  /** One claim per rewarded node, by leaf index. */
+  claims: RewardClaim[];
+  /** The next period's ledger. */
+  carry: LedgerState;
+  /** The full report and its canonical JSON (the bytes behind `report.dataCid`). */
+  document: ReportDocument;
+  json: string;
+  /** `report.dataCid` as a CIDv1 string (base32, raw codec, sha2-256). */
+  cid: string;
+}
+
+/** The Merkle tree over carried-over nodes (sorted by node id), committed as the report's `carryRoot`. */
+export function carryTree(carried: readonly RankedNode[]): MerkleTree {
+  const sorted = [...carried].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  return new MerkleTree(sorted.map((n, i) => rewardLeaf(i, n.nodeId, n.traffic)));
+}
+
+/** The canonical JSON of a report document (fixed key order, no whitespace). */
+export function canonicalJson(doc: ReportDocument): string {
+  return JSON.stringify({
+    version: doc.version,
+    period: doc.period,
+    totalTraffic: doc.totalTraffic,
+    nodeCount: doc.nodeCount,
+    rewardsRoot: doc.rewardsRoot,
+    carryRoot: doc.carryRoot,
+    rewards: doc.rewards.map((r) => ({ index: r.index, nodeId: r.nodeId, traffic: r.traffic })),
+    carry: doc.carry.map((c) => ({ nodeId: c.nodeId, traffic: c.traffic })),
+  });
+}
+
+/** sha256 of `bytes` as a bytes32 (the report's `dataCid`) and as a CIDv1 raw string. */
+export function cidOf(bytes: Uint8Array): { digest: Hex; cid: string } {
+  const digest = sha256(bytes);
+  const cid = CID.createV1(raw.code, createDigest(sha256Hasher.code, hexToBytes(digest)));
+  return { digest, cid: cid.toString() };
+}
+
+/** The CIDv1 string of a report's `dataCid` (a sha256 digest of raw bytes). */
+export function cidFromDigest(digest: Hex): string {
+  return CID.createV1(raw.code, createDigest(sha256Hasher.code, hexToBytes(digest))).toString();
+}
+
+/**
+ * Closes the ledger's period and builds everything the committee signs and publishes. Deterministic: the same
+ * ledger and parameters give byte-identical results.
+ */
+export function buildReport(state: LedgerState, params: ReportParams): BuiltReport {
+  const closed = closePeriod(state, params.topN);
+  const leaves = closed.top.map((n, i) => rewardLeaf(i, n.nodeId, n.traffic));
+  const tree = new MerkleTree(leaves);
+  const claims = closed.top.map((n, i) => ({
+    index: i,
+    nodeId: n.nodeId,
+    traffic: n.traffic,
+    leaf: leaves[i],
+    proof: tree.proof(i),
+  }));
+  const carryRoot = carryTree(closed.carried).root;
+  const document: ReportDocument = {
+    version: REPORT_DOCUMENT_VERSION,
+    period: closed.period.toString(),
+    totalTraffic: closed.totalTraffic.toString(),
+    nodeCount: closed.top.length,
+    rewardsRoot: tree.root,
+    carryRoot,
+    rewards: closed.top.map((n, i) => ({ index: i, nodeId: n.nodeId, traffic: n.traffic.toString() })),
+    carry: closed.carried.map((n) => ({ nodeId: n.nodeId, traffic: n.traffic.toString() })),
+  };
+  const json = canonicalJson(document);
+  const { digest, cid } = cidOf(stringToBytes(json));
+  return {
+    report: {
+      epoch: params.epoch,
+      period: closed.period,
+      rewardsRoot: closed.top.length === 0 ? ZERO_HASH : tree.root,
+      totalTraffic: closed.totalTraffic,
+      nodeCount: closed.top.length,
+      carryRoot,
+      dataCid: digest,
+    },
+    claims,
+    carry: closed.carry,
+    document,
+    json,
+    cid,
+  };
+}
+
+/** The on-chain PoT formula: `nodeEmission × traffic / totalTraffic`, rounded down. */
+export function claimAmount(nodeEmission: bigint, traffic: bigint, totalTraffic: bigint): bigint {
+  if (totalTraffic <= 0n) return 0n;
+  return (nodeEmission * traffic) / totalTraffic;
+}
+
+/** Signs a period report for the pool at `pool` on `chainId` with a committee member's signing key. */
+export function signReport(
+  account: LocalAccount,
+  chainId: number | bigint,
+  pool: Address,
+  report: PeriodReportMessage,
+): Promise<Hex> {
+  return signTyped(account, domainOf("miningPool", chainId, pool), "PeriodReport", report);
+}
+
+// -------------------------------------------------------------------------------- stored terms (MiningPool)
+
+/** `MiningPool.PeriodTerms`: what a claim passes back (from the `PeriodReported` event). */
+export interface PeriodTerms {
+  rewardsRoot: Hex;
+  totalTraffic: bigint;
+  nodeCount: number;
+  nodeEmission: bigint;
+  claimDeadline: number;
+  attestationHash: Hex;
+}
+
+/** `MiningPool.Attestation`: who signed a report and what else it committed to. */
+export interface Attestation {
+  epoch: bigint;
+  signers: bigint;
+  bookkeeperShare: bigint;
+  carryRoot: Hex;
+  dataCid: Hex;
+}
+
+/** keccak256(abi.encode(attestation)), as MiningPool commits it in the period's terms. */
+export function attestationHash(a: Attestation): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "uint64" }, { type: "uint256" }, { type: "uint96" }, { type: "bytes32" }, { type: "bytes32" }],
+      [a.epoch, a.signers, a.bookkeeperShare, a.carryRoot, a.dataCid],
+    ),
+  );
+}
+
+/** keccak256(abi.encode(terms)); MiningPool stores its first 20 bytes per period. */
+export function termsHash(t: PeriodTerms): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [
+        { type: "bytes32" },
+        { type: "uint64" },
+        { type: "uint32" },
+        { type: "uint96" },
+        { type: "uint40" },
+        { type: "bytes32" },
+      ],
+      [t.rewardsRoot, t.totalTraffic, t.nodeCount, t.nodeEmission, t.claimDeadline, t.attestationHash],
+    ),
+  );
+}
