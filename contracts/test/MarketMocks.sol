@@ -8,11 +8,11 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IContributionScore} from "../interfaces/IContributionScore.sol";
 
 /**
- * @title MockNodeRegistry
+ * @title MarketMockRegistry
  * @notice Test-only INodeRegistry for the market's unit tests: nodes are set directly, and the
  *         failure modes of a real registry (unknown node reverts, deactivation, removal) can be staged.
  */
-contract MockNodeRegistry is INodeRegistry {
+contract MarketMockRegistry is INodeRegistry {
     mapping(bytes32 nodeId => NodeInfo) private _nodes;
 
     /// @notice The node is unknown.
@@ -134,11 +134,11 @@ contract MockNodeRegistry is INodeRegistry {
 }
 
 /**
- * @title MockContributionScore
+ * @title MarketMockScores
  * @notice Test-only IContributionScore: scores are set directly; a reverting mode checks that the
  *         market treats a failing score source as score 0.
  */
-contract MockContributionScore is IContributionScore {
+contract MarketMockScores is IContributionScore {
     mapping(bytes32 nodeId => uint256) private _scores;
     /// @notice When true, {score} reverts.
     bool public reverting;

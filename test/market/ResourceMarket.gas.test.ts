@@ -1,8 +1,8 @@
 /**
  * Gas of the market's main calls (recorded in docs/GAS.md). Run alone with
  *   npx hardhat test test/market/ResourceMarket.gas.test.ts
- * Each figure is one transaction's receipt.gasUsed on the in-process chain (MockNodeRegistry and
- * MockContributionScore behind the market). The bounds below fail the test if a change makes a call
+ * Each figure is one transaction's receipt.gasUsed on the in-process chain (MarketMockRegistry and
+ * MarketMockScores behind the market). The bounds below fail the test if a change makes a call
  * markedly more expensive.
  */
 import { expect } from "chai";

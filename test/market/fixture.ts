@@ -1,6 +1,6 @@
 /**
- * ResourceMarket unit fixture: the real HMSToken (from the system deployment) with a MockNodeRegistry
- * and a MockContributionScore, three resource nodes and two funded users. The market's admin is the
+ * ResourceMarket unit fixture: the real HMSToken (from the system deployment) with a MarketMockRegistry
+ * and a MarketMockScores, three resource nodes and two funded users. The market's admin is the
  * deployer here so that tests can change parameters directly (governance through the timelock is
  * tested separately).
  */
@@ -9,8 +9,8 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Bucket, HMS, deploySystemFixture } from "../helpers/fixtures";
 import {
   MarketProbe__factory,
-  MockContributionScore__factory,
-  MockNodeRegistry__factory,
+  MarketMockScores__factory,
+  MarketMockRegistry__factory,
   ResourceMarket__factory,
   type ResourceMarket,
 } from "../../typechain-types";
@@ -88,8 +88,8 @@ export async function deployMarket() {
   const stranger = signers[15];
 
   await allocation.release(Bucket.IDO);
-  const registry = await new MockNodeRegistry__factory(deployer).deploy();
-  const scores = await new MockContributionScore__factory(deployer).deploy();
+  const registry = await new MarketMockRegistry__factory(deployer).deploy();
+  const scores = await new MarketMockScores__factory(deployer).deploy();
   const market = await new ResourceMarket__factory(deployer).deploy(
     await token.getAddress(),
     await registry.getAddress(),
