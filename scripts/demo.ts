@@ -9,6 +9,7 @@ import { makeContext, heading } from "./demo/context";
 import { allocationChapter } from "./demo/allocation";
 import { bookkeepersChapter } from "./demo/bookkeepers";
 import { rewardsChapter } from "./demo/rewards";
+import { marketChapter } from "./demo/market";
 import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
 
 async function main() {
@@ -37,6 +38,7 @@ async function main() {
   await allocationChapter(ctx);
   await bookkeepersChapter(ctx);
   await rewardsChapter(ctx);
+  await marketChapter(ctx);
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

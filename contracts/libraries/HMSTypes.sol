@@ -36,4 +36,9 @@ library HMSTypes {
     bytes32 internal constant CONTRIBUTION_COEFFICIENTS_TYPEHASH = keccak256(
         "ContributionCoefficients(uint64 epoch,uint64 nonce,uint64 cpu,uint64 memory,uint64 bandwidth,uint64 storage)"
     );
+
+    /// @dev EIP-2612 permit (HMSToken's OpenZeppelin ERC20Permit): escrow pulls by the ResourceMarket.
+    bytes32 internal constant PERMIT_TYPEHASH = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
 }

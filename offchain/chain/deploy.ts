@@ -80,6 +80,13 @@ export interface DeployOptions {
   miningPool?: Partial<MiningPoolParams>;
   /** ContributionRegistry parameters overriding `DEFAULT_CONTRIBUTION_PARAMS`. */
   contribution?: Partial<ContributionParams>;
+  /** ResourceMarket fee receiver (1 % of every settled lease payment). Default: the HMSTimelock. */
+  marketTreasury?: Address;
+  /**
+   * Account granted the market's ORACLE_ROLE (lease termination on reported failures) during set-up. Default: none —
+   * governance grants it to the bookkeeper quorum's relayer.
+   */
+  marketOracle?: Address;
   /** Network name recorded in the deployment file. */
   network?: string;
   /** Progress output, one line per step. Default: silent. */
@@ -256,6 +263,26 @@ export async function deploySystem(
   }
 
   // ---- market (issue 5): ResourceMarket ---------------------------------------------------------
+  // Reads operators, payout addresses and resource profiles from the NodeRegistry and matching weights from the
+  // ContributionRegistry (so it needs the rewards contracts); the 1 % fee goes to `marketTreasury` (the timelock).
+  if (contracts.ContributionRegistry !== undefined) {
+    contracts.ResourceMarket = await d.deploy("ResourceMarket", [
+      contracts.HMSToken.address,
+      contracts.NodeRegistry.address,
+      contracts.ContributionRegistry.address,
+      options.marketTreasury ?? contracts.HMSTimelock.address,
+      deployer, // admin during setup; handed to the timelock below
+    ]);
+    if (options.marketOracle !== undefined) {
+      const oracleRole = (await publicClient.readContract({
+        address: contracts.ResourceMarket.address,
+        abi: contracts.ResourceMarket.abi,
+        functionName: "ORACLE_ROLE",
+      })) as Hex;
+      await d.send(contracts.ResourceMarket, "grantRole", [oracleRole, options.marketOracle]);
+      log(`  ResourceMarket ORACLE_ROLE granted to ${options.marketOracle}`);
+    }
+  }
 
   // ---- governance hand-over: the timelock becomes the only admin of every AccessControl contract.
   if (options.handOverToGovernance ?? true) {

@@ -14,6 +14,7 @@ import {
   recoverTypedDataAddress,
   hashStruct,
   keccak256,
+  parseSignature as parseRsvSignature,
   toHex,
   type Address,
   type Hex,
@@ -38,6 +39,8 @@ export const DOMAIN_NAMES = {
   traffic: "HMS Traffic",
   /** Daemon-to-daemon transport envelopes (never verified on chain). */
   transport: "HMS Transport",
+  /** HMSToken's own EIP-2612 domain (`ERC20Permit("HMS")`): permits for market escrow and other pulls. */
+  token: "HMS",
 } as const;
 
 export type DomainKey = keyof typeof DOMAIN_NAMES;
@@ -95,6 +98,17 @@ export const TYPES = {
     { name: "client", type: "address" },
     { name: "bytesServed", type: "uint64" },
     { name: "period", type: "uint64" },
+  ],
+  /**
+   * EIP-2612 permit of HMSToken (OpenZeppelin ERC20Permit): lets a contract (e.g. the ResourceMarket)
+   * pull `value` from `owner` without a prior approve transaction. Sign under `domainOf("token", …)`.
+   */
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
   ],
   /** Transport envelope: authenticates a daemon message body (hash) from `sender`. */
   Envelope: [
@@ -185,6 +199,13 @@ export interface TrafficReceiptMessage {
   bytesServed: bigint;
   period: bigint;
 }
+export interface PermitMessage {
+  owner: Address;
+  spender: Address;
+  value: bigint;
+  nonce: bigint;
+  deadline: bigint;
+}
 export interface EnvelopeMessage {
   sender: Address;
   kind: string;
@@ -237,6 +258,7 @@ export interface MessageOf {
   Recommendation: RecommendationMessage;
   PeriodReport: PeriodReportMessage;
   TrafficReceipt: TrafficReceiptMessage;
+  Permit: PermitMessage;
   Envelope: EnvelopeMessage;
   ContributionBatch: ContributionBatchMessage;
   ContributionCoefficients: ContributionCoefficientsMessage;
@@ -662,4 +684,32 @@ function invertN(a: bigint): bigint {
     [low, high] = [high - low * q, low];
   }
   return ((lm % CURVE_N) + CURVE_N) % CURVE_N;
+}
+
+/** A signed EIP-2612 permit split for a contract call: the `PermitData` tuple of ResourceMarket. */
+export interface SplitPermit {
+  value: bigint;
+  deadline: bigint;
+  v: number;
+  r: Hex;
+  s: Hex;
+}
+
+/**
+ * Signs an HMSToken EIP-2612 permit from `account` to `spender` and splits it into `{value, deadline,
+ * v, r, s}`, ready for `createOrderWithPermit` / `topUpWithPermit`. `nonce` is the owner's current
+ * `HMSToken.nonces(owner)`.
+ */
+export async function signPermit(
+  account: LocalAccount,
+  chainId: number | bigint,
+  token: Address,
+  permit: { spender: Address; value: bigint; nonce: bigint; deadline: bigint },
+): Promise<SplitPermit> {
+  const signature = await signTyped(account, domainOf("token", chainId, token), "Permit", {
+    owner: account.address,
+    ...permit,
+  });
+  const { r, s, v, yParity } = parseRsvSignature(signature);
+  return { value: permit.value, deadline: permit.deadline, v: Number(v ?? BigInt(yParity + 27)), r, s };
 }

@@ -19,6 +19,7 @@ export const EXPORTED_CONTRACTS = [
   "BookkeeperCouncil",
   "MiningPool",
   "ContributionRegistry",
+  "ResourceMarket",
 ] as const;
 
 /** `HMSToken` -> `hmsTokenAbi`, `TokenAllocation` -> `tokenAllocationAbi`. */

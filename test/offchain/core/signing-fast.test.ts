@@ -47,6 +47,13 @@ const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
     bytesServed: uint(64),
     period: uint(64),
   }),
+  Permit: fc.record({
+    owner: hex(20) as fc.Arbitrary<Address>,
+    spender: hex(20) as fc.Arbitrary<Address>,
+    value: uint(256),
+    nonce: uint(256),
+    deadline: uint(256),
+  }),
   ContributionBatch: fc.record({ epoch: uint(64), nonce: uint(64), measurementsHash: hex(32) }),
   ContributionCoefficients: fc.record({
     epoch: uint(64),
