@@ -4,13 +4,12 @@
  * capability. Exits 0 when every chapter succeeded.
  */
 import hre from "hardhat";
-import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
+import { deploySystem, deploymentPath, localDeployOptions, writeDeployment } from "../offchain/chain";
 import { makeContext, heading } from "./demo/context";
 import { allocationChapter } from "./demo/allocation";
 import { bookkeepersChapter } from "./demo/bookkeepers";
 import { rewardsChapter } from "./demo/rewards";
 import { marketChapter } from "./demo/market";
-import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
 
 async function main() {
   const started = Date.now();
@@ -18,16 +17,9 @@ async function main() {
   const testClient = await hre.viem.getTestClient();
   const wallets = await hre.viem.getWalletClients();
   heading(`HMS Network demo on the in-process Hardhat chain (${hre.network.name})`);
-  const [deployer, foundation, ido, technology, foundationBeneficiary] = wallets;
-  const deployment = await deploySystem(publicClient, deployer, hre.artifacts, {
+  const deployment = await deploySystem(publicClient, wallets[0], hre.artifacts, {
+    ...localDeployOptions(wallets.map((w) => w.account.address)),
     network: hre.network.name,
-    foundation: foundation.account.address,
-    beneficiaries: {
-      ido: ido.account.address,
-      technology: technology.account.address,
-      foundation: foundationBeneficiary.account.address,
-    },
-    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => wallets[i].account.address),
     log: console.log,
   });
   const file = deploymentPath(hre.network.name, hre.config.paths.root);

@@ -8,26 +8,19 @@
  * bookkeeper council.
  */
 import hre from "hardhat";
-import { deploySystem, deploymentPath, writeDeployment } from "../offchain/chain";
-import { LOCAL_COUNCIL_ACCOUNTS } from "../offchain/chain/staking";
+import { deploySystem, deploymentPath, localDeployOptions, writeDeployment } from "../offchain/chain";
 
 async function main() {
   const publicClient = await hre.viem.getPublicClient();
   const wallets = await hre.viem.getWalletClients();
-  const [deployer, foundation, ido, technology, foundationBeneficiary] = wallets;
+  const deployer = wallets[0];
   const network = hre.network.name;
   console.log(
     `Deploying HMS Network to ${network} (chain ${await publicClient.getChainId()}) from ${deployer.account.address}`,
   );
   const deployment = await deploySystem(publicClient, deployer, hre.artifacts, {
+    ...localDeployOptions(wallets.map((w) => w.account.address)),
     network,
-    foundation: foundation.account.address,
-    beneficiaries: {
-      ido: ido.account.address,
-      technology: technology.account.address,
-      foundation: foundationBeneficiary.account.address,
-    },
-    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => wallets[i].account.address),
     log: console.log,
   });
   const file = deploymentPath(network, hre.config.paths.root);

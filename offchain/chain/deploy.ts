@@ -21,8 +21,8 @@ import {
   type WalletClient,
   zeroAddress,
 } from "viem";
-import type { Deployment, DeployedContract } from "./deployment";
-import { DEFAULT_STAKING_PARAMS, linkedArtifacts, type StakingParams } from "./staking";
+import { DeploymentError, type Deployment, type DeployedContract } from "./deployment";
+import { DEFAULT_STAKING_PARAMS, LOCAL_COUNCIL_ACCOUNTS, linkedArtifacts, type StakingParams } from "./staking";
 import {
   DEFAULT_CONTRIBUTION_PARAMS,
   DEFAULT_MINING_POOL_PARAMS,
@@ -91,6 +91,22 @@ export interface DeployOptions {
   network?: string;
   /** Progress output, one line per step. Default: silent. */
   log?: (line: string) => void;
+}
+
+/**
+ * Hardhat's well-known local accounts in their HMS roles: #0 deployer and timelock proposer, #1 foundation
+ * (FOUNDATION_ROLE), #2 IDO, #3 Technology and #4 Foundation bucket beneficiaries; #1, #18 and #19 form the
+ * bookkeeper council (LOCAL_COUNCIL_ACCOUNTS). Used by `npm run deploy:local`, the demo and the tests, so the
+ * three deploy the same system.
+ */
+export function localDeployOptions(accounts: readonly Address[]): DeployOptions {
+  if (accounts.length < 20)
+    throw new DeploymentError(`local roles need 20 accounts, got ${accounts.length}`, accounts.length);
+  return {
+    foundation: accounts[1],
+    beneficiaries: { ido: accounts[2], technology: accounts[3], foundation: accounts[4] },
+    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => accounts[i]),
+  };
 }
 
 /** Default governance delay: two days between scheduling and executing a parameter change. */

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { getAddress, type Abi, type Address } from "viem";
+import { HmsError } from "../core/errors";
 
 const addressSchema = z
   .string()
@@ -40,13 +41,9 @@ export interface Deployment {
 }
 
 /** Thrown when a deployment file is missing, malformed or lacks a contract; names the offending value. */
-export class DeploymentError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "DeploymentError";
+export class DeploymentError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("DEPLOYMENT", message, { value });
   }
 }
 

@@ -3,3 +3,6 @@ export * from "./abis";
 export * from "./deployment";
 export * from "./contracts";
 export * from "./deploy";
+export * from "./staking";
+export * from "./rewards";
+export * from "./market";

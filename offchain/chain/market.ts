@@ -15,6 +15,7 @@
 import { parseEventLogs, type Address, type Log, type LocalAccount } from "viem";
 import { resourceMarketAbi } from "./abis";
 import { signPermit, type SplitPermit } from "../core/signing";
+import { HmsError } from "../core/errors";
 
 /** ResourceMarket.ResourceKind. Storage needs a storage node, Compute a container node, Bandwidth either. */
 export const ResourceKind = { Storage: 0, Compute: 1, Bandwidth: 2 } as const;
@@ -30,13 +31,9 @@ export const BPS = 10_000n;
 export const MAX_FEE_BPS = 100n;
 
 /** Thrown for malformed input or a receipt without the expected market event; names the offending value. */
-export class MarketError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "MarketError";
+export class MarketError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("MARKET", message, { value });
   }
 }
 

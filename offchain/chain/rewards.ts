@@ -12,6 +12,7 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { miningPoolAbi } from "./abis";
 import { termsHash, type Attestation, type PeriodTerms, type RewardClaim } from "../meta/report";
+import { HmsError } from "../core/errors";
 
 /** Constructor parameters of MiningPool (`MiningPool.Params`). */
 export interface MiningPoolParams {
@@ -69,13 +70,9 @@ export const DEFAULT_CONTRIBUTION_PARAMS: ContributionParams = {
 };
 
 /** Thrown when a period cannot be read or its event does not match the stored record. */
-export class RewardsError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "RewardsError";
+export class RewardsError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("REWARDS", message, { value });
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
+import { HmsError } from "./errors";
 
 /** An EIP-2098 compact signature as QuorumVerifier.Signature. */
 export interface CompactSignature {
@@ -35,13 +36,9 @@ export interface KeySignature {
 }
 
 /** Thrown for signatures that cannot be packed, naming the offending value. */
-export class QuorumError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "QuorumError";
+export class QuorumError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("QUORUM", message, { value });
   }
 }
 

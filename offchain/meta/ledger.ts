@@ -13,18 +13,15 @@
  */
 import type { Address, Hex } from "viem";
 import type { TrafficReceiptMessage } from "../core/signing";
+import { HmsError } from "../core/errors";
 
 /** Largest traffic a node (or a report's total) may reach: the report's `totalTraffic` is a uint64. */
 export const MAX_TRAFFIC = (1n << 64n) - 1n;
 
 /** Thrown for input the ledger cannot apply, naming the offending value. */
-export class LedgerError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "LedgerError";
+export class LedgerError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("LEDGER", message, { value });
   }
 }
 

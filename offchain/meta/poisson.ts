@@ -12,6 +12,8 @@
  * Pure: no I/O.
  */
 
+import { HmsError } from "../core/errors";
+
 /** The resources of the basic contribution, in ContributionRegistry.Resource order. */
 export const RESOURCES = ["cpu", "memory", "bandwidth", "storage"] as const;
 export type Resource = (typeof RESOURCES)[number];
@@ -21,13 +23,9 @@ export const WAD = 10n ** 18n;
 export const MAX_SIGMA = 16n * WAD;
 
 /** Thrown for samples that admit no estimate, naming the offending value. */
-export class PoissonError extends Error {
-  constructor(
-    message: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = "PoissonError";
+export class PoissonError extends HmsError {
+  constructor(message: string, value?: unknown) {
+    super("POISSON", message, { value });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { deploySystem, type Deployment, type DeployOptions } from "../../offchain/chain";
+import { deploySystem, localDeployOptions, type Deployment, type DeployOptions } from "../../offchain/chain";
 import {
   BookkeeperCouncil__factory,
   BookkeeperStaking__factory,
@@ -13,7 +13,6 @@ import {
   NodeRegistry__factory,
   TokenAllocation__factory,
 } from "../../typechain-types";
-import { LOCAL_COUNCIL_ACCOUNTS } from "../../offchain/chain/staking";
 
 /** TokenAllocation.Bucket */
 export const Bucket = { IDO: 0, Technology: 1, Operation: 2, Foundation: 3, Mining: 4 } as const;
@@ -28,14 +27,8 @@ export async function deploySystemFixture(options: DeployOptions = {}) {
   const signers = await hre.ethers.getSigners();
   const [deployer, foundation, ido, technology, foundationBeneficiary] = signers;
   const deployment: Deployment = await deploySystem(publicClient, wallets[0], hre.artifacts, {
+    ...localDeployOptions(wallets.map((w) => w.account.address)),
     network: hre.network.name,
-    foundation: foundation.address as `0x${string}`,
-    beneficiaries: {
-      ido: ido.address as `0x${string}`,
-      technology: technology.address as `0x${string}`,
-      foundation: foundationBeneficiary.address as `0x${string}`,
-    },
-    committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => signers[i].address as `0x${string}`),
     ...options,
   });
   const at = (name: string) => deployment.contracts[name].address;

@@ -6,6 +6,8 @@
  * replicas, so in at least one correct replica) and live (n − f ≥ q correct replicas remain). It is
  * also the "> 2/3 of the active set" rule of the on-chain report quorum.
  */
+
+import { quorumOf } from "../../core/quorum";
 import { ValidationError } from "../../core/errors";
 
 export const MAX_REPLICAS = 48;
@@ -19,7 +21,7 @@ export function faultTolerance(n: number): number {
 /** q: size of a quorum (prepared = pre-prepare + q−1 prepares; committed, stable checkpoint, new view: q). */
 export function quorumSize(n: number): number {
   checkN(n);
-  return Math.floor((2 * n) / 3) + 1;
+  return quorumOf(n);
 }
 
 /** The primary of `view`: `order[view mod n]`. */
