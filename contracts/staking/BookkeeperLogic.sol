@@ -245,13 +245,19 @@ library BookkeeperLogic {
         I.Proposal calldata b,
         bytes calldata sigB
     ) external returns (uint256 slashed) {
-        (address signer, bytes32 evidenceId) = _verifyEvidence(s, a, sigA, b, sigB);
-        address bookkeeper = _memberByKey(s.committees[a.epoch], a.epoch, signer);
-        Bookkeeper storage k = s.bookkeepers[bookkeeper];
-        if (k.slashedAt != 0) revert I.AlreadySlashed(bookkeeper, k.slashEpoch);
-        s.evidenceUsed[evidenceId] = true;
-        _emitEquivocation(bookkeeper, signer, a, b.digest, evidenceId);
-        slashed = _slash(s, token, bookkeeper, k, a.epoch);
+        address bookkeeper;
+        uint256 bountyBps;
+        {
+            (address signer, bytes32 evidenceId) = _verifyEvidence(s, a, sigA, b, sigB);
+            bookkeeper = _memberByKey(s.committees[a.epoch], a.epoch, signer);
+            Bookkeeper storage k = s.bookkeepers[bookkeeper];
+            if (k.slashedAt != 0) revert I.AlreadySlashed(bookkeeper, k.slashEpoch);
+            s.evidenceUsed[evidenceId] = true;
+            _emitEquivocation(bookkeeper, signer, a, b.digest, evidenceId);
+            // The offender reporting itself (from its account or its signing key) earns no bounty.
+            bountyBps = msg.sender == bookkeeper || msg.sender == signer ? 0 : s.config.bountyBps;
+        }
+        slashed = _slash(s, token, bookkeeper, s.bookkeepers[bookkeeper], a.epoch, bountyBps);
     }
 
     /**
@@ -589,7 +595,8 @@ library BookkeeperLogic {
         IERC20 token,
         address bookkeeper,
         Bookkeeper storage b,
-        uint64 epoch
+        uint64 epoch,
+        uint256 bountyBps
     ) private returns (uint256 total) {
         uint16 delegatedBps = s.config.slashDelegatedBps;
         uint256 margin = b.margin;
@@ -606,7 +613,7 @@ library BookkeeperLogic {
         _removeFromCommittees(s, bookkeeper, epoch);
 
         total = margin + unbonding + delegatedCut;
-        uint256 bounty = (total * s.config.bountyBps) / BPS;
+        uint256 bounty = (total * bountyBps) / BPS;
         emit I.Slashed(bookkeeper, epoch, margin, unbonding, delegatedCut, delegatedBps, bounty, total - bounty);
         if (bounty > 0) token.safeTransfer(msg.sender, bounty);
         if (total > bounty) toPool(s, token, total - bounty);

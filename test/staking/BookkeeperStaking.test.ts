@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time, mine } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time, mine, setBalance } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { Wallet } from "ethers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
-import { encodeAbiParameters, encodePacked, keccak256, zeroAddress, type Address, type Hex } from "viem";
+import { encodeAbiParameters, encodePacked, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signTyped, typedDigest } from "../../offchain/core/signing";
 import { DEFAULT_STAKING_PARAMS, electionWeight, quorumOf } from "../../offchain/chain/staking";
@@ -873,6 +875,26 @@ describe("BookkeeperStaking", () => {
       await expect(ctx.staking.connect(d3).withdraw()).to.changeTokenBalance(ctx.token, d3, HMS(900));
       const [, value] = await ctx.staking.delegationOf(bk.address, d4.address);
       expect(value).to.equal(HMS(900));
+    });
+
+    it("pays no bounty when the offender reports itself, from its account or its signing key", async () => {
+      for (const from of ["account", "key"] as const) {
+        const { ctx, bk, key, epoch } = await loadFixture(equivocationSetup);
+        const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
+        let sender: HardhatEthersSigner | Wallet = bk;
+        if (from === "key") {
+          // The bookkeeper's signing key #1 (test/staking/helpers.ts signingKey), funded for gas.
+          sender = new Wallet(keccak256(toHex("hms-test/bookkeeper/1")), ethers.provider);
+          expect(sender.address).to.equal(key.address);
+          await setBalance(key.address, 10n ** 18n);
+        }
+        const tx = ctx.staking.connect(sender).reportEquivocation(a, sigA, b, sigB);
+        // Everything slashed (30,000 margin + 1,000 delegated) goes to the pool; the offender gets nothing back.
+        await expect(tx, from)
+          .to.emit(ctx.staking, "Slashed")
+          .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, 0, HMS(31_000));
+        await expect(tx, from).to.changeTokenBalances(ctx.token, [sender], [0]);
+      }
     });
 
     it("handles the extreme fractions: 100 % of delegations slashed, no bounty", async () => {
