@@ -9,7 +9,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { keccak256, toHex, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { domainOf, signTyped, type ProposalMessage } from "../../offchain/core/signing";
-import { DEFAULT_STAKING_PARAMS, type StakingParams } from "../../offchain/chain/staking";
+import { BookkeeperStatus, DEFAULT_STAKING_PARAMS, type StakingParams } from "../../offchain/chain/staking";
 import {
   BookkeeperCouncil__factory,
   BookkeeperStaking__factory,
@@ -24,21 +24,11 @@ export const HMS = (n: bigint | number) => BigInt(n) * 10n ** 18n;
 export const DAY = 24n * 3600n;
 export const MIN_MARGIN = DEFAULT_STAKING_PARAMS.minMargin;
 
-/** IBookkeeperStaking.Status / Parameter, BookkeeperCouncil.Action */
-export const Status = { None: 0n, Registered: 1n, Jailed: 2n, Blacklisted: 3n } as const;
-export const Param = {
-  MinMargin: 0,
-  UnbondingPeriod: 1,
-  EpochLength: 2,
-  CommitteeSize: 3,
-  MaxCandidates: 4,
-  SlashDelegatedBps: 5,
-  BountyBps: 6,
-  MaxCommissionBps: 7,
-  MissPenaltyCap: 8,
-  AdmissionRequired: 9,
-} as const;
-export const Action = { AddMember: 0, Admit: 1, Dismiss: 2, Blacklist: 3, Retain: 4 } as const;
+/** IBookkeeperStaking.Status (as bigints, as ethers returns them) / Parameter, BookkeeperCouncil.Action */
+export const Status = Object.fromEntries(Object.entries(BookkeeperStatus).map(([k, v]) => [k, BigInt(v)])) as {
+  readonly [K in keyof typeof BookkeeperStatus]: bigint;
+};
+export { StakingParameter as Param, CouncilAction as Action } from "../../offchain/chain/staking";
 
 /** Deterministic committee signing key #i for tests. */
 export function signingKey(i: number): PrivateKeyAccount {
