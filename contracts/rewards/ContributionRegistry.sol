@@ -108,13 +108,19 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
     }
 
     uint256 private constant WAD = 1e18;
-    /// @notice Bounds.
+    /// @notice Most levels in a gradient table.
     uint256 public constant MAX_GRADIENT_LEVELS = 8;
+    /// @notice Highest score of a gradient level.
     uint16 public constant MAX_GRADIENT_POINTS = 1_000;
+    /// @notice Highest coefficient σ the quorum may post (18 decimals).
     uint64 public constant MAX_SIGMA = 16e18;
+    /// @notice Highest tier power factor (18 decimals).
     uint64 public constant MAX_TIER_POWER = 10e18;
+    /// @notice Highest completed-task, failed-task or chain-participation points governance may set (18 decimals).
     uint64 public constant MAX_POINTS = 10e18;
+    /// @notice Largest measurement batch governance may allow.
     uint16 public constant MAX_BATCH_SIZE = 128;
+    /// @notice Longest grace during which the previous epoch's committee may still sign.
     uint32 public constant MAX_ELECTION_GRACE = 1 days;
 
     /// @notice Bookkeeper committees (BookkeeperStaking).

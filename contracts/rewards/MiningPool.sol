@@ -135,15 +135,21 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
 
     /// @notice The Mining bucket (37 % of the supply); default basis of E0.
     uint256 public constant MINING_POOL = 296_000_000 ether;
-    /// @notice Defaults (DESIGN §4).
+    /// @notice Default ledger period: 600 s (DESIGN §4).
     uint32 public constant DEFAULT_PERIOD_LENGTH = 600;
+    /// @notice Default halving interval H: 210,240 periods, 4 years of 600 s (DESIGN §4).
     uint32 public constant DEFAULT_HALVING_INTERVAL = 210_240;
-    /// @notice Bounds of the governance parameters.
+    /// @notice Highest bookkeeper share governance may set: 30 % of a period's emission.
     uint16 public constant MAX_BOOKKEEPER_SHARE_BPS = 3_000;
+    /// @notice Shortest claim window governance may set.
     uint32 public constant MIN_CLAIM_WINDOW = 30 days;
+    /// @notice Longest claim window governance may set.
     uint32 public constant MAX_CLAIM_WINDOW = 3_650 days;
+    /// @notice Longest grace during which the previous epoch's committee may still sign.
     uint32 public constant MAX_ELECTION_GRACE = 1 days;
+    /// @notice Shortest period length the constructor accepts.
     uint32 public constant MIN_PERIOD_LENGTH = 60;
+    /// @notice Longest period length the constructor accepts.
     uint32 public constant MAX_PERIOD_LENGTH = 1 days;
     /// @notice Most claims in one {claimBatch} / periods in one {reclaimExpired}.
     uint256 public constant MAX_BATCH = 128;

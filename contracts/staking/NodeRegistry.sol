@@ -61,8 +61,9 @@ contract NodeRegistry is INodeRegistry, AccessControl {
         string endpoint;
     }
 
-    /// @notice Bounds of the governance-set endpoint length limit.
+    /// @notice Lowest value governance may set as the endpoint length limit.
     uint16 public constant MIN_ENDPOINT_LIMIT = 32;
+    /// @notice Highest value governance may set as the endpoint length limit.
     uint16 public constant MAX_ENDPOINT_LIMIT = 2048;
 
     /// @notice Longest endpoint URL accepted, in bytes (governance parameter).

@@ -20,8 +20,9 @@ contract MockCommittee is IBookkeeperCommittee {
 
     /// @notice The token creditRewards pulls.
     IERC20 public immutable token;
-    /// @notice Epoch clock.
+    /// @notice Epoch clock: start of epoch 0.
     uint256 public genesis;
+    /// @notice Epoch clock: seconds per epoch.
     uint256 public epochLength;
     uint64 private _last;
     bool private _elected;
@@ -36,9 +37,11 @@ contract MockCommittee is IBookkeeperCommittee {
     mapping(uint64 => mapping(address => uint256)) public missed;
     /// @notice Rewards of this bookkeeper go back to `returnPool` (like BookkeeperStaking for a stakeless one).
     address public stakeless;
+    /// @notice Where a stakeless bookkeeper's rewards go back to.
     address public returnPool;
-    /// @notice Number of creditRewards / recordMissedDuty calls.
+    /// @notice Number of creditRewards calls.
     uint256 public creditCalls;
+    /// @notice Number of recordMissedDuty calls.
     uint256 public missedCalls;
 
     /// @notice creditRewards was called.

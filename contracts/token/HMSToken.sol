@@ -37,9 +37,9 @@ contract HMSToken is ERC20, ERC20Permit, ERC20Votes {
         return uint48(block.timestamp);
     }
 
+    // solhint-disable-next-line func-name-mixedcase
     /// @notice ERC-6372 clock description.
     /// @return The machine-readable clock mode.
-    // solhint-disable-next-line func-name-mixedcase
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";
     }

@@ -48,21 +48,31 @@ contract TokenAllocation is AccessControl {
     /// @notice Role of the foundation, the only account that may release Operation funds.
     bytes32 public constant FOUNDATION_ROLE = keccak256("FOUNDATION_ROLE");
 
+    /// @notice A year of the schedules: 365 days.
     uint256 public constant YEAR = 365 days;
+    /// @notice A quarter: a year / 4.
     uint256 public constant QUARTER = YEAR / 4;
 
+    /// @notice IDO bucket: 25 % of the supply.
     uint256 public constant IDO_AMOUNT = 200_000_000 ether;
+    /// @notice Technology bucket: 13 % of the supply.
     uint256 public constant TECHNOLOGY_AMOUNT = 104_000_000 ether;
+    /// @notice Operation bucket: 10 % of the supply.
     uint256 public constant OPERATION_AMOUNT = 80_000_000 ether;
+    /// @notice Foundation bucket: 15 % of the supply.
     uint256 public constant FOUNDATION_AMOUNT = 120_000_000 ether;
+    /// @notice Mining bucket: 37 % of the supply, for the mining pool.
     uint256 public constant MINING_AMOUNT = 296_000_000 ether;
 
-    /// @notice Technology lock and linear rate (2 % of the supply per year).
+    /// @notice Technology lock: 5 years.
     uint256 public constant TECHNOLOGY_CLIFF = 5 * YEAR;
+    /// @notice Technology linear rate after the lock: 2 % of the supply per year.
     uint256 public constant TECHNOLOGY_PER_YEAR = 16_000_000 ether;
-    /// @notice Foundation lock, tranche size (1 % of the supply) and tranche count.
+    /// @notice Foundation lock: 4 years.
     uint256 public constant FOUNDATION_CLIFF = 4 * YEAR;
+    /// @notice Foundation tranche: 1 % of the supply.
     uint256 public constant FOUNDATION_TRANCHE = 8_000_000 ether;
+    /// @notice Number of Foundation tranches, one per quarter after the lock.
     uint256 public constant FOUNDATION_TRANCHES = 15;
 
     /// @notice The HMS token.
@@ -75,12 +85,26 @@ contract TokenAllocation is AccessControl {
     address[5] private _pendingBeneficiary;
 
     /// @notice A bucket released `amount` to `beneficiary`; `releasedTotal` is the bucket's running total.
+    /// @param bucket The bucket.
+    /// @param beneficiary Receiver of the release.
+    /// @param amount Tokens released now.
+    /// @param releasedTotal Released from the bucket so far, this release included.
     event Released(Bucket indexed bucket, address indexed beneficiary, uint256 amount, uint256 releasedTotal);
     /// @notice The foundation released Operation funds, publishing `reason` (free text or a URI).
+    /// @param recipient Receiver of the funds.
+    /// @param amount Tokens released now.
+    /// @param reason The published reason or URI.
+    /// @param releasedTotal Released from the Operation bucket so far, this release included.
     event OperationReleased(address indexed recipient, uint256 amount, string reason, uint256 releasedTotal);
     /// @notice Governance proposed `proposed` as the next beneficiary of `bucket`.
+    /// @param bucket The bucket.
+    /// @param current Its beneficiary now.
+    /// @param proposed The proposed beneficiary, who must accept.
     event BeneficiaryProposed(Bucket indexed bucket, address indexed current, address indexed proposed);
     /// @notice `bucket` now pays `current` (after acceptance, or the one-time mining pool setting).
+    /// @param bucket The bucket.
+    /// @param previous The former beneficiary (zero if none).
+    /// @param current The new beneficiary.
     event BeneficiaryChanged(Bucket indexed bucket, address indexed previous, address indexed current);
 
     /// @notice A required address is zero.
