@@ -19,17 +19,22 @@ const OPERATION = 2;
 const BUCKET_HMS: i32[] = [200000000, 104000000, 80000000, 120000000, 296000000];
 
 function getBucket(index: i32): AllocationBucket {
-  let name = enumName(BUCKETS, index, "TokenAllocation.Bucket");
-  let b = AllocationBucket.load(name);
-  if (b === null) {
-    b = new AllocationBucket(name);
-    b.index = index;
-    b.kind = name;
-    b.total = BigInt.fromI32(BUCKET_HMS[index]).times(BigInt.fromI32(10).pow(18));
+  ensureBuckets();
+  return AllocationBucket.load(enumName(BUCKETS, index, "TokenAllocation.Bucket")) as AllocationBucket;
+}
+
+/** All five buckets exist from the allocation's first event on (Operation has no beneficiary event of its own). */
+function ensureBuckets(): void {
+  for (let i = 0; i < BUCKETS.length; i++) {
+    if (AllocationBucket.load(BUCKETS[i]) !== null) continue;
+    let b = new AllocationBucket(BUCKETS[i]);
+    b.index = i;
+    b.kind = BUCKETS[i];
+    b.total = BigInt.fromI32(BUCKET_HMS[i]).times(BigInt.fromI32(10).pow(18));
     b.released = zero();
     b.releaseCount = 0;
+    b.save();
   }
-  return b as AllocationBucket;
 }
 
 function recordRelease(
