@@ -86,7 +86,8 @@ export function isTransient(err: unknown): boolean {
 export function revertName(err: unknown): string | undefined {
   if (!(err instanceof BaseError)) return undefined;
   const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-  return reverted?.data?.errorName ?? (reverted ? "reverted" : undefined);
+  if (reverted === null) return undefined;
+  return reverted.data?.errorName ?? reverted.reason ?? reverted.shortMessage;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -102,6 +102,8 @@ interface ReplicaState {
   node: PbftNode;
   store: Store;
   lastApplied: number;
+  /** Last executed sequence number seen and when it last moved (catch-up detection). */
+  progress: { seq: number; at: number };
 }
 
 export interface ValidatorRuntime {
@@ -411,11 +413,16 @@ export class Validator {
     const staking = this.chain.hms.BookkeeperStaking;
     const start = await this.chain.read("epochStart", () => staking.read.epochStart([this.currentEpoch]));
     if (this.chainTime <= start) return;
-    let position = 0;
+    // Stagger like transmissions: by position in the last committee, else among the candidates.
+    let position: number;
     if (this.lastElected !== undefined) {
       const order = (await this.chain.epochInfo(this.lastElected)).order;
       const i = indexOf(order, this.address);
       position = i < 0 ? order.length : i;
+    } else {
+      const candidates = await this.chain.read("candidates", () => staking.read.candidates());
+      const i = indexOf(candidates, this.bookkeeper);
+      position = i < 0 ? candidates.length : i;
     }
     const key = this.currentEpoch.toString();
     const noticed = this.electNoticed.get(key) ?? Date.now();
@@ -428,7 +435,8 @@ export class Validator {
       this.lastElected = this.currentEpoch;
     } catch (err) {
       const name = revertName(err);
-      if (name === "AlreadyElected") return;
+      const now = await this.chain.lastElectedEpoch().catch(() => undefined);
+      if (name === "AlreadyElected" || now === this.currentEpoch) return;
       this.warnOnce("elect", { epoch: this.currentEpoch.toString(), error: name ?? (err as Error).message }, "elect failed");
     }
   }
@@ -512,7 +520,15 @@ export class Validator {
       throw err;
     }
     const saved = await this.appStore.get<{ lastApplied: number }>(`epoch/${epoch}`);
-    this.replica = { epoch, info, base, node, store, lastApplied: saved?.lastApplied ?? 0 };
+    this.replica = {
+      epoch,
+      info,
+      base,
+      node,
+      store,
+      lastApplied: saved?.lastApplied ?? 0,
+      progress: { seq: node.replica.lastExecuted, at: Date.now() },
+    };
     this.standbyEpoch = undefined;
     // Executions persisted by the replica but not applied here (a crash in between): replay them.
     for (let s = this.replica.lastApplied + 1; s <= node.replica.lastExecuted; s++) {
@@ -649,12 +665,17 @@ export class Validator {
     const inFlight = [...this.reports.values()].some(
       (x) => x.epoch === r.epoch && (x.status === "executed" || x.status === "signed"),
     );
+    const lastExecuted = Math.max(node.replica.lastExecuted, r.lastApplied);
+    if (lastExecuted !== r.progress.seq) r.progress = { seq: lastExecuted, at: now };
+    const catchUpMs = 2 * this.config.pbft.viewChangeTimeoutMs + this.config.pbft.statusIntervalMs;
     const plan = planRequests({
       base: r.base,
-      lastExecuted: Math.max(node.replica.lastExecuted, r.lastApplied),
+      lastExecuted,
       genesis: this.genesis,
       periodLength: this.periodLength,
       chainTime: this.chainTime,
+      chainNextPeriod: this.nextPeriod,
+      catchUpBySkipping: now - r.progress.at > catchUpMs,
       reportInFlight: inFlight || this.execQueue.length > 0,
       outstanding: this.outstanding.size,
       maxBatch: Math.max(1, Math.min(20, this.config.pbft.watermarkWindow / 2)),

@@ -48,6 +48,14 @@ export interface PlanInput {
   genesis: bigint;
   periodLength: bigint;
   chainTime: bigint;
+  /** The pool's next reportable period (`state().nextPeriod`): everything before it is decided on chain. */
+  chainNextPeriod: bigint;
+  /**
+   * The replica is behind the chain (its next sequence number's period is already decided on chain) and has
+   * not caught up through PBFT for a while: fill those sequence numbers with skips (e.g. every member lost its
+   * log). While false, a lagging replica waits for PBFT's catch-up instead of proposing stale periods.
+   */
+  catchUpBySkipping: boolean;
   /** A report of this validator is executed but not yet landed or given up. */
   reportInFlight: boolean;
   /** Requests submitted by this validator that have not executed yet. */
@@ -66,7 +74,11 @@ export type Plan =
       report?: { seq: number; period: bigint };
     };
 
-/** What to submit next (see the module comment). */
+/**
+ * What to submit next (see the module comment): nothing while a request or a report is in flight, or while
+ * the next sequence number's period has not ended; skips for the sequence numbers of periods that ended without
+ * a report of their own; the report of the newest ended period not yet decided on chain.
+ */
 export function planRequests(input: PlanInput): Plan {
   if (input.outstanding > 0) return { kind: "wait", reason: "requests in flight" };
   if (input.reportInFlight) return { kind: "wait", reason: "previous report not landed yet" };
@@ -74,9 +86,15 @@ export function planRequests(input: PlanInput): Plan {
   const nextSeq = input.lastExecuted + 1;
   const nextPeriod = periodOfSeq(input.base, nextSeq);
   if (ended === undefined || ended < nextPeriod) return { kind: "wait", reason: `period ${nextPeriod} not ended` };
-  const reportSeq = seqOfPeriod(input.base, ended);
+  if (nextPeriod < input.chainNextPeriod && !input.catchUpBySkipping)
+    return { kind: "wait", reason: `replica behind the chain (next period ${nextPeriod}): catching up` };
+  const reportable = ended >= input.chainNextPeriod ? ended : undefined;
+  const lastSkip = reportable !== undefined ? seqOfPeriod(input.base, reportable) - 1 : seqOfPeriod(input.base, ended);
   const skips: number[] = [];
-  for (let s = nextSeq; s < reportSeq && skips.length < input.maxBatch; s++) skips.push(s);
-  if (nextSeq + skips.length < reportSeq) return { kind: "submit", skips };
-  return { kind: "submit", skips, report: { seq: reportSeq, period: ended } };
+  for (let s = nextSeq; s <= lastSkip && skips.length < input.maxBatch; s++) skips.push(s);
+  const reaches = nextSeq + skips.length > lastSkip;
+  if (reportable !== undefined && reaches)
+    return { kind: "submit", skips, report: { seq: seqOfPeriod(input.base, reportable), period: reportable } };
+  if (skips.length === 0) return { kind: "wait", reason: "nothing to report" };
+  return { kind: "submit", skips };
 }

@@ -16,17 +16,38 @@ import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 export const ROOT = path.join(__dirname, "..", "..");
 export const HMS_BIN = path.join(ROOT, "bin", "hms.js");
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * `count` distinct free TCP ports on 127.0.0.1, held open together while they are picked (so none is handed
+ * out twice) and drawn below Linux's ephemeral range (32768+), so that an outgoing connection cannot take a
+ * daemon's port while the daemon restarts.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const held: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempt = 0; ports.length < count; attempt++) {
+      if (attempt > 200 * count) throw new Error(`no ${count} free ports found`);
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      if (ports.includes(port)) continue;
+      const server = net.createServer();
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => resolve(true));
+      });
+      if (ok) {
+        held.push(server);
+        ports.push(port);
+      }
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  }
+  return ports;
+}
+
+/** One free TCP port on 127.0.0.1 (see {@link freePorts}). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0];
 }
 
 /** Serves the in-process Hardhat network over JSON-RPC (Hardhat's `node` server subtask) on 127.0.0.1. */
@@ -47,6 +68,8 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: number }
 export class HmsProcess {
   readonly lines: LogLine[] = [];
   readonly stderr: string[] = [];
+  /** Raw standard output. */
+  stdout = "";
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly child: ChildProcess;
@@ -66,6 +89,7 @@ export class HmsProcess {
     let buffer = "";
     this.child.stdout!.on("data", (d: Buffer) => {
       buffer += d.toString("utf8");
+      this.stdout += d.toString("utf8");
       let nl;
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
@@ -89,11 +113,13 @@ export class HmsProcess {
 
   private onLine(line: string): void {
     if (line.trim() === "") return;
+    let parsed: unknown;
     try {
-      this.lines.push(JSON.parse(line) as LogLine);
+      parsed = JSON.parse(line);
     } catch {
-      this.lines.push({ msg: line });
+      parsed = undefined;
     }
+    this.lines.push(parsed !== null && typeof parsed === "object" ? (parsed as LogLine) : { raw: line });
     if (this.echo) process.stdout.write(`[${this.name}] ${line}\n`);
     this.notify();
   }
@@ -178,12 +204,13 @@ export interface ClusterConfig {
   logLevel?: string;
   /** Overrides of every validator's configuration (pbft, transmit, poll…). */
   extra?: Record<string, unknown>;
+  /** Ports of the validators (default: fresh ones from {@link freePorts}). */
+  ports?: number[];
 }
 
 /** Picks ports and writes one JSON configuration per validator key. */
 export async function writeValidatorConfigs(c: ClusterConfig): Promise<ValidatorSpec[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < c.keys.length; i++) ports.push(await freePort());
+  const ports = c.ports ?? (await freePorts(c.keys.length));
   const specs = c.keys.map((privateKey, index) => {
     const address = privateKeyToAddress(privateKey);
     const url = `http://127.0.0.1:${ports[index]}`;
@@ -242,4 +269,21 @@ export async function getJson<T = Record<string, unknown>>(url: string): Promise
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
+}
+
+/** Runs `hms …` to completion: exit code, stdout and stderr. */
+export async function runHms(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = new HmsProcess(`hms ${args[0]}`, args, env);
+  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const exit = await p.exited;
+  clearTimeout(timer);
+  return {
+    code: exit.code,
+    stdout: p.stdout,
+    stderr: p.stderr.join(""),
+  };
 }

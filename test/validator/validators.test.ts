@@ -10,8 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
-import { getAddress, type Address, type Hex } from "viem";
-import { privateKeyToAddress } from "viem/accounts";
+import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { hmsContracts } from "../../offchain/chain/contracts";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
 import { createEip712Crypto, sha256Hex } from "../../offchain/consensus/pbft/crypto";
@@ -28,15 +27,17 @@ import {
   type ReportProposal,
 } from "../../offchain/validator/proposal";
 import { ZERO_HASH } from "../../offchain/core/merkle";
+import { evidenceId } from "../../offchain/validator/chain";
 import {
   HmsProcess,
   freePort,
+  freePorts,
+  runHms,
   getJson,
   serveChain,
   startValidator,
   waitHealthy,
   writeValidatorConfigs,
-  type LogLine,
   type ValidatorSpec,
 } from "../../scripts/validators/cluster";
 import { setupValidatorSystem, toNextEpoch, type ValidatorSystem } from "./setup";
@@ -157,9 +158,10 @@ describe("hms validator — four processes on a local chain", function () {
     sys = await setupValidatorSystem(dir);
     chain = await serveChain(hre);
     const startPeriod = await (await contracts()).MiningPool.read.currentPeriod();
+    const ports = await freePorts(5);
     const trafficConfig = {
       deployment: sys.deploymentFile,
-      listen: { host: "127.0.0.1", port: await freePort() },
+      listen: { host: "127.0.0.1", port: ports[4] },
       seed: SEED,
       nodes: sys.nodes.map((n) => ({ nodeId: n.nodeId, privateKey: n.privateKey })),
       clients: 3,
@@ -188,6 +190,7 @@ describe("hms validator — four processes on a local chain", function () {
       deploymentFile: sys.deploymentFile,
       trafficUrl,
       keys: sys.bookkeeperKeys,
+      ports: ports.slice(0, 4),
       extra: {
         poll: { intervalMs: 250, receiptPollMs: 100 },
         transmit: { staggerMs: 1_500, signatureWaitMs: 400, rebroadcastMs: 1_000 },
@@ -278,6 +281,272 @@ describe("hms validator — four processes on a local chain", function () {
     expect(await pool.read.isSettled([base])).to.equal(true);
     expect(signatureConflicts()).to.deep.equal([]);
   });
+
+  let restarted = -1;
+
+  it("a validator restarted mid-period does not double-sign", async function () {
+    const period = base + 3n;
+    const x = ((await primaryIndex()) + 1) % specs.length; // a backup
+    restarted = x;
+    const first = procs[x]!;
+    await endPeriod(period);
+    await first.waitForLog(
+      (l) => l.msg === "signed" && l.kind === "report" && l.period === period.toString(),
+      30_000,
+      `its report signature of period ${period}`,
+    );
+    first.kill("SIGKILL"); // crash right after signing, before the report is on chain
+    expect((await first.exited).signal).to.equal("SIGKILL");
+    const second = start(x);
+    await waitReported(period);
+    await waitHealthy(specs[x].url, 60_000);
+    // It rejoins: the next period it executes and signs again, and no slot was ever signed twice.
+    const next = period + 1n;
+    await endPeriod(next);
+    await waitReported(next);
+    await second.waitForLog(
+      (l) => l.msg === "signed" && l.kind === "report" && l.period === next.toString(),
+      30_000,
+      `its report signature of period ${next}`,
+    );
+    expect(signatureConflicts()).to.deep.equal([]);
+    const reSigned = second.lines.filter((l) => l.msg === "signed" && l.period === period.toString());
+    for (const l of reSigned) expect(l.repeat).to.equal(true);
+  });
+
+  it("killing the primary mid-period still gets the report on chain", async function () {
+    const period = base + 5n;
+    const p = await primaryIndex();
+    const victim = procs[p]!;
+    const seq = Number(period - base) + 1;
+    await endPeriod(period);
+    await victim.waitForLog((l) => l.msg === "proposed" && l.seq === seq, 30_000, `its pre-prepare of seq ${seq}`);
+    victim.kill("SIGKILL");
+    await victim.exited;
+    const landed = await waitReported(period, 60_000);
+    expect(landed.from).to.not.equal(getAddress(specs[p].address)); // a backup transmitted
+    // The next period needs a new primary: the survivors change view.
+    const next = period + 1n;
+    await endPeriod(next);
+    await waitReported(next, 60_000);
+    const survivors = specs.map((_, i) => i).filter((i) => i !== p);
+    const views = await Promise.all(survivors.map(async (i) => Number((await health(i)).view)));
+    expect(Math.min(...views)).to.be.at.least(1);
+    start(p);
+    await waitHealthy(specs[p].url, 60_000);
+    expect(signatureConflicts()).to.deep.equal([]);
+  });
+
+  it("a primary made to equivocate is slashed on chain, and the period is still reported", async function () {
+    const period = base + 7n;
+    const r = await primaryIndex();
+    const honest = specs.map((_, i) => i).filter((i) => i !== r);
+    const view = Number((await health(honest[0])).view);
+    expect((await procs[r]!.stop()).code).to.equal(0); // its daemon stops cleanly; the test drives its key
+    const rogue = specs[r];
+    const staking = (await contracts()).BookkeeperStaking;
+    const transport = new HttpTransport({
+      privateKey: rogue.privateKey,
+      chainId: sys.deployment.chainId,
+      peers: honest.map((i) => specs[i].address),
+      host: "127.0.0.1",
+      port: rogue.port,
+    });
+    const requests: string[] = [];
+    transport.handle("pbft", (m) => {
+      const body = m.body as { type?: string; request?: string };
+      if (body.type === "request" && typeof body.request === "string") requests.push(body.request);
+      return null;
+    });
+    transport.handle("hms.report-sig", () => ({ accepted: false }));
+    await transport.listen();
+    try {
+      await endPeriod(period);
+      // The honest validators forward their request to the primary: the rogue takes it…
+      const request = await waitFor("a forwarded request", async () =>
+        requests.find((q) => decodeProposal(q).period === period),
+      );
+      const honestProposal = decodeProposal(request) as ReportProposal;
+      // …and makes a second, equally valid proposal for the same slot: one node receipt fewer.
+      const traffic = honestProposal.traffic.map((g, i, all) =>
+        i === all.length - 1 ? { ...g, node: g.node.slice(1) } : g,
+      );
+      const variant = buildReportProposal({
+        chainId: honestProposal.chainId,
+        pool: honestProposal.pool,
+        epoch: honestProposal.epoch,
+        base,
+        seq: honestProposal.seq,
+        topN: honestProposal.topN,
+        prev: honestProposal.prev,
+        traffic,
+      });
+      expect(variant.text).to.not.equal(request);
+      const crypto = createEip712Crypto({
+        privateKey: rogue.privateKey,
+        chainId: sys.deployment.chainId,
+        stakingContract: staking.address,
+      });
+      const prePrepare = (text: string): PrePrepare => {
+        const digest = sha256Hex(text);
+        return {
+          type: "pre-prepare",
+          view,
+          seq: honestProposal.seq,
+          digest,
+          request: text,
+          replica: rogue.address.toLowerCase() as Address,
+          sig: crypto.sign({
+            type: "Proposal",
+            message: { epoch: honestProposal.epoch, period: BigInt(honestProposal.seq), round: view, digest },
+          }),
+        };
+      };
+      const [a, b, c] = honest;
+      const send = (i: number, text: string) =>
+        transport.post(specs[i].url, transport.seal("pbft", prePrepare(text))).catch(() => undefined);
+      await Promise.all([send(a, request), send(c, request), send(b, variant.text)]);
+      await new Promise((res) => setTimeout(res, 200));
+      await send(c, variant.text);
+
+      const proven = await waitFor(
+        "EquivocationProven",
+        async () => {
+          const logs = await (
+            await publicClient()
+          ).getContractEvents({
+            address: staking.address,
+            abi: staking.abi,
+            eventName: "EquivocationProven",
+            fromBlock: 0n,
+            strict: true,
+          });
+          return logs.find((l) => l.args.signingKey === getAddress(rogue.address));
+        },
+        60_000,
+      );
+      expect(proven.args.bookkeeper).to.equal(getAddress(sys.bookkeepers[r]));
+      expect(proven.args.epoch).to.equal(epoch);
+      expect(proven.args.period).to.equal(BigInt(honestProposal.seq));
+      expect(proven.args.round).to.equal(view);
+      expect(proven.args.evidenceId).to.equal(
+        evidenceId(epoch, BigInt(honestProposal.seq), view, getAddress(rogue.address)),
+      );
+      expect(honest.map((i) => getAddress(specs[i].address))).to.include(proven.args.reporter);
+      const receipt = await (await publicClient()).getTransactionReceipt({ hash: proven.transactionHash });
+      (gas.reportEquivocation ??= []).push(receipt.gasUsed);
+      expect((await staking.read.bookkeeperInfo([sys.bookkeepers[r]])).status).to.equal(2); // Jailed
+
+      // The three honest members still report the period (after a view change), without the rogue.
+      const landed = await waitReported(period, 60_000);
+      const order = (await staking.read.committee([epoch]))[1];
+      expect(order.map((k) => k.toLowerCase())).to.not.include(rogue.address.toLowerCase()); // key zeroed
+      const elected = (
+        await (
+          await publicClient()
+        ).getContractEvents({
+          address: staking.address,
+          abi: staking.abi,
+          eventName: "CommitteeElected",
+          args: { epoch },
+          fromBlock: 0n,
+          strict: true,
+        })
+      )[0].args.signingKeys;
+      const position = elected.findIndex((k) => k.toLowerCase() === rogue.address.toLowerCase());
+      expect((landed.attestation.signers >> BigInt(position)) & 1n).to.equal(0n);
+      expect(popcount(landed.attestation.signers)).to.equal(3);
+      expect(landed.attestation.dataCid).to.equal(honestProposal.report.dataCid);
+    } finally {
+      await transport.close();
+    }
+    expect(signatureConflicts()).to.deep.equal([]);
+  });
+
+  it("keeps a signing record that matches what landed (export-protection)", async function () {
+    const x = restarted;
+    expect((await procs[x]!.stop()).code).to.equal(0);
+    const out = await runHms(["validator", "export-protection", "-c", specs[x].configFile]);
+    expect(out.code, out.stderr).to.equal(0);
+    const doc = JSON.parse(out.stdout) as {
+      metadata: { chain_id: string };
+      data: Array<{ pubkey: string; signed_reports: Array<{ period: string; signing_root: Hex }> }>;
+    };
+    expect(doc.metadata.chain_id).to.equal(String(sys.deployment.chainId));
+    expect(doc.data[0].pubkey.toLowerCase()).to.equal(specs[x].address.toLowerCase());
+    const reports = doc.data[0].signed_reports;
+    expect(new Set(reports.map((e) => e.period)).size).to.equal(reports.length);
+    const pool = (await contracts()).MiningPool;
+    let checked = 0;
+    for (const e of reports) {
+      const p = await readPeriod(await publicClient(), pool.address, BigInt(e.period));
+      const digest = await pool.read.reportDigest([
+        {
+          epoch: p.epoch,
+          period: p.period,
+          rewardsRoot: p.terms.rewardsRoot,
+          totalTraffic: p.terms.totalTraffic,
+          nodeCount: p.terms.nodeCount,
+          carryRoot: p.attestation.carryRoot,
+          dataCid: p.attestation.dataCid,
+        },
+      ]);
+      expect(e.signing_root).to.equal(digest.toLowerCase());
+      checked++;
+    }
+    expect(checked).to.be.at.least(5);
+  });
+
+  it("exits with the documented codes for a missing key, a wrong chain, an unregistered key, an unreachable RPC", async function () {
+    const base0 = JSON.parse(fs.readFileSync(specs[0].configFile, "utf8")) as Record<string, unknown>;
+    const variant = (name: string, change: (c: Record<string, unknown>) => void): string => {
+      const c = { ...base0, dataDir: path.join(dir, `exit-${name}`), listen: { host: "127.0.0.1", port: 0 } };
+      change(c);
+      const file = path.join(dir, `exit-${name}.json`);
+      fs.writeFileSync(file, JSON.stringify(c));
+      return file;
+    };
+    const cases = [
+      { name: "no-key", code: 2, error: "VALIDATOR_NO_KEY", change: (c: Record<string, unknown>) => delete c.privateKeyFile },
+      { name: "wrong-chain", code: 3, error: "VALIDATOR_WRONG_CHAIN", change: (c: Record<string, unknown>) => (c.chainId = 1) },
+      {
+        name: "unregistered",
+        code: 4,
+        error: "VALIDATOR_UNREGISTERED",
+        change: (c: Record<string, unknown>) => {
+          delete c.privateKeyFile;
+          c.privateKey = keccak256(toHex("hms-test/unregistered"));
+        },
+      },
+      {
+        name: "unreachable",
+        code: 5,
+        error: "VALIDATOR_RPC_UNREACHABLE",
+        change: (c: Record<string, unknown>) => {
+          c.rpcUrl = `http://127.0.0.1:${unusedPort}`;
+          c.rpc = { retries: 3, backoffMs: 50 };
+        },
+      },
+    ];
+    const unusedPort = await freePort();
+    const results = await Promise.all(cases.map((k) => runHms(["validator", "-c", variant(k.name, k.change)])));
+    results.forEach((res, i) => {
+      expect(res.code, `${cases[i].name}: ${res.stderr}`).to.equal(cases[i].code);
+      expect(res.stderr).to.include(cases[i].error);
+    });
+  });
+
+  after(function () {
+    if (Object.keys(gas).length === 0) return;
+    const avg = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n) / BigInt(xs.length);
+    console.log("      gas (receipt.gasUsed):");
+    for (const [k, xs] of Object.entries(gas))
+      console.log(`        ${k.padEnd(20)} n=${xs.length}  min ${xs.reduce((a, b) => (a < b ? a : b))}  avg ${avg(xs)}  max ${xs.reduce((a, b) => (a > b ? a : b))}`);
+    const settle = history.flat().flatMap((p) => p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => l.gasUsed));
+    const elect = history.flat().flatMap((p) => p.lines.filter((l) => l.msg === "elected").map((l) => l.gasUsed));
+    console.log(`        settleBookkeepers    ${settle.join(", ")}`);
+    console.log(`        elect                ${elect.join(", ")}`);
+  });
 });
 
 function popcount(x: bigint): number {
@@ -285,6 +554,3 @@ function popcount(x: bigint): number {
   for (let v = x; v > 0n; v >>= 1n) c += Number(v & 1n);
   return c;
 }
-
-export type { Address, LogLine, ReportProposal, PrePrepare };
-export { createEip712Crypto, sha256Hex, decodeProposal, HttpTransport, privateKeyToAddress };
