@@ -332,6 +332,20 @@ describe("hms validator — four processes on a local chain", function () {
     const survivors = specs.map((_, i) => i).filter((i) => i !== p);
     const views = await Promise.all(survivors.map(async (i) => Number((await health(i)).view)));
     expect(Math.min(...views)).to.be.at.least(1);
+    // Operators see it: /metrics of a survivor.
+    const metrics = await (await fetch(`${specs[survivors[0]].url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1] ?? NaN);
+    expect(value("hms_validator_view_changes_total")).to.be.at.least(1);
+    expect(value("hms_validator_round_seconds_count")).to.be.at.least(5);
+    expect(value('hms_validator_signatures_total{kind="PeriodReport"}')).to.be.at.least(5);
+    expect(value('hms_validator_periods_reported_total{by="self"}') + value('hms_validator_periods_reported_total{by="other"}')).to.be.at.least(5);
+    const poster = specs.findIndex((sp) => getAddress(sp.address) === landed.from);
+    const posterMetrics = await (await fetch(`${specs[poster].url}/metrics`)).text();
+    const gasCount = /^hms_validator_submission_gas_count\{tx="submitReport"\} (\d+)$/m.exec(posterMetrics);
+    expect(Number(gasCount?.[1])).to.be.at.least(1);
+    expect(posterMetrics).to.match(/^hms_validator_gas_used_total\{tx="submitReport"\} \d{5,}$/m);
+    expect(value("hms_validator_epoch")).to.equal(Number(epoch));
+    expect(value("hms_pbft_view")).to.be.at.least(1);
     start(p);
     await waitHealthy(specs[p].url, 60_000);
     expect(signatureConflicts()).to.deep.equal([]);
