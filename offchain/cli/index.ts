@@ -66,7 +66,9 @@ async function runValidator(opts: CommonOptions): Promise<void> {
 }
 
 /** The signing record of a configured validator (the daemon must not be running: LevelDB is locked). */
-async function openRecord(opts: CommonOptions): Promise<{ record: SigningRecordStore; meta: RecordMeta; store: Store }> {
+async function openRecord(
+  opts: CommonOptions,
+): Promise<{ record: SigningRecordStore; meta: RecordMeta; store: Store }> {
   const config = loadValidatorConfig(opts.config, process.env, overridesOf(opts));
   const { address } = resolveKey(config);
   const deployment = loadDeployment(config.deployment);

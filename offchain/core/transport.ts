@@ -231,8 +231,7 @@ export class HttpTransport {
   ): this {
     this.app.get(path, async (req, reply) => {
       const result = await handler(req.params as Record<string, string>, req.query as Record<string, string>);
-      if (result === undefined)
-        throw new TransportError("NOT_FOUND", 404, `nothing at ${req.url}`, { value: req.url });
+      if (result === undefined) throw new TransportError("NOT_FOUND", 404, `nothing at ${req.url}`, { value: req.url });
       return reply.send(result);
     });
     return this;

@@ -73,7 +73,10 @@ export interface Sent {
 export function isTransient(err: unknown): boolean {
   if (err instanceof BaseError) {
     const found = err.walk(
-      (e) => e instanceof HttpRequestError || e instanceof TimeoutError || (e as { name?: string }).name === "SocketClosedError",
+      (e) =>
+        e instanceof HttpRequestError ||
+        e instanceof TimeoutError ||
+        (e as { name?: string }).name === "SocketClosedError",
     );
     if (found) return true;
     if (err.walk((e) => e instanceof ContractFunctionRevertedError)) return false;
@@ -123,7 +126,11 @@ export class ValidatorChain {
     });
     const transport = http(options.rpcUrl, { retryCount: 0, timeout: options.rpc.timeoutMs });
     this.account = privateKeyToAccount(options.privateKey);
-    this.publicClient = createPublicClient({ chain, transport, pollingInterval: options.receiptPollMs }) as PublicClient;
+    this.publicClient = createPublicClient({
+      chain,
+      transport,
+      pollingInterval: options.receiptPollMs,
+    }) as PublicClient;
     this.walletClient = createWalletClient({ chain, transport, account: this.account });
     this.hms = hmsContracts({ public: this.publicClient, wallet: this.walletClient }, options.deployment);
     const metrics = options.metrics;
@@ -154,7 +161,10 @@ export class ValidatorChain {
         if (!isTransient(err) || attempt >= retries) throw err;
         this.m?.retries.inc();
         const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
-        this.options.logger?.warn({ what, attempt, delayMs: delay, err: (err as Error).message }, "RPC failed, retrying");
+        this.options.logger?.warn(
+          { what, attempt, delayMs: delay, err: (err as Error).message },
+          "RPC failed, retrying",
+        );
         await sleep(delay);
       }
     }
@@ -212,7 +222,8 @@ export class ValidatorChain {
         ? this.read("committeeCommitment", () => staking.read.committeeCommitment([epoch - 1n]))
         : Promise.resolve([undefined, 0n, 0n] as const),
     ]);
-    if (size === 0n) throw new ValidatorError("VALIDATOR_UNREGISTERED", `no committee elected for epoch ${epoch}`, { value: epoch });
+    if (size === 0n)
+      throw new ValidatorError("VALIDATOR_UNREGISTERED", `no committee elected for epoch ${epoch}`, { value: epoch });
     // The keys as elected (removed members' keys are zeroed in committee(); the event keeps them).
     const logs = await this.read("CommitteeElected", () =>
       this.publicClient.getContractEvents({
@@ -265,7 +276,12 @@ export class ValidatorChain {
     const [reported] = await this.read("periodRecord", () => pool.read.periodRecord([period]));
     if (!reported) return undefined;
     const found = await this.read("readPeriod", () =>
-      readPeriod(this.publicClient, pool.address, period, BigInt(this.options.deployment.contracts.MiningPool?.blockNumber ?? 0)),
+      readPeriod(
+        this.publicClient,
+        pool.address,
+        period,
+        BigInt(this.options.deployment.contracts.MiningPool?.blockNumber ?? 0),
+      ),
     );
     this.periods.set(period.toString(), found);
     return found;

@@ -99,7 +99,11 @@ export const validatorConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     if (cfg.privateKey !== undefined && cfg.privateKeyFile !== undefined)
-      ctx.addIssue({ code: "custom", message: "give privateKey or privateKeyFile, not both", path: ["privateKeyFile"] });
+      ctx.addIssue({
+        code: "custom",
+        message: "give privateKey or privateKeyFile, not both",
+        path: ["privateKeyFile"],
+      });
   });
 
 export type ValidatorConfig = z.output<typeof validatorConfigSchema>;
@@ -127,15 +131,23 @@ export function resolveKey(config: Pick<ValidatorConfig, "privateKey" | "private
     try {
       text = fs.readFileSync(config.privateKeyFile, "utf8").trim();
     } catch (err) {
-      throw new ValidatorError("VALIDATOR_KEY_FILE", `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`, {
-        value: config.privateKeyFile,
-        cause: err,
-      });
+      throw new ValidatorError(
+        "VALIDATOR_KEY_FILE",
+        `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`,
+        {
+          value: config.privateKeyFile,
+          cause: err,
+        },
+      );
     }
     if (!/^0x[0-9a-fA-F]{64}$/.test(text))
-      throw new ValidatorError("VALIDATOR_KEY_FILE", `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`, {
-        value: config.privateKeyFile,
-      });
+      throw new ValidatorError(
+        "VALIDATOR_KEY_FILE",
+        `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`,
+        {
+          value: config.privateKeyFile,
+        },
+      );
     key = text as Hex;
   }
   if (key === undefined)

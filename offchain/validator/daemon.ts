@@ -280,7 +280,10 @@ export class Validator {
     });
     for await (const [, r] of this.appStore.entries<ReportRecord>("report/")) this.reports.set(r.period.toString(), r);
     for await (const [key, carry] of this.appStore.entries<Array<[Hex, bigint]>>("carry/"))
-      this.carryKnown.set(key.slice("carry/".length), carry.map(([nodeId, traffic]) => ({ nodeId, traffic })));
+      this.carryKnown.set(
+        key.slice("carry/".length),
+        carry.map(([nodeId, traffic]) => ({ nodeId, traffic })),
+      );
 
     const peers = Object.keys(c.peers).map((a) => a as Address);
     this.transport = new HttpTransport({
@@ -431,13 +434,20 @@ export class Validator {
     if (Date.now() < due) return this.wakeAt(due);
     try {
       const sent = await this.chain.send("elect", () => staking.simulate.elect({ account: this.chain.account }));
-      this.log.info({ epoch: this.currentEpoch.toString(), tx: sent.hash, gasUsed: sent.gasUsed.toString() }, "elected");
+      this.log.info(
+        { epoch: this.currentEpoch.toString(), tx: sent.hash, gasUsed: sent.gasUsed.toString() },
+        "elected",
+      );
       this.lastElected = this.currentEpoch;
     } catch (err) {
       const name = revertName(err);
       const now = await this.chain.lastElectedEpoch().catch(() => undefined);
       if (name === "AlreadyElected" || now === this.currentEpoch) return;
-      this.warnOnce("elect", { epoch: this.currentEpoch.toString(), error: name ?? (err as Error).message }, "elect failed");
+      this.warnOnce(
+        "elect",
+        { epoch: this.currentEpoch.toString(), error: name ?? (err as Error).message },
+        "elect failed",
+      );
     }
   }
 
@@ -534,7 +544,13 @@ export class Validator {
     for (let s = this.replica.lastApplied + 1; s <= node.replica.lastExecuted; s++) {
       const entry = node.replica.committed(s);
       if (entry === undefined) continue;
-      this.onExecute(epoch, { seq: s, view: entry.view, digest: entry.digest, request: entry.request, duplicate: false });
+      this.onExecute(epoch, {
+        seq: s,
+        view: entry.view,
+        digest: entry.digest,
+        request: entry.request,
+        duplicate: false,
+      });
     }
     node.start();
     this.m.view.set(node.replica.view);
@@ -719,7 +735,11 @@ export class Validator {
       prev = { period: last, carryRoot: root, carry };
     }
     if (this.graceBlocks(r.info, r.base, prev.period)) {
-      this.warnOnce("grace", { epoch: r.epoch.toString() }, "previous committee may still report: waiting for its grace");
+      this.warnOnce(
+        "grace",
+        { epoch: r.epoch.toString() },
+        "previous committee may still report: waiting for its grace",
+      );
       return undefined;
     }
     const { from, to } = trafficWindow(prev.period, period);
@@ -727,7 +747,11 @@ export class Validator {
     try {
       traffic = await this.feed.receipts(from, to);
     } catch (err) {
-      this.warnOnce("feed", { err: isHmsError(err) ? err.toJSON() : (err as Error).message }, "traffic source unavailable");
+      this.warnOnce(
+        "feed",
+        { err: isHmsError(err) ? err.toJSON() : (err as Error).message },
+        "traffic source unavailable",
+      );
       return undefined;
     }
     const verified = await this.verifiedTraffic(traffic);
@@ -797,9 +821,11 @@ export class Validator {
 
   private onExecute(epoch: bigint, e: ExecutedRequest): void {
     this.execQueue.push({ epoch, e });
-    this.applying = this.applying.then(() => this.applyQueued()).catch((err) => {
-      this.log.error({ err }, "applying an execution failed");
-    });
+    this.applying = this.applying
+      .then(() => this.applyQueued())
+      .catch((err) => {
+        this.log.error({ err }, "applying an execution failed");
+      });
   }
 
   private async applyQueued(): Promise<void> {
@@ -820,7 +846,12 @@ export class Validator {
   }
 
   private async apply(r: ReplicaState, e: ExecutedRequest): Promise<void> {
-    const fields = { epoch: r.epoch.toString(), seq: e.seq, view: e.view, period: periodOfSeq(r.base, e.seq).toString() };
+    const fields = {
+      epoch: r.epoch.toString(),
+      seq: e.seq,
+      view: e.view,
+      period: periodOfSeq(r.base, e.seq).toString(),
+    };
     if (e.request === null) {
       this.m.executed.inc({ type: "null" });
       this.log.info(fields, "executed: null request (its period's traffic rolls forward)");
@@ -848,7 +879,10 @@ export class Validator {
     const known = this.reports.get(p.period.toString());
     if (known !== undefined && known.requestDigest === e.digest) return;
     await this.rememberCarry(p.prev.carryRoot, p.prev.carry);
-    await this.rememberCarry(built.report.carryRoot, [...built.carry.traffic.entries()].map(([nodeId, traffic]) => ({ nodeId, traffic })));
+    await this.rememberCarry(
+      built.report.carryRoot,
+      [...built.carry.traffic.entries()].map(([nodeId, traffic]) => ({ nodeId, traffic })),
+    );
     const rec: ReportRecord = {
       period: p.period,
       epoch: p.epoch,
@@ -862,7 +896,10 @@ export class Validator {
       status: "executed",
     };
     if (known !== undefined)
-      this.log.warn({ period: p.period.toString(), previous: known.status }, "a second report executed for this period");
+      this.log.warn(
+        { period: p.period.toString(), previous: known.status },
+        "a second report executed for this period",
+      );
     await this.saveReport(rec);
     this.log.info(
       { ...fields, prev: p.prev.period?.toString() ?? null, nodes: built.report.nodeCount, dataCid: built.cid },
@@ -906,7 +943,10 @@ export class Validator {
       } catch (err) {
         this.warnOnce(
           `report-${rec.period}`,
-          { period: rec.period.toString(), err: isHmsError(err) ? err.toJSON() : (err as Error).message.split("\n")[0] },
+          {
+            period: rec.period.toString(),
+            err: isHmsError(err) ? err.toJSON() : (err as Error).message.split("\n")[0],
+          },
           "report step failed; retrying",
           3_000,
         );
@@ -973,7 +1013,10 @@ export class Validator {
     if (this.lastElected !== rec.epoch) return this.abandon(rec, `epoch ${rec.epoch} is no longer the elected one`);
     const expected = rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n;
     if (this.nextPeriod !== expected)
-      return this.abandon(rec, `builds on ${rec.prevPeriod ?? "no report"}, the chain's next period is ${this.nextPeriod}`);
+      return this.abandon(
+        rec,
+        `builds on ${rec.prevPeriod ?? "no report"}, the chain's next period is ${this.nextPeriod}`,
+      );
     const info = await this.chain.epochInfo(rec.epoch);
     const base = basePeriod(info.electedAt, this.genesis, this.periodLength);
     if (this.graceBlocks(info, base, rec.prevPeriod)) return;
@@ -1128,7 +1171,10 @@ export class Validator {
       const name = revertName(err);
       v.nextTryAt = Date.now() + Math.max(1_000, this.config.transmit.staggerMs);
       if (name === "StalePeriod") return this.kick();
-      this.log.warn({ period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] }, "transmission failed");
+      this.log.warn(
+        { period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] },
+        "transmission failed",
+      );
     }
   }
 
@@ -1165,7 +1211,10 @@ export class Validator {
       }
       v.settleAttempts++;
       v.nextTryAt = Date.now() + 2_000 * v.settleAttempts;
-      this.log.warn({ period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] }, "settlement failed");
+      this.log.warn(
+        { period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] },
+        "settlement failed",
+      );
     }
   }
 
@@ -1173,12 +1222,17 @@ export class Validator {
 
   private onEvidence(epoch: bigint, e: Evidence): void {
     if (e.kind !== "equivocation") {
-      this.log.warn({ kind: e.kind, replica: e.replica, view: e.view, seq: e.seq, reason: e.reason }, "invalid proposal by the primary");
+      this.log.warn(
+        { kind: e.kind, replica: e.replica, view: e.view, seq: e.seq, reason: e.reason },
+        "invalid proposal by the primary",
+      );
       return;
     }
-    this.evidenceQueue = this.evidenceQueue.then(() => this.submitEvidence(epoch, e)).catch((err) => {
-      this.log.error({ err }, "evidence submission failed");
-    });
+    this.evidenceQueue = this.evidenceQueue
+      .then(() => this.submitEvidence(epoch, e))
+      .catch((err) => {
+        this.log.error({ err }, "evidence submission failed");
+      });
   }
 
   private async submitEvidence(epoch: bigint, e: Extract<Evidence, { kind: "equivocation" }>): Promise<void> {
@@ -1209,7 +1263,10 @@ export class Validator {
           this.m.evidence.inc({ result: "already-used" });
           return;
         }
-        this.log.warn({ ...fields, attempt, error: name ?? (err as Error).message.split("\n")[0] }, "evidence submission failed");
+        this.log.warn(
+          { ...fields, attempt, error: name ?? (err as Error).message.split("\n")[0] },
+          "evidence submission failed",
+        );
         await new Promise((r) => setTimeout(r, 1_000 * attempt));
       }
     }
@@ -1287,7 +1344,12 @@ export class Validator {
         dataCid: rec.report.dataCid,
       },
       landed: rec.landed
-        ? { by: rec.landed.by, tx: rec.landed.tx, block: rec.landed.block.toString(), gasUsed: rec.landed.gasUsed?.toString() ?? null }
+        ? {
+            by: rec.landed.by,
+            tx: rec.landed.tx,
+            block: rec.landed.block.toString(),
+            gasUsed: rec.landed.gasUsed?.toString() ?? null,
+          }
         : null,
       settled: rec.settled ?? false,
       document,

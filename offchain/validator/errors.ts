@@ -26,7 +26,12 @@ export const EXIT_CODES = {
 /** A validator start-up or run-time failure with a documented exit code. */
 export class ValidatorError extends HmsError {
   constructor(
-    code: "VALIDATOR_NO_KEY" | "VALIDATOR_KEY_FILE" | "VALIDATOR_WRONG_CHAIN" | "VALIDATOR_UNREGISTERED" | "VALIDATOR_RPC_UNREACHABLE",
+    code:
+      | "VALIDATOR_NO_KEY"
+      | "VALIDATOR_KEY_FILE"
+      | "VALIDATOR_WRONG_CHAIN"
+      | "VALIDATOR_UNREGISTERED"
+      | "VALIDATOR_RPC_UNREACHABLE",
     message: string,
     options: HmsErrorOptions = {},
   ) {

@@ -39,7 +39,14 @@ import type { Address, Hex, TypedDataDomain } from "viem";
 import { domainOf, type KeyRing, type PeriodReportMessage } from "../core/signing";
 import { ZERO_HASH } from "../core/merkle";
 import { ValidationError } from "../core/errors";
-import { applyMatched, ledgerFrom, matchReceipts, MAX_TRAFFIC, type LedgerState, type RankedNode } from "../meta/ledger";
+import {
+  applyMatched,
+  ledgerFrom,
+  matchReceipts,
+  MAX_TRAFFIC,
+  type LedgerState,
+  type RankedNode,
+} from "../meta/ledger";
 import { buildReport, carryTree, type BuiltReport } from "../meta/report";
 import { periodFromWire, periodToWire, type PeriodReceipts, type SignedReceipt } from "../meta/traffic/feed";
 
@@ -87,19 +94,22 @@ export type PeriodProposal = ReportProposal | SkipProposal;
 
 /** The committee's base period: the period in progress at its election (0 before genesis). */
 export function basePeriod(electedAt: bigint, genesis: bigint, periodLength: bigint): bigint {
-  if (periodLength <= 0n) throw new ValidationError("BAD_PERIOD_LENGTH", "period length must be positive", { value: periodLength });
+  if (periodLength <= 0n)
+    throw new ValidationError("BAD_PERIOD_LENGTH", "period length must be positive", { value: periodLength });
   return electedAt <= genesis ? 0n : (electedAt - genesis) / periodLength;
 }
 
 /** Period of sequence number `seq` (≥ 1) in a configuration with base period `base`. */
 export function periodOfSeq(base: bigint, seq: number): bigint {
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new ValidationError("BAD_SEQ", `bad sequence number ${seq}`, { value: seq });
+  if (!Number.isSafeInteger(seq) || seq < 1)
+    throw new ValidationError("BAD_SEQ", `bad sequence number ${seq}`, { value: seq });
   return base + BigInt(seq) - 1n;
 }
 
 /** Sequence number of `period` (≥ base) in a configuration with base period `base`. */
 export function seqOfPeriod(base: bigint, period: bigint): number {
-  if (period < base) throw new ValidationError("BAD_PERIOD", `period ${period} is before the base ${base}`, { value: period });
+  if (period < base)
+    throw new ValidationError("BAD_PERIOD", `period ${period} is before the base ${base}`, { value: period });
   return Number(period - base) + 1;
 }
 
@@ -428,7 +438,8 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
     if (prev.period >= p.period) return reject(`previous report ${prev.period} is not before ${p.period}`);
     const onChain = ctx.reportedCarryRoot(prev.period);
     if (onChain === undefined) return reject(`previous period ${prev.period} is not reported on chain`);
-    if (onChain.toLowerCase() !== prev.carryRoot) return reject(`carry root of ${prev.period} differs from the chain's`);
+    if (onChain.toLowerCase() !== prev.carryRoot)
+      return reject(`carry root of ${prev.period} differs from the chain's`);
   }
   for (let i = 0; i < prev.carry.length; i++) {
     const n = prev.carry[i];
@@ -443,7 +454,8 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
   let count = 0;
   let last: bigint | undefined;
   for (const group of p.traffic) {
-    if (group.period < from || group.period > p.period) return reject(`traffic of period ${group.period} outside the window`);
+    if (group.period < from || group.period > p.period)
+      return reject(`traffic of period ${group.period} outside the window`);
     if (last !== undefined && group.period <= last) return reject("traffic periods not ascending");
     last = group.period;
     if (group.client.length + group.node.length === 0) return reject(`empty traffic group ${group.period}`);
@@ -457,7 +469,8 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
     for (const r of group.node) {
       if (r.receipt.period !== group.period) return reject(`receipt ${r.receipt.taskId} filed under another period`);
       const key = ctx.nodeKey(r.receipt.nodeId);
-      if (key === undefined || /^0x0{40}$/.test(key)) return reject(`node ${r.receipt.nodeId} has no known signing key`);
+      if (key === undefined || /^0x0{40}$/.test(key))
+        return reject(`node ${r.receipt.nodeId} has no known signing key`);
       if (!ctx.keyRing.verifyTyped(key, domain, "TrafficReceipt", r.receipt, r.signature))
         return reject(`node signature of task ${r.receipt.taskId} invalid`);
     }

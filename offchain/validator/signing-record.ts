@@ -330,7 +330,15 @@ export interface InterchangeDocument {
 /** Exports a record as interchange JSON. */
 export function exportRecord(record: SigningRecord, meta: RecordMeta): InterchangeDocument {
   const byKey = (a: ProposalSignature, b: ProposalSignature) =>
-    a.epoch !== b.epoch ? (a.epoch < b.epoch ? -1 : 1) : a.period !== b.period ? (a.period < b.period ? -1 : 1) : a.round - b.round;
+    a.epoch !== b.epoch
+      ? a.epoch < b.epoch
+        ? -1
+        : 1
+      : a.period !== b.period
+        ? a.period < b.period
+          ? -1
+          : 1
+        : a.round - b.round;
   return {
     metadata: {
       interchange_format: "hms-signing-record",
@@ -345,7 +353,12 @@ export function exportRecord(record: SigningRecord, meta: RecordMeta): Interchan
         signed_proposals: record
           .proposalEntries()
           .sort(byKey)
-          .map((p) => ({ epoch: p.epoch.toString(), period: p.period.toString(), round: String(p.round), digest: p.digest })),
+          .map((p) => ({
+            epoch: p.epoch.toString(),
+            period: p.period.toString(),
+            round: String(p.round),
+            digest: p.digest,
+          })),
         signed_reports: record.reportEntries().map((r) => ({
           epoch: r.epoch.toString(),
           period: r.period.toString(),
@@ -361,7 +374,10 @@ export function exportRecord(record: SigningRecord, meta: RecordMeta): Interchan
  * Reads the entries of `address` from an interchange document, checking that it is for `meta`'s chain and
  * contracts. Throws `SLASHING_PROTECTION_IMPORT` naming the offending value.
  */
-export function importRecord(doc: unknown, meta: RecordMeta): { proposals: ProposalSignature[]; reports: ReportSignature[] } {
+export function importRecord(
+  doc: unknown,
+  meta: RecordMeta,
+): { proposals: ProposalSignature[]; reports: ReportSignature[] } {
   const fail = (message: string, value?: unknown): never => {
     throw new HmsError("SLASHING_PROTECTION_IMPORT", message, { value });
   };
@@ -369,7 +385,8 @@ export function importRecord(doc: unknown, meta: RecordMeta): { proposals: Propo
   if (d === null || typeof d !== "object" || d.metadata?.interchange_format !== "hms-signing-record")
     fail("not an HMS signing-record interchange document", (d as { metadata?: unknown })?.metadata);
   if (d.metadata.interchange_format_version !== "1") fail("unsupported version", d.metadata.interchange_format_version);
-  if (d.metadata.chain_id !== String(meta.chainId)) fail(`document is for chain ${d.metadata.chain_id}`, d.metadata.chain_id);
+  if (d.metadata.chain_id !== String(meta.chainId))
+    fail(`document is for chain ${d.metadata.chain_id}`, d.metadata.chain_id);
   if (d.metadata.staking_contract.toLowerCase() !== meta.staking.toLowerCase())
     fail(`document is for staking contract ${d.metadata.staking_contract}`, d.metadata.staking_contract);
   if (d.metadata.mining_pool.toLowerCase() !== meta.pool.toLowerCase())
@@ -387,7 +404,12 @@ export function importRecord(doc: unknown, meta: RecordMeta): { proposals: Propo
       proposals.push({ epoch: BigInt(p.epoch), period: BigInt(p.period), round: Number(p.round), digest: p.digest });
     }
     for (const r of entry.signed_reports ?? []) {
-      if (!num.test(r.epoch) || !num.test(r.period) || (r.prev_period !== null && !num.test(r.prev_period)) || !hex32.test(r.signing_root))
+      if (
+        !num.test(r.epoch) ||
+        !num.test(r.period) ||
+        (r.prev_period !== null && !num.test(r.prev_period)) ||
+        !hex32.test(r.signing_root)
+      )
         fail("malformed signed report", r);
       reports.push({
         epoch: BigInt(r.epoch),

@@ -23,7 +23,15 @@ import {
   waitHealthy,
   writeValidatorConfigs,
 } from "../validators/cluster";
-import { type DemoContext, demoBookkeeperKey, demoBookkeeperPrivateKey, demoNodeId, heading, hms, table } from "./context";
+import {
+  type DemoContext,
+  demoBookkeeperKey,
+  demoBookkeeperPrivateKey,
+  demoNodeId,
+  heading,
+  hms,
+  table,
+} from "./context";
 
 const PERIODS = 2;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
@@ -113,7 +121,10 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
       const t0 = Date.now();
       await ctx.testClient.setNextBlockTimestamp({ timestamp: periodEnd(genesis, length, period) });
       await ctx.testClient.mine({ blocks: 1 });
-      await poll(`period ${period} on chain`, async () => (await MiningPool.read.periodRecord([period]))[0] || undefined);
+      await poll(
+        `period ${period} on chain`,
+        async () => (await MiningPool.read.periodRecord([period]))[0] || undefined,
+      );
       const p = await readPeriod(ctx.publicClient, MiningPool.address, period);
       const receipt = await ctx.publicClient.getTransactionReceipt({ hash: p.transactionHash });
       reports.push({ ...p, from: receipt.from, gasUsed: receipt.gasUsed });
@@ -151,7 +162,10 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
         payouts.push([String(p.period), `node ${node} ${short(c.nodeId)}`, `${formatGb(claim.traffic)} GB`, hms(paid)]);
       }
     }
-    await poll("bookkeepers settled", async () => (await MiningPool.read.isSettled([reports[reports.length - 1].period])) || undefined);
+    await poll(
+      "bookkeepers settled",
+      async () => (await MiningPool.read.isSettled([reports[reports.length - 1].period])) || undefined,
+    );
     const settleGas = processes.flatMap((p) =>
       p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => String(l.gasUsed)),
     );
@@ -162,9 +176,7 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
       reports.map((p) => [
         String(p.period),
         String(p.epoch),
-        order
-          .map((k, i) => ((p.attestation.signers >> BigInt(i)) & 1n ? `v${who(k)}` : "-"))
-          .join(" "),
+        order.map((k, i) => ((p.attestation.signers >> BigInt(i)) & 1n ? `v${who(k)}` : "-")).join(" "),
         p.terms.nodeCount,
         `${formatGb(p.terms.totalTraffic)} GB`,
         `${hms(p.terms.nodeEmission)} HMS`,

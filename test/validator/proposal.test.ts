@@ -197,8 +197,7 @@ describe("validator/proposal", function () {
     expect(reason(tamper(text, (p) => (p.report.totalTraffic += 1n)))).to.match(/totalTraffic does not recompute/);
     expect(reason(tamper(text, (p) => (p.report.rewardsRoot = keccak256("0x03"))))).to.match(/rewardsRoot/);
     expect(reason(tamper(text, (p) => (p.report.dataCid = keccak256("0x04"))))).to.match(/dataCid/);
-    expect(reason(tamper(text, (p) => (p.report.epoch = EPOCH + 1n))))
-      .to.match(/epoch does not recompute/);
+    expect(reason(tamper(text, (p) => (p.report.epoch = EPOCH + 1n)))).to.match(/epoch does not recompute/);
     expect(reason(tamper(text, (p) => (p.report.nodeCount += 1)))).to.match(/nodeCount/);
   });
 

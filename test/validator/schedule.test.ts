@@ -25,7 +25,9 @@ describe("validator/schedule", function () {
       fc.property(fc.integer({ min: 1, max: 47 }), fc.integer({ min: 1, max: 47 }), (a, b) => {
         // Later positions never go before earlier ones.
         const [x, y] = a < b ? [a, b] : [b, a];
-        expect(transmitDelayMs(x, { ...o, haveAll: false })).to.be.at.most(transmitDelayMs(y, { ...o, haveAll: false }));
+        expect(transmitDelayMs(x, { ...o, haveAll: false })).to.be.at.most(
+          transmitDelayMs(y, { ...o, haveAll: false }),
+        );
       }),
     );
   });
@@ -81,11 +83,15 @@ describe("validator/schedule", function () {
         report: { seq: 5, period: 104n },
       });
       // Every ended period already decided on chain: only skips.
-      expect(planRequests(input({ chainTime: at(102n), chainNextPeriod: 103n, catchUpBySkipping: true }))).to.deep.equal({
+      expect(
+        planRequests(input({ chainTime: at(102n), chainNextPeriod: 103n, catchUpBySkipping: true })),
+      ).to.deep.equal({
         kind: "submit",
         skips: [1, 2, 3],
       });
-      expect(planRequests(input({ lastExecuted: 3, chainTime: at(102n), chainNextPeriod: 103n })).kind).to.equal("wait");
+      expect(planRequests(input({ lastExecuted: 3, chainTime: at(102n), chainNextPeriod: 103n })).kind).to.equal(
+        "wait",
+      );
     });
 
     it("property: a plan never skips or reports a period that has not ended, and reports at most once", function () {

@@ -43,7 +43,8 @@ export async function setupValidatorSystem(dir: string, bookkeeperCount = 4): Pr
   const by = (i: number) => ({ account: wallets[i].account, chain: wallets[i].chain });
 
   const ido = as(2);
-  if ((await ido.TokenAllocation.read.releasable([0])) > 0n) await wait(await ido.TokenAllocation.write.release([0], by(2)));
+  if ((await ido.TokenAllocation.read.releasable([0])) > 0n)
+    await wait(await ido.TokenAllocation.write.release([0], by(2)));
   const bookkeeperKeys: Hex[] = [];
   const bookkeepers: Address[] = [];
   for (let i = 0; i < bookkeeperCount; i++) {

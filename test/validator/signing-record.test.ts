@@ -65,13 +65,17 @@ describe("validator/signing-record", function () {
     // (10, 12] builds on r1: no overlap.
     expect(r.decideReport({ ...overlapping, prevPeriod: 10n }, () => true).kind).to.equal("sign");
     // (5, 9] is covered by r1's range (7, 10]: wait while r1 may land.
-    expect(r.decideReport({ epoch: 1n, period: 9n, prevPeriod: 5n, digest: d("r3") }, () => true).kind).to.equal("wait");
+    expect(r.decideReport({ epoch: 1n, period: 9n, prevPeriod: 5n, digest: d("r3") }, () => true).kind).to.equal(
+      "wait",
+    );
     // Never reported before (prev null) covers everything up to its period.
     expect(r.decideReport({ epoch: 1n, period: 11n, prevPeriod: null, digest: d("r4") }, () => true).kind).to.equal(
       "wait",
     );
     // Disjoint ranges: fine.
-    expect(r.decideReport({ epoch: 1n, period: 7n, prevPeriod: 3n, digest: d("r5") }, () => true).kind).to.equal("sign");
+    expect(r.decideReport({ epoch: 1n, period: 7n, prevPeriod: 3n, digest: d("r5") }, () => true).kind).to.equal(
+      "sign",
+    );
   });
 
   it("property: whatever is attempted, each slot keeps at most one digest", function () {
@@ -115,7 +119,9 @@ describe("validator/signing-record", function () {
     expect(rec.pendingWrites).to.equal(1);
     await rec.flush();
     expect(rec.pendingWrites).to.equal(0);
-    expect(await rec.guardReport({ epoch: 1n, period: 9n, prevPeriod: null, digest: d(9) }, () => true)).to.equal("sign");
+    expect(await rec.guardReport({ epoch: 1n, period: 9n, prevPeriod: null, digest: d(9) }, () => true)).to.equal(
+      "sign",
+    );
     expect(rec.pendingWrites).to.equal(0); // guardReport writes before it resolves
     await store.close();
 
@@ -196,9 +202,13 @@ describe("validator/signing-record", function () {
     const refusals: unknown[] = [];
     const failures: unknown[] = [];
     const openNode = async (store: Store) => {
-      const crypto = new GuardedCrypto(createEip712Crypto({ privateKey: key, chainId: 31337, stakingContract: STAKING }), record, {
-        onRefused: (e) => refusals.push(e),
-      });
+      const crypto = new GuardedCrypto(
+        createEip712Crypto({ privateKey: key, chainId: 31337, stakingContract: STAKING }),
+        record,
+        {
+          onRefused: (e) => refusals.push(e),
+        },
+      );
       const executed: string[] = [];
       const node = await PbftNode.open({
         replica: { configId: 4n, order: [self], self, crypto, validate: () => true },

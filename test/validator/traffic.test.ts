@@ -53,7 +53,12 @@ describe("meta/traffic: the deterministic traffic source", function () {
     const p = g.period(20n);
     for (const r of p.client) {
       expect(await recoverTyped(g.domain, "TrafficReceipt", r.receipt, r.signature)).to.equal(
-        privateKeyToAddress(clientPrivateKey("t", [0, 1, 2].find((i) => g.clientAddress(i) === r.receipt.client)!)),
+        privateKeyToAddress(
+          clientPrivateKey(
+            "t",
+            [0, 1, 2].find((i) => g.clientAddress(i) === r.receipt.client)!,
+          ),
+        ),
       );
       expect(r.receipt.period).to.equal(20n);
     }
@@ -67,11 +72,19 @@ describe("meta/traffic: the deterministic traffic source", function () {
 
   it("injects defects at the configured rate: none at 0, all flagged at 1", function () {
     const clean = new GeneratedTraffic(options({ noise: 0 })).period(30n);
-    const m0 = matchReceipts(30n, clean.client.map((r) => r.receipt), clean.node.map((r) => r.receipt));
+    const m0 = matchReceipts(
+      30n,
+      clean.client.map((r) => r.receipt),
+      clean.node.map((r) => r.receipt),
+    );
     expect(m0.flagged).to.deep.equal([]);
     expect(m0.matched.length).to.equal(clean.node.length);
     const dirty = new GeneratedTraffic(options({ noise: 1 })).period(30n);
-    const m1 = matchReceipts(30n, dirty.client.map((r) => r.receipt), dirty.node.map((r) => r.receipt));
+    const m1 = matchReceipts(
+      30n,
+      dirty.client.map((r) => r.receipt),
+      dirty.node.map((r) => r.receipt),
+    );
     expect(m1.matched).to.deep.equal([]);
     expect(new Set(m1.flagged.map((f) => f.reason))).to.deep.equal(new Set(["unpaired", "mismatch"]));
   });
@@ -90,7 +103,10 @@ describe("meta/traffic: the deterministic traffic source", function () {
       } catch (e) {
         err = e;
       }
-      expect(isHmsError(err, "TRAFFIC_CONFIG"), JSON.stringify(bad, (_k, v) => (typeof v === "bigint" ? String(v) : v))).to.equal(true);
+      expect(
+        isHmsError(err, "TRAFFIC_CONFIG"),
+        JSON.stringify(bad, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
+      ).to.equal(true);
     }
   });
 
@@ -116,7 +132,9 @@ describe("meta/traffic: the deterministic traffic source", function () {
       expect(res.status).to.equal(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).to.equal("TRAFFIC_RANGE");
       expect((await fetch(`${served.url}/v1/receipts?from=x&to=2`)).status).to.equal(400);
-      expect(((await (await fetch(`${served.url}/health`)).json()) as { role: string }).role).to.equal("traffic-source");
+      expect(((await (await fetch(`${served.url}/health`)).json()) as { role: string }).role).to.equal(
+        "traffic-source",
+      );
     } finally {
       await served.close();
     }
@@ -152,7 +170,10 @@ describe("meta/traffic: the deterministic traffic source", function () {
         await served.close();
       }
       expect(() => loadTrafficSourceConfig(file, { HMS_TRAFFIC_NOISE: "3" })).to.throw(/noise/);
-      fs.writeFileSync(file, `seed: x\nnodes: [{ nodeId: "${nodes[0].nodeId}", privateKey: "${nodes[0].privateKey}" }]\n`);
+      fs.writeFileSync(
+        file,
+        `seed: x\nnodes: [{ nodeId: "${nodes[0].nodeId}", privateKey: "${nodes[0].privateKey}" }]\n`,
+      );
       expect(() => loadTrafficSourceConfig(file, {})).to.throw(/deployment file, or chainId and pool/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

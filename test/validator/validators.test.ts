@@ -91,11 +91,7 @@ describe("hms validator — four processes on a local chain", function () {
 
   async function waitReported(period: bigint, timeoutMs?: number) {
     const pool = (await contracts()).MiningPool;
-    await waitFor(
-      `period ${period} reported`,
-      async () => (await pool.read.periodRecord([period]))[0],
-      timeoutMs,
-    );
+    await waitFor(`period ${period} reported`, async () => (await pool.read.periodRecord([period]))[0], timeoutMs);
     const p = await readPeriod(await publicClient(), pool.address, period);
     const receipt = await (await publicClient()).getTransactionReceipt({ hash: p.transactionHash });
     (gas.submitReport ??= []).push(receipt.gasUsed);
@@ -338,7 +334,10 @@ describe("hms validator — four processes on a local chain", function () {
     expect(value("hms_validator_view_changes_total")).to.be.at.least(1);
     expect(value("hms_validator_round_seconds_count")).to.be.at.least(5);
     expect(value('hms_validator_signatures_total{kind="PeriodReport"}')).to.be.at.least(5);
-    expect(value('hms_validator_periods_reported_total{by="self"}') + value('hms_validator_periods_reported_total{by="other"}')).to.be.at.least(5);
+    expect(
+      value('hms_validator_periods_reported_total{by="self"}') +
+        value('hms_validator_periods_reported_total{by="other"}'),
+    ).to.be.at.least(5);
     const poster = specs.findIndex((sp) => getAddress(sp.address) === landed.from);
     const posterMetrics = await (await fetch(`${specs[poster].url}/metrics`)).text();
     const gasCount = /^hms_validator_submission_gas_count\{tx="submitReport"\} (\d+)$/m.exec(posterMetrics);
@@ -521,8 +520,18 @@ describe("hms validator — four processes on a local chain", function () {
       return file;
     };
     const cases = [
-      { name: "no-key", code: 2, error: "VALIDATOR_NO_KEY", change: (c: Record<string, unknown>) => delete c.privateKeyFile },
-      { name: "wrong-chain", code: 3, error: "VALIDATOR_WRONG_CHAIN", change: (c: Record<string, unknown>) => (c.chainId = 1) },
+      {
+        name: "no-key",
+        code: 2,
+        error: "VALIDATOR_NO_KEY",
+        change: (c: Record<string, unknown>) => delete c.privateKeyFile,
+      },
+      {
+        name: "wrong-chain",
+        code: 3,
+        error: "VALIDATOR_WRONG_CHAIN",
+        change: (c: Record<string, unknown>) => (c.chainId = 1),
+      },
       {
         name: "unregistered",
         code: 4,
@@ -555,8 +564,12 @@ describe("hms validator — four processes on a local chain", function () {
     const avg = (xs: bigint[]) => xs.reduce((a, b) => a + b, 0n) / BigInt(xs.length);
     console.log("      gas (receipt.gasUsed):");
     for (const [k, xs] of Object.entries(gas))
-      console.log(`        ${k.padEnd(20)} n=${xs.length}  min ${xs.reduce((a, b) => (a < b ? a : b))}  avg ${avg(xs)}  max ${xs.reduce((a, b) => (a > b ? a : b))}`);
-    const settle = history.flat().flatMap((p) => p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => l.gasUsed));
+      console.log(
+        `        ${k.padEnd(20)} n=${xs.length}  min ${xs.reduce((a, b) => (a < b ? a : b))}  avg ${avg(xs)}  max ${xs.reduce((a, b) => (a > b ? a : b))}`,
+      );
+    const settle = history
+      .flat()
+      .flatMap((p) => p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => l.gasUsed));
     const elect = history.flat().flatMap((p) => p.lines.filter((l) => l.msg === "elected").map((l) => l.gasUsed));
     console.log(`        settleBookkeepers    ${settle.join(", ")}`);
     console.log(`        elect                ${elect.join(", ")}`);

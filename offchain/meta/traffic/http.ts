@@ -134,12 +134,19 @@ export class HttpTrafficFeed implements TrafficFeed {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new TransportError("BAD_REPLY", res.statusCode, `non-JSON reply from ${url}`, { value: text.slice(0, 200) });
+      throw new TransportError("BAD_REPLY", res.statusCode, `non-JSON reply from ${url}`, {
+        value: text.slice(0, 200),
+      });
     }
     if (res.statusCode !== 200 || !Array.isArray(body.periods))
-      throw new TransportError(`HTTP_${res.statusCode}`, res.statusCode, body.error?.message ?? `HTTP ${res.statusCode}`, {
-        value: url,
-      });
+      throw new TransportError(
+        `HTTP_${res.statusCode}`,
+        res.statusCode,
+        body.error?.message ?? `HTTP ${res.statusCode}`,
+        {
+          value: url,
+        },
+      );
     if (
       (this.options.chainId !== undefined && body.chainId !== this.options.chainId) ||
       (this.options.pool !== undefined && body.pool?.toLowerCase() !== this.options.pool.toLowerCase())

@@ -17,14 +17,7 @@
  */
 import { z } from "zod";
 import type { Logger } from "pino";
-import {
-  addressSchema,
-  bytes32Schema,
-  logConfigSchema,
-  portSchema,
-  uint64Schema,
-  loadConfig,
-} from "../../core/config";
+import { addressSchema, bytes32Schema, logConfigSchema, portSchema, uint64Schema, loadConfig } from "../../core/config";
 import { Metrics } from "../../core/metrics";
 import { ConfigError } from "../../core/errors";
 import { contractAddress, loadDeployment } from "../../chain/deployment";
