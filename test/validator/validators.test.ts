@@ -94,7 +94,7 @@ describe("hms validator — four processes on a local chain", function () {
     await waitFor(`period ${period} reported`, async () => (await pool.read.periodRecord([period]))[0], timeoutMs);
     const p = await readPeriod(await publicClient(), pool.address, period);
     const receipt = await (await publicClient()).getTransactionReceipt({ hash: p.transactionHash });
-    (gas.submitReport ??= []).push(receipt.gasUsed);
+    (gas[`submitReport, ${popcount(p.attestation.signers)} of 4 signatures`] ??= []).push(receipt.gasUsed);
     return { ...p, from: getAddress(receipt.from) };
   }
 
@@ -565,14 +565,14 @@ describe("hms validator — four processes on a local chain", function () {
     console.log("      gas (receipt.gasUsed):");
     for (const [k, xs] of Object.entries(gas))
       console.log(
-        `        ${k.padEnd(20)} n=${xs.length}  min ${xs.reduce((a, b) => (a < b ? a : b))}  avg ${avg(xs)}  max ${xs.reduce((a, b) => (a > b ? a : b))}`,
+        `        ${k.padEnd(34)} n=${xs.length}  min ${xs.reduce((a, b) => (a < b ? a : b))}  avg ${avg(xs)}  max ${xs.reduce((a, b) => (a > b ? a : b))}`,
       );
     const settle = history
       .flat()
       .flatMap((p) => p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => l.gasUsed));
     const elect = history.flat().flatMap((p) => p.lines.filter((l) => l.msg === "elected").map((l) => l.gasUsed));
-    console.log(`        settleBookkeepers    ${settle.join(", ")}`);
-    console.log(`        elect                ${elect.join(", ")}`);
+    console.log(`        ${"settleBookkeepers (1 period)".padEnd(34)} ${settle.join(", ")}`);
+    console.log(`        ${"elect (4 candidates, n = 4)".padEnd(34)} ${elect.join(", ")}`);
   });
 });
 
