@@ -21,7 +21,7 @@ import { getAddress, type Address, type Hex } from "viem";
 import type { Logger } from "pino";
 import { loadDeployment, contractAddress, type Deployment } from "../chain/deployment";
 import { settlement } from "../chain/rewards";
-import { HmsError, isHmsError } from "../core/errors";
+import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
 import { MerkleTree, ZERO_HASH, rewardLeaf } from "../core/merkle";
@@ -54,7 +54,6 @@ import {
   trafficWindow,
   type PrevReport,
   type ProposalContext,
-  type ReportProposal,
 } from "./proposal";
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
 import { SigningRecordStore, SlashingProtectionError, type ReportSignature } from "./signing-record";
@@ -156,6 +155,8 @@ export class Validator {
   private currentEpoch = 0n;
   private readonly nodeKeys = new Map<string, { key: Address; at: number }>();
   private readonly carryKnown = new Map<string, RankedNode[]>();
+  /** Carry roots of periods known to be reported on chain (immutable once reported). */
+  private readonly chainKnownReports = new Map<string, Hex>();
 
   private replica: ReplicaState | undefined;
   private standbyEpoch: bigint | undefined;
@@ -607,7 +608,6 @@ export class Validator {
   private knownCarryRoot(period: bigint): Hex | undefined {
     return this.chainKnownReports.get(period.toString());
   }
-  private readonly chainKnownReports = new Map<string, Hex>();
 
   private validate(request: string): boolean {
     const ctx = this.context();
@@ -1101,7 +1101,7 @@ export class Validator {
       typeof b.signature !== "string" ||
       !/^0x[0-9a-fA-F]{130}$/.test(b.signature)
     )
-      throw new HmsError("BAD_REPORT_SIGNATURE", "malformed report signature message", { value: body });
+      throw new ValidationError("BAD_REPORT_SIGNATURE", "malformed report signature message", { value: body });
     if (!this.keyRing.verifyDigest(sender, b.digest as Hex, b.signature as Hex)) return { accepted: false };
     this.addSignature(BigInt(b.period), sender, b.digest as Hex, b.signature as Hex);
     this.kick();
@@ -1367,5 +1367,3 @@ export class Validator {
     return this.record;
   }
 }
-
-export type { ReportProposal };
