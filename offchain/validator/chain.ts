@@ -162,7 +162,7 @@ export class ValidatorChain {
         this.m?.retries.inc();
         const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
         this.options.logger?.warn(
-          { what, attempt, delayMs: delay, err: (err as Error).message },
+          { what, attempt, delayMs: delay, err: (err as Error).message.split("\n")[0] },
           "RPC failed, retrying",
         );
         await sleep(delay);
