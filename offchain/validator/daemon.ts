@@ -657,10 +657,13 @@ export class Validator {
     return root;
   }
 
-  /** Node signing keys from the registry (refreshed after 30 s). */
+  /** Node signing keys from the registry (refreshed after 30 s; an unknown node is asked again every time). */
   private async loadNodeKeys(ids: readonly Hex[]): Promise<void> {
     const now = Date.now();
-    const stale = ids.filter((id) => (this.nodeKeys.get(id.toLowerCase())?.at ?? 0) + 30_000 < now);
+    const stale = ids.filter((id) => {
+      const known = this.nodeKeys.get(id.toLowerCase());
+      return known === undefined || /^0x0{40}$/i.test(known.key) || known.at + 30_000 < now;
+    });
     await Promise.all(
       stale.map(async (id) => {
         const key = await this.chain.read("signingKeyOf", () => this.chain.hms.NodeRegistry.read.signingKeyOf([id]));
