@@ -402,10 +402,12 @@ export class Validator {
       this.chain.read("currentEpoch", () => hms.BookkeeperStaking.read.currentEpoch()),
     ]);
     if (head.timestamp > this.chainTime) this.chainTime = head.timestamp;
-    this.nextPeriod = BigInt(state[0]);
+    // Facts that only move forward never move back here (a load-balanced RPC may answer from a lagging node).
+    if (BigInt(state[0]) > this.nextPeriod) this.nextPeriod = BigInt(state[0]);
     this.electionGrace = BigInt(state[5]);
-    this.lastElected = lastElected;
-    this.currentEpoch = currentEpoch;
+    if (lastElected !== undefined && (this.lastElected === undefined || lastElected > this.lastElected))
+      this.lastElected = lastElected;
+    if (currentEpoch > this.currentEpoch) this.currentEpoch = currentEpoch;
     if (this.nextPeriod > 0n) this.m.lastReported.set(Number(this.nextPeriod - 1n));
   }
 
@@ -1013,9 +1015,12 @@ export class Validator {
   }
 
   private async maybeSign(rec: ReportRecord): Promise<void> {
-    if (this.lastElected !== rec.epoch) return this.abandon(rec, `epoch ${rec.epoch} is no longer the elected one`);
+    // Abandon only on facts that cannot turn back; a lagging read just waits for the next tick.
+    if (this.lastElected === undefined || this.lastElected < rec.epoch) return;
+    if (this.lastElected > rec.epoch) return this.abandon(rec, `epoch ${rec.epoch} is no longer the elected one`);
     const expected = rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n;
-    if (this.nextPeriod !== expected)
+    if (this.nextPeriod < expected) return;
+    if (this.nextPeriod > expected)
       return this.abandon(
         rec,
         `builds on ${rec.prevPeriod ?? "no report"}, the chain's next period is ${this.nextPeriod}`,
@@ -1151,11 +1156,13 @@ export class Validator {
       return;
     }
     // Last look before spending gas: landed meanwhile, or built on a stale report?
-    const [nextPeriod] = await this.chain.read("pool.state", () => this.chain.hms.MiningPool.read.state());
-    this.nextPeriod = BigInt(nextPeriod);
-    if (this.nextPeriod > rec.period) return this.kick();
-    if (this.nextPeriod !== (rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n))
-      return this.abandon(rec, "the chain moved past the report it builds on");
+    const [fresh] = await this.chain.read("pool.state", () => this.chain.hms.MiningPool.read.state());
+    const nextPeriod = BigInt(fresh);
+    if (nextPeriod > this.nextPeriod) this.nextPeriod = nextPeriod;
+    if (nextPeriod > rec.period) return this.kick();
+    const expected = rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n;
+    if (nextPeriod < expected) return;
+    if (nextPeriod > expected) return this.abandon(rec, "the chain moved past the report it builds on");
     const pool = this.chain.hms.MiningPool;
     const quorum = quorumArgs(live, signed);
     try {
