@@ -17,7 +17,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
+import { miningPoolAbi } from "../chain/abis";
 import type { Logger } from "pino";
 import { loadDeployment, contractAddress, type Deployment } from "../chain/deployment";
 import { settlement } from "../chain/rewards";
@@ -1169,6 +1170,17 @@ export class Validator {
       const sent = await this.chain.send("submitReport", () =>
         pool.simulate.submitReport([rec.report, quorum], { account: this.chain.account }),
       );
+      // Inclusion: the receipt succeeded (checked by send) and carries this period's PeriodReported event.
+      const announced = parseEventLogs({
+        abi: miningPoolAbi,
+        eventName: "PeriodReported",
+        logs: sent.receipt.logs,
+      }).find((l) => l.address.toLowerCase() === pool.address.toLowerCase() && l.args.period === rec.period);
+      if (
+        announced === undefined ||
+        announced.args.attestation.dataCid.toLowerCase() !== rec.report.dataCid.toLowerCase()
+      )
+        throw new Error(`transaction ${sent.hash} has no PeriodReported event for period ${rec.period}`);
       rec.status = "landed";
       rec.landed = { by: "self", tx: sent.hash, block: sent.receipt.blockNumber, gasUsed: sent.gasUsed };
       await this.saveReport(rec);
