@@ -10,6 +10,7 @@ import { allocationChapter } from "./demo/allocation";
 import { bookkeepersChapter } from "./demo/bookkeepers";
 import { rewardsChapter } from "./demo/rewards";
 import { marketChapter } from "./demo/market";
+import { validatorsChapter } from "./demo/validators";
 
 async function main() {
   const started = Date.now();
@@ -31,6 +32,7 @@ async function main() {
   await bookkeepersChapter(ctx);
   await rewardsChapter(ctx);
   await marketChapter(ctx);
+  await validatorsChapter(ctx);
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

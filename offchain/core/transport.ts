@@ -95,6 +95,8 @@ export interface HttpTransportOptions {
   metrics?: Metrics;
   /** Shared verifier (public keys learnt once); default a private one. */
   keyRing?: KeyRing;
+  /** Extra fields of the `GET /health` reply (a daemon's role, epoch, progress…); called per request. */
+  health?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** sha256 of the raw body, as bytes32 hex. */
@@ -200,7 +202,12 @@ export class HttpTransport {
       this.counters?.rejected.inc({ code: e.code });
       void reply.status(e.status).send({ ok: false, error: e.toJSON() });
     });
-    this.app.get("/health", async () => ({ ok: true, address: this.address, uptimeSeconds: process.uptime() }));
+    this.app.get("/health", async () => ({
+      ok: true,
+      address: this.address,
+      uptimeSeconds: process.uptime(),
+      ...(options.health ? await options.health() : {}),
+    }));
     if (options.metrics) registerMetricsRoute(this.app, options.metrics);
     this.app.post(MESSAGE_PATH, (req, reply) => this.receive(req, reply));
   }
@@ -210,6 +217,23 @@ export class HttpTransport {
     if (!KIND_RE.test(kind))
       throw new ValidationError("BAD_KIND", `invalid message kind ${JSON.stringify(kind)}`, { value: kind });
     this.handlers.set(kind, handler);
+    return this;
+  }
+
+  /**
+   * Serves a read-only JSON route, `GET path` (fastify path syntax, e.g. `/v1/reports/:period`), before
+   * {@link listen}. The handler's result is the reply body; an {@link HmsError} becomes an error reply with
+   * its status (TransportError.status, 400 for ValidationError, 500 otherwise), `undefined` a 404.
+   */
+  get(
+    path: string,
+    handler: (params: Record<string, string>, query: Record<string, string>) => unknown | Promise<unknown>,
+  ): this {
+    this.app.get(path, async (req, reply) => {
+      const result = await handler(req.params as Record<string, string>, req.query as Record<string, string>);
+      if (result === undefined) throw new TransportError("NOT_FOUND", 404, `nothing at ${req.url}`, { value: req.url });
+      return reply.send(result);
+    });
     return this;
   }
 

@@ -47,6 +47,20 @@ export interface PbftNodeOptions {
   onEvidence?: (e: Evidence) => void;
   /** Every action, after persistence (observability, tests). */
   onAction?: (a: ReplicaAction) => void;
+  /**
+   * Awaited before an inbound message is queued: lets the application load, asynchronously, the facts
+   * its synchronous `validate` needs for the request the message carries (the validator daemon refreshes
+   * chain facts here). Must not throw; the message is queued when it settles.
+   */
+  beforeDeliver?: (message: PbftMessage, from: Address) => Promise<void>;
+  /**
+   * Awaited after the replica's state is persisted and before any resulting action is carried out, so
+   * that application records written alongside (the validator's signing record) are durable before a
+   * signature leaves the process. A rejection stops the replica, as a persistence failure does.
+   */
+  beforeAct?: () => Promise<void>;
+  /** Called once if the event loop fails (persistence, `beforeAct`, or the replica itself threw) and the replica stops. */
+  onFailure?: (err: unknown) => void;
 }
 
 export class PbftNode {
@@ -138,10 +152,22 @@ export class PbftNode {
     return this.idle;
   }
 
-  private onInbound(msg: InboundMessage): null {
+  private onInbound(msg: InboundMessage): null | Promise<null> {
     const message = decodePbftMessage(msg.body);
     this.m?.inbound.inc({ type: message.type });
-    this.enqueue({ type: "message", from: msg.sender, message });
+    const before = this.options.beforeDeliver;
+    if (before === undefined) {
+      this.enqueue({ type: "message", from: msg.sender, message });
+      return null;
+    }
+    return before(message, msg.sender).then(
+      () => this.deliver(msg.sender, message),
+      () => this.deliver(msg.sender, message),
+    );
+  }
+
+  private deliver(from: Address, message: PbftMessage): null {
+    this.enqueue({ type: "message", from, message });
     return null;
   }
 
@@ -165,7 +191,10 @@ export class PbftNode {
         // Only what the replica says or does must be durable first. Messages merely stored (a prepare
         // that completes nothing yet) may be lost in a crash like any lost message; the next persist
         // writes them anyway.
-        if (actions.some((a) => a.type !== "set-timer" && a.type !== "cancel-timer")) await this.persist();
+        if (actions.some((a) => a.type !== "set-timer" && a.type !== "cancel-timer")) {
+          await this.persist();
+          await this.options.beforeAct?.();
+        }
         if (this.closed) break;
         for (const a of actions) this.perform(a);
       }
@@ -174,6 +203,7 @@ export class PbftNode {
       this.log?.fatal({ err }, "PBFT event loop failed; replica stopped");
       this.closed = true;
       for (const t of this.timers.values()) clearTimeout(t);
+      this.options.onFailure?.(err);
     } finally {
       this.running = false;
       this.idleResolve?.();

@@ -1,0 +1,168 @@
+/**
+ * Configuration of `hms validator`: a YAML/JSON file, then `HMS_VALIDATOR_*` variables, then command-line
+ * overrides (offchain/core/config.ts `loadConfig`). Every key, its variable and its default are listed in
+ * docs/VALIDATOR.md.
+ *
+ * ```yaml
+ * privateKeyFile: /etc/hms/validator.key     # or privateKey: "0x…" (HMS_VALIDATOR_PRIVATE_KEY)
+ * rpcUrl: http://127.0.0.1:8545
+ * deployment: deployments/localhost.json
+ * listen: { host: 127.0.0.1, port: 7400 }
+ * dataDir: .data/validator-0
+ * peers:                                      # committee signing key → base URL
+ *   "0xA…": http://127.0.0.1:7401
+ * trafficSource: { url: http://127.0.0.1:7300 }
+ * topN: 100
+ * ```
+ */
+import fs from "node:fs";
+import { z } from "zod";
+import type { Address, Hex } from "viem";
+import { privateKeyToAddress } from "viem/accounts";
+import {
+  addressSchema,
+  bytes32Schema,
+  loadConfig,
+  logConfigSchema,
+  pbftParamsSchema,
+  portSchema,
+  transportConfigSchema,
+} from "../core/config";
+import { ValidatorError } from "./errors";
+
+export const VALIDATOR_ENV_PREFIX = "HMS_VALIDATOR_";
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const validatorConfigSchema = z
+  .strictObject({
+    role: z.literal("validator").default("validator"),
+    /** The bookkeeper's signing key (its NodeRegistry bookkeeper key). Never logged. */
+    privateKey: bytes32Schema.optional(),
+    /** …or a file holding it (0x + 64 hex digits, surrounding whitespace ignored). */
+    privateKeyFile: z.string().min(1).optional(),
+    /** JSON-RPC endpoint of the chain. */
+    rpcUrl: httpUrl,
+    /** Deployment file (path or network name, see offchain/chain/deployment.ts). */
+    deployment: z.string().min(1),
+    /** Expected chain id (default: the deployment file's); the RPC must serve it. */
+    chainId: z.number().int().positive().optional(),
+    /** PBFT transport, report signatures, `/health`, `/metrics`, `/v1/reports/:period`. */
+    listen: z.strictObject({ host: z.string().min(1).default("127.0.0.1"), port: portSchema.default(0) }).prefault({}),
+    /** LevelDB state: signing record, reports, carry-overs, PBFT logs per epoch. */
+    dataDir: z.string().min(1),
+    /** Committee members' signing-key addresses → base URLs (static; see docs for discovery). */
+    peers: z.record(addressSchema, httpUrl).default({}),
+    /** Where the period's receipts come from (the traffic source today, the meta layer later). */
+    trafficSource: z.strictObject({ url: httpUrl, timeoutMs: z.number().int().positive().default(10_000) }),
+    /** Nodes rewarded per period: must be the same at every validator (proposals with another top-N are rejected). */
+    topN: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 32 - 1)
+      .default(100),
+    transmit: z
+      .strictObject({
+        /** Delay per position after the primary before a member transmits (and settles, and elects). */
+        staggerMs: z.number().int().nonnegative().default(5_000),
+        /** How long the primary waits for signatures beyond the quorum before transmitting. */
+        signatureWaitMs: z.number().int().nonnegative().default(1_000),
+        /** Re-broadcast of this validator's report signature until the report lands. */
+        rebroadcastMs: z.number().int().positive().default(2_000),
+        /** Receipt wait per transaction. */
+        receiptTimeoutMs: z.number().int().positive().default(60_000),
+      })
+      .prefault({}),
+    poll: z
+      .strictObject({
+        /** Chain poll / daemon tick interval. */
+        intervalMs: z.number().int().positive().default(1_000),
+        /** viem's polling interval while waiting for receipts. */
+        receiptPollMs: z.number().int().positive().default(250),
+      })
+      .prefault({}),
+    rpc: z
+      .strictObject({
+        /** Attempts of a read (and of the start-up connection) on transient failures. */
+        retries: z.number().int().min(1).max(100).default(6),
+        backoffMs: z.number().int().positive().default(250),
+        maxBackoffMs: z.number().int().positive().default(8_000),
+        timeoutMs: z.number().int().positive().default(10_000),
+      })
+      .prefault({}),
+    /** Call the permissionless `elect()` when an epoch started without an election. */
+    elect: z.boolean().default(true),
+    transport: transportConfigSchema.prefault({}),
+    pbft: pbftParamsSchema.prefault({}),
+    log: logConfigSchema.prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.privateKey !== undefined && cfg.privateKeyFile !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "give privateKey or privateKeyFile, not both",
+        path: ["privateKeyFile"],
+      });
+  });
+
+export type ValidatorConfig = z.output<typeof validatorConfigSchema>;
+
+/** Loads the configuration (file, `HMS_VALIDATOR_*`, overrides). Throws ConfigError (exit code 2). */
+export function loadValidatorConfig(
+  file?: string,
+  env: Record<string, string | undefined> = process.env,
+  overrides?: Record<string, unknown>,
+): ValidatorConfig {
+  return loadConfig(validatorConfigSchema, { file, env, envPrefix: VALIDATOR_ENV_PREFIX, overrides });
+}
+
+/**
+ * The validator's private key and address, from `privateKey` or `privateKeyFile`. Throws `VALIDATOR_NO_KEY`
+ * when neither is set, `VALIDATOR_KEY_FILE` for an unreadable or malformed file (exit code 2).
+ */
+export function resolveKey(config: Pick<ValidatorConfig, "privateKey" | "privateKeyFile">): {
+  privateKey: Hex;
+  address: Address;
+} {
+  let key = config.privateKey;
+  if (key === undefined && config.privateKeyFile !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(config.privateKeyFile, "utf8").trim();
+    } catch (err) {
+      throw new ValidatorError(
+        "VALIDATOR_KEY_FILE",
+        `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`,
+        {
+          value: config.privateKeyFile,
+          cause: err,
+        },
+      );
+    }
+    if (!/^0x[0-9a-fA-F]{64}$/.test(text))
+      throw new ValidatorError(
+        "VALIDATOR_KEY_FILE",
+        `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`,
+        {
+          value: config.privateKeyFile,
+        },
+      );
+    key = text as Hex;
+  }
+  if (key === undefined)
+    throw new ValidatorError(
+      "VALIDATOR_NO_KEY",
+      "no signing key: set privateKey / privateKeyFile (HMS_VALIDATOR_PRIVATE_KEY / HMS_VALIDATOR_PRIVATE_KEY_FILE)",
+    );
+  let address: Address;
+  try {
+    address = privateKeyToAddress(key);
+  } catch (err) {
+    throw new ValidatorError("VALIDATOR_NO_KEY", "the signing key is not a valid secp256k1 private key", {
+      value: "<redacted>",
+      cause: err,
+    });
+  }
+  return { privateKey: key, address };
+}

@@ -1,0 +1,225 @@
+/**
+ * Demo chapter: the bookkeepers' validator daemons (DESIGN §10–§11). The in-process chain is served over
+ * JSON-RPC on 127.0.0.1; the traffic source (`hms traffic-source`, receipts of demo nodes 0–2 signed with their
+ * registered keys) and the four demo bookkeepers' daemons (`hms validator`, keys `demoBookkeeperPrivateKey(i)`)
+ * run as child processes. A new epoch starts without an election: the daemons elect it themselves and start the
+ * PBFT replicas of the new committee. Two periods end; each time the committee agrees on the report by PBFT,
+ * signs it, and the primary posts it with its quorum. The nodes claim; the summary shows periods, signers,
+ * payouts and gas. Everything started here is stopped before the chapter returns.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { keccak256, parseEther, toHex, type Hex } from "viem";
+import { claimArgs, readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
+import { claimAmount } from "../../offchain/meta/report";
+import { periodEnd } from "../../offchain/validator/proposal";
+import {
+  HmsProcess,
+  freePorts,
+  getJson,
+  serveChain,
+  startValidator,
+  waitHealthy,
+  writeValidatorConfigs,
+} from "../validators/cluster";
+import {
+  type DemoContext,
+  demoBookkeeperKey,
+  demoBookkeeperPrivateKey,
+  demoNodeId,
+  heading,
+  hms,
+  table,
+} from "./context";
+
+const PERIODS = 2;
+const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
+
+export async function validatorsChapter(ctx: DemoContext): Promise<void> {
+  heading("Validators: PBFT-agreed period reports posted with a > 2/3 quorum (DESIGN §10–§11)");
+  const { MiningPool, BookkeeperStaking, HMSToken, NodeRegistry } = ctx.hms;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-demo-validators-"));
+  const chain = await serveChain(ctx.hre);
+  const processes: HmsProcess[] = [];
+  try {
+    console.log(`  chain served over JSON-RPC at ${chain.url}; working directory ${dir}`);
+    const keys = [0, 1, 2, 3].map((i) => demoBookkeeperPrivateKey(i));
+    for (const k of [0, 1, 2, 3])
+      await ctx.testClient.setBalance({ address: demoBookkeeperKey(k).address, value: parseEther("10") });
+
+    // A new epoch, not elected yet: the daemons call elect() themselves.
+    const next = (await BookkeeperStaking.read.currentEpoch()) + 1n;
+    await ctx.testClient.setNextBlockTimestamp({ timestamp: (await BookkeeperStaking.read.epochStart([next])) + 1n });
+    await ctx.testClient.mine({ blocks: 1 });
+    console.log(`  epoch ${next} has started without an election`);
+
+    // The traffic source: receipts of demo nodes 0–2 from now on, both sides signed.
+    const ports = await freePorts(5);
+    const deploymentFile = path.join(ctx.hre.config.paths.root, "deployments", `${ctx.hre.network.name}.json`);
+    const trafficFile = path.join(dir, "traffic.json");
+    fs.writeFileSync(
+      trafficFile,
+      JSON.stringify({
+        deployment: deploymentFile,
+        listen: { host: "127.0.0.1", port: ports[4] },
+        seed: "demo",
+        nodes: [0, 1, 2].map((i) => ({
+          nodeId: demoNodeId(i),
+          privateKey: keccak256(toHex(`hms-demo/node-key/${i}`)),
+        })),
+        clients: 4,
+        tasksPerPeriod: { min: 4, max: 8 },
+        noise: 0.1,
+        startPeriod: Number(await MiningPool.read.currentPeriod()),
+        log: { level: "warn", pretty: false },
+      }),
+    );
+    const traffic = new HmsProcess("traffic-source", ["traffic-source", "-c", trafficFile]);
+    processes.push(traffic);
+    const specs = await writeValidatorConfigs({
+      dir,
+      rpcUrl: chain.url,
+      deploymentFile,
+      trafficUrl: `http://127.0.0.1:${ports[4]}`,
+      keys,
+      ports: ports.slice(0, 4),
+      extra: {
+        poll: { intervalMs: 250, receiptPollMs: 100 },
+        transmit: { staggerMs: 1_500, signatureWaitMs: 400, rebroadcastMs: 1_000 },
+        pbft: { viewChangeTimeoutMs: 2_000, retransmitMs: 500 },
+      },
+    });
+
+    const started = Date.now();
+    for (const s of specs) processes.push(startValidator(s));
+    await waitHealthy(`http://127.0.0.1:${ports[4]}`, 60_000);
+    await Promise.all(specs.map((s) => waitHealthy(s.url, 60_000)));
+    console.log(`  traffic source and 4 validator daemons up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const healths = await poll("the new committee's replicas", async () => {
+      const hs = await Promise.all(specs.map((s) => getJson(`${s.url}/health`)));
+      return hs.every((h) => h.epoch === next.toString()) ? hs : undefined;
+    });
+    const elector = processes.find((p) => p.lines.some((l) => l.msg === "elected"));
+    const electLine = elector?.lines.find((l) => l.msg === "elected");
+    const order = (await BookkeeperStaking.read.committee([next]))[1];
+    const who = (key: string) => specs.findIndex((s) => s.address.toLowerCase() === key.toLowerCase());
+    console.log(
+      `  ${elector?.name ?? "a validator"} called elect() (gas ${electLine?.gasUsed}); leader order: ` +
+        order.map((k, i) => `${i}: validator-${who(k)} (#${5 + who(k)})`).join(", "),
+    );
+    const base = BigInt(healths[0].base as string);
+    console.log(`  the committee's PBFT sequence number s reports period ${base} + s − 1`);
+
+    // Two periods end; each time the committee orders, signs and posts the report.
+    const reports: Array<ReportedPeriod & { from: string; gasUsed: bigint }> = [];
+    const genesis = await MiningPool.read.genesis();
+    const length = BigInt(await MiningPool.read.periodLength());
+    for (let k = 0; k < PERIODS; k++) {
+      const period = base + BigInt(k);
+      const t0 = Date.now();
+      await ctx.testClient.setNextBlockTimestamp({ timestamp: periodEnd(genesis, length, period) });
+      await ctx.testClient.mine({ blocks: 1 });
+      await poll(
+        `period ${period} on chain`,
+        async () => (await MiningPool.read.periodRecord([period]))[0] || undefined,
+      );
+      const p = await readPeriod(ctx.publicClient, MiningPool.address, period);
+      const receipt = await ctx.publicClient.getTransactionReceipt({ hash: p.transactionHash });
+      reports.push({ ...p, from: receipt.from, gasUsed: receipt.gasUsed });
+      if (p.emissionFrom < period)
+        console.log(
+          `  (periods ${p.emissionFrom}–${period - 1n} were never reported: their emission rolls into this report)`,
+        );
+      console.log(
+        `  period ${period}: agreed by PBFT, signed by ${popcount(p.attestation.signers)} of 4, posted by ` +
+          `validator-${who(receipt.from)} in ${((Date.now() - t0) / 1000).toFixed(1)} s (gas ${receipt.gasUsed})`,
+      );
+    }
+
+    // The nodes claim with the document any validator serves (a relayer, #19, sends the claims).
+    const relayer = ctx.as(ctx.wallets[19]);
+    const by = { account: ctx.wallets[19].account!, chain: ctx.wallets[19].chain };
+    const payouts: (string | bigint)[][] = [];
+    let claimGas = 0n;
+    for (const p of reports) {
+      const doc = await getJson<{ claims: Array<{ index: number; nodeId: Hex; traffic: string; proof: Hex[] }> }>(
+        `${specs[0].url}/v1/reports/${p.period}`,
+      );
+      for (const c of doc.claims) {
+        const node = [0, 1, 2].find((i) => demoNodeId(i) === c.nodeId)!;
+        const payout = await NodeRegistry.read.payoutOf([c.nodeId]);
+        const before = await HMSToken.read.balanceOf([payout]);
+        const claim = { index: c.index, nodeId: c.nodeId, traffic: BigInt(c.traffic), proof: c.proof };
+        const hash = await relayer.MiningPool.write.claim(claimArgs(p, claim), by);
+        const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
+        if (receipt.status !== "success") throw new Error(`claim of node ${node} failed`);
+        claimGas = receipt.gasUsed;
+        const paid = (await HMSToken.read.balanceOf([payout])) - before;
+        const formula = claimAmount(p.terms.nodeEmission, claim.traffic, p.terms.totalTraffic);
+        if (paid !== formula) throw new Error(`node ${node} paid ${paid}, formula ${formula}`);
+        payouts.push([String(p.period), `node ${node} ${short(c.nodeId)}`, `${formatGb(claim.traffic)} GB`, hms(paid)]);
+      }
+    }
+    await poll(
+      "bookkeepers settled",
+      async () => (await MiningPool.read.isSettled([reports[reports.length - 1].period])) || undefined,
+    );
+    const settleGas = processes.flatMap((p) =>
+      p.lines.filter((l) => l.msg === "bookkeepers settled").map((l) => String(l.gasUsed)),
+    );
+
+    console.log("\n  periods reported by the validators");
+    table(
+      ["period", "epoch", "signers", "nodes", "traffic", "nodes' emission", "posted by", "submitReport gas"],
+      reports.map((p) => [
+        String(p.period),
+        String(p.epoch),
+        order.map((k, i) => ((p.attestation.signers >> BigInt(i)) & 1n ? `v${who(k)}` : "-")).join(" "),
+        p.terms.nodeCount,
+        `${formatGb(p.terms.totalTraffic)} GB`,
+        `${hms(p.terms.nodeEmission)} HMS`,
+        `validator-${who(p.from)}`,
+        p.gasUsed,
+      ]),
+    );
+    console.log("\n  payouts (claimed by a relayer, paid to each node's payout address)");
+    table(["period", "node", "traffic", "paid (HMS)"], payouts);
+    console.log(
+      `  gas: elect ${electLine?.gasUsed}, submitReport ${reports.map((r) => r.gasUsed).join(" / ")}, ` +
+        `settleBookkeepers ${settleGas.join(" / ")}, claim ${claimGas} (last)`,
+    );
+  } catch (err) {
+    for (const p of processes) console.error(`--- ${p.name}\n${p.tail(10)}`);
+    throw err;
+  } finally {
+    const exits = await Promise.all(processes.map((p) => p.stop(10_000)));
+    await chain.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    const bad = exits.filter((e) => e.code !== 0);
+    console.log(
+      `  daemons stopped (${exits.length} processes, ${bad.length === 0 ? "all exit 0" : `${bad.length} failed`}); chain server closed`,
+    );
+  }
+}
+
+function formatGb(bytes: bigint): string {
+  return (Number(bytes / 10_000_000n) / 100).toFixed(2);
+}
+
+function popcount(x: bigint): number {
+  let c = 0;
+  for (let v = x; v > 0n; v >>= 1n) c += Number(v & 1n);
+  return c;
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
