@@ -220,6 +220,12 @@ export class Validator {
       refused: mt.counter("validator_signatures_refused_total", "Signatures refused by the signing record", ["kind"]),
       executed: mt.counter("validator_executed_total", "Requests executed", ["type"]),
     };
+    // Export the known label values at 0 from the start: dashboards and alerts see 0, not a missing series.
+    for (const by of ["self", "other"]) this.m.reported.inc({ by }, 0);
+    for (const kind of ["Proposal", "PeriodReport"]) {
+      this.m.signatures.inc({ kind }, 0);
+      this.m.refused.inc({ kind }, 0);
+    }
   }
 
   /**
@@ -503,7 +509,7 @@ export class Validator {
       {
         logger: this.log,
         onSigned: (item) => this.m.signatures.inc({ kind: item.type }),
-        onRefused: () => this.m.refused.inc({ kind: "proposal" }),
+        onRefused: () => this.m.refused.inc({ kind: "Proposal" }),
       },
     );
     let node: PbftNode;
@@ -1037,7 +1043,7 @@ export class Validator {
       );
     } catch (err) {
       if (err instanceof SlashingProtectionError) {
-        this.m.refused.inc({ kind: "report" });
+        this.m.refused.inc({ kind: "PeriodReport" });
         this.log.error({ err: err.toJSON(), period: rec.period.toString() }, "signature refused");
         return this.abandon(rec, "the signing record refused a conflicting report");
       }
