@@ -441,12 +441,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         Hot memory hot = _hot;
         uint64 period = report.period;
         if (period < hot.nextPeriod) revert StalePeriod(period, hot.nextPeriod);
-        // Compare-and-swap: the report must build on the first unreported period. (A base past the report's own
-        // period fails it too, as period ≥ nextPeriod here; that report covers nothing and is named as malformed.)
-        if (report.fromPeriod != hot.nextPeriod) {
-            if (report.fromPeriod > period) revert EmptyReportRange(report.fromPeriod, period);
-            revert ReportBaseMismatch(report.fromPeriod, hot.nextPeriod);
-        }
+        _checkBase(report.fromPeriod, period, hot.nextPeriod);
         uint256 endsAt = uint256(genesis) + (uint256(period) + 1) * periodLength;
         if (block.timestamp < endsAt) revert PeriodNotEnded(period, endsAt);
         bool empty = report.totalTraffic == 0;
@@ -825,6 +820,16 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     }
 
     // ------------------------------------------------------------------------------------------ internals
+
+    /// @dev Compare-and-swap on the reporting state: a report of `period` (≥ `nextPeriod`) must build on the first
+    ///      unreported period. A base past the report's own period fails it too; such a report covers nothing and
+    ///      is named as malformed. The happy path costs one comparison.
+    function _checkBase(uint64 fromPeriod, uint64 period, uint64 nextPeriod) private pure {
+        if (fromPeriod != nextPeriod) {
+            if (fromPeriod > period) revert EmptyReportRange(fromPeriod, period);
+            revert ReportBaseMismatch(fromPeriod, nextPeriod);
+        }
+    }
 
     /// @dev Scheduled emission from the cursor through `period`, and the recycled excess released on top of it.
     function _emission(Hot memory hot, uint64 period) private view returns (uint256 scheduled, uint256 recycled) {
