@@ -27,13 +27,13 @@ import {TokenAllocation} from "../token/TokenAllocation.sol";
  *
  * Reports: an EIP-712 `PeriodReport` signed by more than 2/3 of an epoch's bookkeeper committee (QuorumVerifier),
  * for a period that has ended and is later than the last reported one. A report names the first period whose traffic
- * it covers (`fromPeriod`) and lands only if that is exactly {nextPeriod} — a compare-and-swap on the reporting state,
- * so two reports built on the same base (say, a late one of the previous committee within the election grace and the
- * new committee's first) can never both land and pay the same traffic twice. The range a stored report covers is
- * (previous reported period, period], implied by the sequence of {PeriodReported} events. To stay O(1) and cheap, a
- * report stores ONE
- * new word: the hash of its {PeriodTerms}, which commit to everything it keeps (root, total traffic, node count,
- * node emission, claim deadline) and to its {Attestation} (epoch, signers, bookkeeper share, carry root, data CID).
+ * it covers (`fromPeriod`) and lands only if that is exactly the first unreported period (`nextPeriod`, see {state})
+ * — a compare-and-swap on the reporting state, so two reports built on the same base (say, a late one of the previous
+ * committee within the election grace and the new committee's first) can never both land and pay the same traffic
+ * twice. The range a stored report covers is (previous reported period, period], implied by the sequence of
+ * {PeriodReported} events. To stay O(1) and cheap, a report stores ONE new word: the hash of its {PeriodTerms}, which
+ * commit to everything it keeps (root, total traffic, node count, node emission, claim deadline) and to its
+ * {Attestation} (epoch, signers, bookkeeper share, carry root, data CID).
  * The full values are in the {PeriodReported} event; claims and settlements pass them back and the contract checks
  * them against the stored hash.
  *
