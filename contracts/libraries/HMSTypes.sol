@@ -15,10 +15,11 @@ library HMSTypes {
     /// @dev A committee member recommends a candidate for bookkeeper admission.
     bytes32 internal constant RECOMMENDATION_TYPEHASH = keccak256("Recommendation(address candidate,uint64 deadline)");
 
-    /// @dev A period's traffic report, signed by more than 2/3 of the epoch's committee.
+    /// @dev A period's traffic report, signed by more than 2/3 of the epoch's committee. It covers the traffic of
+    ///      periods `fromPeriod .. period`; `fromPeriod` must be the pool's first unreported period when it lands.
     bytes32 internal constant PERIOD_REPORT_TYPEHASH = keccak256(
-        "PeriodReport(uint64 epoch,uint64 period,bytes32 rewardsRoot,uint64 totalTraffic,uint32 nodeCount,"
-        "bytes32 carryRoot,bytes32 dataCid)"
+        "PeriodReport(uint64 epoch,uint64 period,uint64 fromPeriod,bytes32 rewardsRoot,uint64 totalTraffic,"
+        "uint32 nodeCount,bytes32 carryRoot,bytes32 dataCid)"
     );
 
     /// @dev One side of a served task (client or node); verified off-chain by meta nodes and validators.

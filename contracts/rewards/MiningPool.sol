@@ -26,9 +26,14 @@ import {TokenAllocation} from "../token/TokenAllocation.sol";
  * releases up to its scheduled emission again from that excess.
  *
  * Reports: an EIP-712 `PeriodReport` signed by more than 2/3 of an epoch's bookkeeper committee (QuorumVerifier),
- * for a period that has ended and is later than the last reported one. To stay O(1) and cheap, a report stores ONE
- * new word: the hash of its {PeriodTerms}, which commit to everything it keeps (root, total traffic, node count,
- * node emission, claim deadline) and to its {Attestation} (epoch, signers, bookkeeper share, carry root, data CID).
+ * for a period that has ended and is later than the last reported one. A report names the first period whose traffic
+ * it covers (`fromPeriod`) and lands only if that is exactly the first unreported period (`nextPeriod`, see {state})
+ * — a compare-and-swap on the reporting state, so two reports built on the same base (say, a late one of the previous
+ * committee within the election grace and the new committee's first) can never both land and pay the same traffic
+ * twice. The range a stored report covers is (previous reported period, period], implied by the sequence of
+ * {PeriodReported} events. To stay O(1) and cheap, a report stores ONE new word: the hash of its {PeriodTerms}, which
+ * commit to everything it keeps (root, total traffic, node count, node emission, claim deadline) and to its
+ * {Attestation} (epoch, signers, bookkeeper share, carry root, data CID).
  * The full values are in the {PeriodReported} event; claims and settlements pass them back and the contract checks
  * them against the stored hash.
  *
@@ -69,6 +74,8 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     struct PeriodReport {
         uint64 epoch;
         uint64 period;
+        /// @dev First period whose traffic the report covers: must equal nextPeriod when it lands.
+        uint64 fromPeriod;
         /// @dev Merkle root over the top-N leaves (index, nodeId, traffic).
         bytes32 rewardsRoot;
         /// @dev Sum of the top-N nodes' traffic.
@@ -279,6 +286,11 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     error ParameterOutOfBounds(string name, uint256 value, uint256 min, uint256 max);
     /// @notice `period` is not after the last reported period (`nextPeriod` is the first reportable one).
     error StalePeriod(uint64 period, uint64 nextPeriod);
+    /// @notice The report builds on another base: it covers traffic from `fromPeriod`, but the first unreported
+    ///         period is `nextPeriod` (another report landed first, or the report skips unreported periods).
+    error ReportBaseMismatch(uint64 fromPeriod, uint64 nextPeriod);
+    /// @notice Malformed report: its range `fromPeriod .. period` is empty (`fromPeriod` after `period`).
+    error EmptyReportRange(uint64 fromPeriod, uint64 period);
     /// @notice `period` ends at `endsAt`, in the future.
     error PeriodNotEnded(uint64 period, uint256 endsAt);
     /// @notice Inconsistent report: traffic, node count and root must be all zero (empty period) or all non-zero.
@@ -415,7 +427,8 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
 
     /**
      * @notice Posts the committee-signed report of `report.period`, releasing the emission of every period since the
-     *         last non-empty report (none if this one is empty) and storing its terms for claims.
+     *         last non-empty report (none if this one is empty) and storing its terms for claims. The report must
+     *         build on the current state: `report.fromPeriod` equal to {state}'s `nextPeriod` (compare-and-swap).
      * @dev Gas is O(signatures): one storage word written, one updated, two view calls to the committee.
      * @param report The signed report.
      * @param quorum Committee keys of `report.epoch`, signer bitmap and compact signatures.
@@ -428,6 +441,7 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
         Hot memory hot = _hot;
         uint64 period = report.period;
         if (period < hot.nextPeriod) revert StalePeriod(period, hot.nextPeriod);
+        _checkBase(report.fromPeriod, period, hot.nextPeriod);
         uint256 endsAt = uint256(genesis) + (uint256(period) + 1) * periodLength;
         if (block.timestamp < endsAt) revert PeriodNotEnded(period, endsAt);
         bool empty = report.totalTraffic == 0;
@@ -806,6 +820,16 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     }
 
     // ------------------------------------------------------------------------------------------ internals
+
+    /// @dev Compare-and-swap on the reporting state: a report of `period` (≥ `nextPeriod`) must build on the first
+    ///      unreported period. A base past the report's own period fails it too; such a report covers nothing and
+    ///      is named as malformed. The happy path costs one comparison.
+    function _checkBase(uint64 fromPeriod, uint64 period, uint64 nextPeriod) private pure {
+        if (fromPeriod != nextPeriod) {
+            if (fromPeriod > period) revert EmptyReportRange(fromPeriod, period);
+            revert ReportBaseMismatch(fromPeriod, nextPeriod);
+        }
+    }
 
     /// @dev Scheduled emission from the cursor through `period`, and the recycled excess released on top of it.
     function _emission(Hot memory hot, uint64 period) private view returns (uint256 scheduled, uint256 recycled) {

@@ -7585,6 +7585,22 @@ export const miningPoolAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "fromPeriod",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      }
+    ],
+    "name": "EmptyReportRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
       },
@@ -7877,6 +7893,22 @@ export const miningPoolAbi = [
       }
     ],
     "name": "RemovedSigner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromPeriod",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "nextPeriod",
+        "type": "uint64"
+      }
+    ],
+    "name": "ReportBaseMismatch",
     "type": "error"
   },
   {
@@ -9338,6 +9370,11 @@ export const miningPoolAbi = [
             "type": "uint64"
           },
           {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
             "internalType": "bytes32",
             "name": "rewardsRoot",
             "type": "bytes32"
@@ -9623,6 +9660,11 @@ export const miningPoolAbi = [
           {
             "internalType": "uint64",
             "name": "period",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fromPeriod",
             "type": "uint64"
           },
           {

@@ -1,7 +1,7 @@
 /**
  * Mining pool access for dApps and daemons (viem): read a reported period (its terms and attestation come from the
- * `PeriodReported` event and are checked against the hash the pool stored), check a node's claim, and build the
- * arguments of `claim` / `claimBatch` / `settleBookkeepers` / `reclaimExpired`.
+ * `PeriodReported` event and are checked against the hash the pool stored) and the range of periods it covers,
+ * check a node's claim, and build the arguments of `claim` / `claimBatch` / `settleBookkeepers` / `reclaimExpired`.
  *
  * ```ts
  * const period = await readPeriod(publicClient, poolAddress, 42n);
@@ -134,6 +134,33 @@ export async function readPeriod(
     };
   }
   throw new RewardsError(`no PeriodReported event of period ${period} matches the stored record`, period);
+}
+
+/**
+ * The periods whose traffic the stored report of `period` covers, `fromPeriod .. period`. The report's `fromPeriod`
+ * is signed but not stored: a report lands only if it builds on the first unreported period, so it is the previous
+ * reported period + 1 (0 for the pool's first report) — implied by the sequence of `PeriodReported` events, which
+ * this reads from the pool's first block. Throws a {@link RewardsError} if `period` was not reported.
+ */
+export async function reportedRange(
+  client: PublicClient,
+  pool: Address,
+  period: bigint,
+): Promise<{ fromPeriod: bigint; period: bigint }> {
+  const logs = await client.getContractEvents({
+    address: pool,
+    abi: miningPoolAbi,
+    eventName: "PeriodReported",
+    fromBlock: 0n,
+    strict: true,
+  });
+  let fromPeriod = 0n;
+  for (const log of logs) {
+    if (log.args.period === period) return { fromPeriod, period };
+    if (log.args.period > period) break;
+    fromPeriod = log.args.period + 1n;
+  }
+  throw new RewardsError(`period ${period} was not reported on ${pool}`, period);
 }
 
 /** Arguments of `claim` and `previewClaim` for one node's claim in a reported period. */

@@ -79,12 +79,16 @@ export const TYPES = {
     { name: "deadline", type: "uint64" },
   ],
   /**
-   * A period's traffic report, signed by more than 2/3 of the epoch's active bookkeepers.
+   * A period's traffic report, signed by more than 2/3 of the epoch's active bookkeepers. It covers the
+   * traffic of periods `fromPeriod .. period`: `fromPeriod` is the first period not yet reported when the
+   * report was built (the last reported period + 1, or 0), and the MiningPool accepts the report only if
+   * it is still its `nextPeriod` — two reports built on the same base can never both land.
    * `dataCid` is the sha256 digest of the full report JSON (CIDv1, raw codec, sha2-256).
    */
   PeriodReport: [
     { name: "epoch", type: "uint64" },
     { name: "period", type: "uint64" },
+    { name: "fromPeriod", type: "uint64" },
     { name: "rewardsRoot", type: "bytes32" },
     { name: "totalTraffic", type: "uint64" },
     { name: "nodeCount", type: "uint32" },
@@ -186,6 +190,8 @@ export interface RecommendationMessage {
 export interface PeriodReportMessage {
   epoch: bigint;
   period: bigint;
+  /** First period whose traffic the report covers; must equal the pool's `nextPeriod` when the report lands. */
+  fromPeriod: bigint;
   rewardsRoot: Hex;
   totalTraffic: bigint;
   nodeCount: number;

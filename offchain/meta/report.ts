@@ -3,8 +3,10 @@
  * signs, the full report document published to IPFS (its CID is the report's `dataCid`), the claims list with
  * Merkle proofs, and the next period's carried-over ledger.
  *
- * `buildReport(ledger, { epoch, topN })` is pure and deterministic: the meta master proposes with it and every
- * validator recomputes the same proposal from the same ledger before signing.
+ * `buildReport(ledger, { epoch, topN, fromPeriod })` is pure and deterministic: the meta master proposes with it and
+ * every validator recomputes the same proposal from the same ledger before signing. `fromPeriod` is the base the
+ * report builds on — the first period not reported yet (the pool's `nextPeriod`); the pool accepts the report only
+ * while that is still true, so two reports built on the same base never both land.
  *
  * Encodings mirror contracts/rewards/MiningPool.sol:
  *   - reward leaf i: `keccak256(bytes.concat(keccak256(abi.encode(i, nodeId, traffic))))` over the top nodes in
@@ -28,6 +30,7 @@ import {
   type LocalAccount,
 } from "viem";
 import { domainOf, signTyped, type PeriodReportMessage } from "../core/signing";
+import { ValidationError } from "../core/errors";
 import { MerkleTree, ZERO_HASH, rewardLeaf } from "../core/merkle";
 import { closePeriod, type LedgerState, type RankedNode } from "./ledger";
 
@@ -39,6 +42,11 @@ export interface ReportParams {
   epoch: bigint;
   /** How many nodes are rewarded (the top N by traffic). */
   topN: number;
+  /**
+   * First period whose traffic the report covers: the pool's `nextPeriod` the report builds on (the last reported
+   * period + 1, or 0 before any report). At most the ledger's period. Signed, not part of the document.
+   */
+  fromPeriod: bigint;
 }
 
 /** What a node needs to claim: its leaf and the proof against the report's rewards root. */
@@ -113,6 +121,12 @@ export function cidFromDigest(digest: Hex): string {
  * ledger and parameters give byte-identical results.
  */
 export function buildReport(state: LedgerState, params: ReportParams): BuiltReport {
+  if (params.fromPeriod < 0n || params.fromPeriod > state.period)
+    throw new ValidationError(
+      "REPORT_RANGE",
+      `report of period ${state.period} cannot cover traffic from period ${params.fromPeriod}`,
+      { value: params.fromPeriod },
+    );
   const closed = closePeriod(state, params.topN);
   const leaves = closed.top.map((n, i) => rewardLeaf(i, n.nodeId, n.traffic));
   const tree = new MerkleTree(leaves);
@@ -140,6 +154,7 @@ export function buildReport(state: LedgerState, params: ReportParams): BuiltRepo
     report: {
       epoch: params.epoch,
       period: closed.period,
+      fromPeriod: params.fromPeriod,
       rewardsRoot: closed.top.length === 0 ? ZERO_HASH : tree.root,
       totalTraffic: closed.totalTraffic,
       nodeCount: closed.top.length,

@@ -822,7 +822,11 @@ export class Validator {
     return out;
   }
 
-  /** True while the previous epoch's committee may still land reports our report would overlap. */
+  /**
+   * True while the previous epoch's committee may still land reports our report would overlap. The pool backs
+   * this wait (a report lands only if its fromPeriod is still the pool's next period, so of two reports on the
+   * same base only the first lands); waiting spares the committee a report that would lose that race.
+   */
   private graceBlocks(info: EpochInfo, base: bigint, prevPeriod: bigint | null): boolean {
     if (!info.previousCommittee) return false;
     if (prevPeriod !== null && prevPeriod >= base - 1n) return false;
@@ -1025,7 +1029,8 @@ export class Validator {
     // Abandon only on facts that cannot turn back; a lagging read just waits for the next tick.
     if (this.lastElected === undefined || this.lastElected < rec.epoch) return;
     if (this.lastElected > rec.epoch) return this.abandon(rec, `epoch ${rec.epoch} is no longer the elected one`);
-    const expected = rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n;
+    // The pool accepts the report only while its next period is the report's fromPeriod (= prevPeriod + 1).
+    const expected = rec.report.fromPeriod;
     if (this.nextPeriod < expected) return;
     if (this.nextPeriod > expected)
       return this.abandon(
@@ -1167,7 +1172,7 @@ export class Validator {
     const nextPeriod = BigInt(fresh);
     if (nextPeriod > this.nextPeriod) this.nextPeriod = nextPeriod;
     if (nextPeriod > rec.period) return this.kick();
-    const expected = rec.prevPeriod === null ? 0n : rec.prevPeriod + 1n;
+    const expected = rec.report.fromPeriod;
     if (nextPeriod < expected) return;
     if (nextPeriod > expected) return this.abandon(rec, "the chain moved past the report it builds on");
     const pool = this.chain.hms.MiningPool;
@@ -1198,7 +1203,8 @@ export class Validator {
     } catch (err) {
       const name = revertName(err);
       v.nextTryAt = Date.now() + Math.max(1_000, this.config.transmit.staggerMs);
-      if (name === "StalePeriod") return this.kick();
+      // Another report landed first (same period, or one on the same base): the next tick abandons this one.
+      if (name === "StalePeriod" || name === "ReportBaseMismatch") return this.kick();
       this.log.warn(
         { period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] },
         "transmission failed",
@@ -1365,6 +1371,7 @@ export class Validator {
       report: {
         epoch: rec.report.epoch.toString(),
         period: rec.report.period.toString(),
+        fromPeriod: rec.report.fromPeriod.toString(),
         rewardsRoot: rec.report.rewardsRoot,
         totalTraffic: rec.report.totalTraffic.toString(),
         nodeCount: rec.report.nodeCount,

@@ -17,9 +17,10 @@
  *
  * - **report** — "the report of period p": the previous reported period's carry-over (`prev`: its period,
  *   carry root and carried nodes), the signed receipts of the periods since (`traffic`, at most
- *   {@link ROLL_FORWARD_LIMIT} periods), the top-N and the resulting `PeriodReport`. Traffic of periods that
- *   were never reported rolls forward into the next report, as their emission does on chain — downtime costs
- *   nodes nothing.
+ *   {@link ROLL_FORWARD_LIMIT} periods), the top-N and the resulting `PeriodReport`, whose `fromPeriod` is
+ *   `prev.period + 1` (0 without a previous report): the pool's `nextPeriod` the report builds on, which the pool
+ *   checks when it lands. Traffic of periods that were never reported rolls forward into the next report, as
+ *   their emission does on chain — downtime costs nodes nothing.
  * - **skip** — "period p is not reported on its own" (its traffic rolls forward): fills the sequence number
  *   of a period the committee did not report in time; valid only once a later period has ended.
  *
@@ -51,7 +52,7 @@ import { buildReport, carryTree, type BuiltReport } from "../meta/report";
 import { periodFromWire, periodToWire, type PeriodReceipts, type SignedReceipt } from "../meta/traffic/feed";
 
 /** Version of the request encoding. */
-export const PROPOSAL_VERSION = 1;
+export const PROPOSAL_VERSION = 2;
 /** Most periods of traffic one report carries (older unreported traffic is dropped). */
 export const ROLL_FORWARD_LIMIT = 144;
 /** Most receipts (both sides) in one report request. */
@@ -143,6 +144,7 @@ function reportToJson(r: PeriodReportMessage) {
   return {
     epoch: r.epoch.toString(),
     period: r.period.toString(),
+    fromPeriod: r.fromPeriod.toString(),
     rewardsRoot: r.rewardsRoot.toLowerCase(),
     totalTraffic: r.totalTraffic.toString(),
     nodeCount: r.nodeCount,
@@ -214,6 +216,7 @@ const reportSchema = z.strictObject({
   report: z.strictObject({
     epoch: uint,
     period: uint,
+    fromPeriod: uint,
     rewardsRoot: hex32,
     totalTraffic: uint,
     nodeCount: z
@@ -282,9 +285,17 @@ export function proposalLedger(p: Pick<ReportProposal, "period" | "prev" | "traf
   return ledger;
 }
 
+/**
+ * The first period a report built on `prevPeriod` covers — the pool's `nextPeriod` while `prevPeriod` is the last
+ * reported period (0 before any report) — and so the report's `fromPeriod`.
+ */
+export function fromPeriodOf(prevPeriod: bigint | null): bigint {
+  return prevPeriod === null ? 0n : prevPeriod + 1n;
+}
+
 /** Rebuilds the report (and document, claims, carry-out) a report proposal stands for. */
 export function recomputeReport(p: ReportProposal): BuiltReport {
-  return buildReport(proposalLedger(p), { epoch: p.epoch, topN: p.topN });
+  return buildReport(proposalLedger(p), { epoch: p.epoch, topN: p.topN, fromPeriod: fromPeriodOf(p.prev.period) });
 }
 
 /** The window of traffic periods a report of `period` built on `prev` carries: [from, period]. */
@@ -341,7 +352,11 @@ export function buildReportProposal(input: ReportInput): BuiltProposal<ReportPro
       .sort((a, b) => compare(a.nodeId, b.nodeId)),
   };
   const draft = { period, prev, traffic };
-  const built = buildReport(proposalLedger(draft), { epoch: input.epoch, topN: input.topN });
+  const built = buildReport(proposalLedger(draft), {
+    epoch: input.epoch,
+    topN: input.topN,
+    fromPeriod: fromPeriodOf(prev.period),
+  });
   const proposal: ReportProposal = {
     type: "report",
     chainId: input.chainId,

@@ -70,11 +70,14 @@ export async function rewardsChapter(ctx: DemoContext): Promise<void> {
   );
 
   // 2. The report for the elected committee's epoch: top nodes, Merkle root, carry-over, the full JSON's CID.
+  //    It builds on the pool's next unreported period (`fromPeriod`): the pool refuses it if another report lands first.
   const [epoch, , keys, quorum] = await BookkeeperStaking.read.activeSet();
-  const built = buildReport(ledger, { epoch, topN: 100 });
+  const [fromPeriod] = await MiningPool.read.state();
+  const built = buildReport(ledger, { epoch, topN: 100, fromPeriod });
   const report = built.report;
   console.log(
-    `  report: ${report.nodeCount} nodes, total ${report.totalTraffic / GB} GB, root ${short(report.rewardsRoot)}`,
+    `  report of periods ${fromPeriod}–${period}: ${report.nodeCount} nodes, total ${report.totalTraffic / GB} GB, ` +
+      `root ${short(report.rewardsRoot)}`,
   );
   console.log(`          carry root ${short(report.carryRoot)}, data ${built.cid}`);
 

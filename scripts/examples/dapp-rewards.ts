@@ -97,12 +97,14 @@ async function main() {
   // The committee signs the last finished period's report (what the validator daemons do) and one of them posts it.
   const period = (await reader.MiningPool.read.currentPeriod()) - 1n;
   const [epoch, , keys] = await reader.BookkeeperStaking.read.activeSet();
+  // The report covers the periods since the last reported one: it names the pool's next period as its base.
+  const [fromPeriod] = await reader.MiningPool.read.state();
   const built = buildReport(
     ledgerFrom(period, [
       [nodeId, 120n * GB],
       [keccak256(toHex("hms-example/node/1")), 280n * GB],
     ]),
-    { epoch, topN: 100 },
+    { epoch, topN: 100, fromPeriod },
   );
   const chainId = await publicClient.getChainId();
   const signed = await Promise.all(

@@ -16,7 +16,8 @@ import {
 } from "../../offchain/meta/report";
 import { ZERO_HASH } from "../../offchain/core/merkle";
 import { QuorumError, quorumArgs, quorumOf, toCompact } from "../../offchain/core/quorum";
-import { domainOf, recoverTyped } from "../../offchain/core/signing";
+import { domainOf, recoverTyped, typedDigest } from "../../offchain/core/signing";
+import { ValidationError } from "../../offchain/core/errors";
 import { rewardsSystem } from "../rewards/fixtures";
 
 const node = (i: number) => keccak256(toHex(`report/node/${i}`));
@@ -30,9 +31,9 @@ function ledger() {
 
 describe("offchain/meta/report: period reports, CIDs, terms", () => {
   it("is deterministic: the same ledger gives byte-identical reports, whatever the insertion order", () => {
-    const a = buildReport(ledger(), { epoch: 3n, topN: 4 });
+    const a = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 10n });
     const reversed = ledgerFrom(12n, [...ledger().traffic.entries()].reverse());
-    const b = buildReport(reversed, { epoch: 3n, topN: 4 });
+    const b = buildReport(reversed, { epoch: 3n, topN: 4, fromPeriod: 10n });
     expect(b.json).to.equal(a.json);
     expect(b.report).to.deep.equal(a.report);
     expect(b.claims).to.deep.equal(a.claims);
@@ -46,11 +47,32 @@ describe("offchain/meta/report: period reports, CIDs, terms", () => {
       carryTree([...a.carry.traffic.entries()].map(([nodeId, traffic]) => ({ nodeId, traffic }))).root,
     );
     // The epoch is not part of the document: another committee signing the same ledger has the same CID.
-    expect(buildReport(ledger(), { epoch: 4n, topN: 4 }).report.dataCid).to.equal(a.report.dataCid);
+    expect(buildReport(ledger(), { epoch: 4n, topN: 4, fromPeriod: 10n }).report.dataCid).to.equal(a.report.dataCid);
+  });
+
+  it("signs the base it builds on (fromPeriod ≤ period); the document and its CID do not depend on it", () => {
+    const a = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 10n });
+    expect(a.report.fromPeriod).to.equal(10n);
+    expect(a.report.period).to.equal(12n);
+    // A report of the period alone, and one from genesis: same ledger, same document, different signed message.
+    const alone = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 12n });
+    const all = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 0n });
+    expect([alone.report.fromPeriod, all.report.fromPeriod]).to.deep.equal([12n, 0n]);
+    expect(alone.json).to.equal(a.json);
+    expect(all.report.dataCid).to.equal(a.report.dataCid);
+    const domain = domainOf("miningPool", 31337, "0x00000000000000000000000000000000000000aa");
+    expect(typedDigest(domain, "PeriodReport", alone.report)).to.not.equal(
+      typedDigest(domain, "PeriodReport", a.report),
+    );
+    // A report covering nothing (its base after its period) is not built.
+    for (const fromPeriod of [13n, 2n ** 63n, -1n])
+      expect(() => buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod }))
+        .to.throw(ValidationError, /cannot cover traffic from period/)
+        .with.property("code", "REPORT_RANGE");
   });
 
   it("dataCid is the sha256 of the canonical JSON, as a CIDv1 raw", () => {
-    const built = buildReport(ledger(), { epoch: 3n, topN: 4 });
+    const built = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 10n });
     expect(built.report.dataCid).to.equal(sha256(stringToBytes(built.json)));
     const cid = CID.parse(built.cid);
     expect(cid.version).to.equal(1);
@@ -65,7 +87,7 @@ describe("offchain/meta/report: period reports, CIDs, terms", () => {
   });
 
   it("an empty ledger gives an empty report (zero root, no claims)", () => {
-    const built = buildReport(ledgerFrom(2n, []), { epoch: 0n, topN: 10 });
+    const built = buildReport(ledgerFrom(2n, []), { epoch: 0n, topN: 10, fromPeriod: 0n });
     expect(built.report.rewardsRoot).to.equal(ZERO_HASH);
     expect(built.report.totalTraffic).to.equal(0n);
     expect(built.report.nodeCount).to.equal(0);
@@ -97,7 +119,7 @@ describe("offchain/meta/report: period reports, CIDs, terms", () => {
     const accounts = [1, 2, 3, 4].map((i) => privateKeyToAccount(keccak256(toHex(`report/key/${i}`))));
     const keys = accounts.map((a) => a.address);
     const pool = "0x00000000000000000000000000000000000000aa" as Address;
-    const built = buildReport(ledger(), { epoch: 3n, topN: 4 });
+    const built = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 10n });
     const signed = await Promise.all(
       [3, 0, 2].map(async (i) => ({
         key: keys[i],

@@ -5,7 +5,10 @@
  *   - what was paid never exceeds what was released, and what was released never exceeds what was funded plus
  *     what came back,
  *   - a period's claims never exceed its node emission, and the balance is exactly the unreleased reserve plus
- *     every open liability (unclaimed node emission, unsettled bookkeeper shares).
+ *     every open liability (unclaimed node emission, unsettled bookkeeper shares),
+ *   - a quorum-signed report lands only if it builds on the first unreported period (`fromPeriod = nextPeriod`,
+ *     else `ReportBaseMismatch`, or `EmptyReportRange` past its own period), so the ranges of the reports that land
+ *     partition the periods: no traffic is paid twice.
  * "Paid" is observed independently from the token's Transfer events out of the pool.
  */
 import { expect } from "chai";
@@ -22,7 +25,7 @@ import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../of
 const NODES = 6;
 
 type Action =
-  | { kind: "report"; skip: number; traffic: number[]; topN: number; signers: number }
+  | { kind: "report"; skip: number; traffic: number[]; topN: number; signers: number; rebase: number }
   | { kind: "claim"; pick: number; node: number }
   | { kind: "batch"; node: number }
   | { kind: "fund"; amount: bigint }
@@ -39,6 +42,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       traffic: fc.array(fc.nat({ max: 5_000 }), { minLength: NODES, maxLength: NODES }),
       topN: fc.integer({ min: 1, max: NODES }),
       signers: fc.integer({ min: 5, max: 7 }),
+      // fromPeriod − nextPeriod: mostly 0 (an honest report), sometimes behind or ahead.
+      rebase: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: -2, max: 4 }) },
+      ),
     }),
   },
   {
@@ -99,11 +107,20 @@ describe("MiningPool (property)", () => {
           if (a.kind === "report") {
             const p = next + BigInt(a.skip);
             const entries = a.traffic.map((t, i) => [nodeId(i), BigInt(t)] as [Hex, bigint]);
-            const built = buildReport(ledgerFrom(p, entries), { epoch: 0n, topN: a.topN });
+            const built = buildReport(ledgerFrom(p, entries), { epoch: 0n, topN: a.topN, fromPeriod: next });
             await endOfPeriod(sys.pool, p);
-            await sys.pool.submitReport(built.report, await signQuorum(sys, c, built.report, first(a.signers)));
-            reported.push({ p: await period(sys, p), built });
-            next = p + 1n;
+            const from = next + BigInt(a.rebase) < 0n ? next + 1n : next + BigInt(a.rebase);
+            const report = { ...built.report, fromPeriod: from };
+            const tx = sys.pool.submitReport(report, await signQuorum(sys, c, report, first(a.signers)));
+            if (from > p) {
+              await expect(tx).to.be.revertedWithCustomError(sys.pool, "EmptyReportRange").withArgs(from, p);
+            } else if (from !== next) {
+              await expect(tx).to.be.revertedWithCustomError(sys.pool, "ReportBaseMismatch").withArgs(from, next);
+            } else {
+              await (await tx).wait();
+              reported.push({ p: await period(sys, p), built });
+              next = p + 1n;
+            }
           } else if (a.kind === "claim" && reported.length > 0) {
             const r = reported[a.pick % reported.length];
             const claim = r.built.claims.find((x) => x.nodeId === nodeId(a.node));
@@ -151,7 +168,8 @@ describe("MiningPool (property)", () => {
           expect(paid).to.be.at.most(released);
           expect(released).to.be.at.most(funded + (await sys.pool.totalReturned()));
           // Exact accounting: the balance is the unreleased reserve plus every open liability.
-          const [, , reserve] = await sys.pool.state();
+          const [nextPeriod, , reserve] = await sys.pool.state();
+          expect(nextPeriod).to.equal(next);
           let liabilities = 0n;
           for (const r of reported) {
             const [, , claimed] = await sys.pool.periodRecord(r.p.period);

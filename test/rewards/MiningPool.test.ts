@@ -34,14 +34,17 @@ const GB = 10n ** 9n;
 const DUST = HMS(296_000_000) - (E0 * 2n - BigInt(E0.toString(2).replace(/0/g, "").length)) * HALVING;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
-/** A report of `p` over nodes 0..n-1 with traffic (i+1) GB, all rewarded. */
-function reportOf(p: bigint, epoch: bigint, n: number, topN = n): BuiltReport {
+/**
+ * A report of `p` over nodes 0..n-1 with traffic (i+1) GB, all rewarded, covering periods `from` .. `p` (by default
+ * `p` alone: built on `p − 1` being the last reported period).
+ */
+function reportOf(p: bigint, epoch: bigint, n: number, from = p, topN = n): BuiltReport {
   return buildReport(
     ledgerFrom(
       p,
       Array.from({ length: n }, (_, i) => [nodeId(i), BigInt(i + 1) * GB] as const),
     ),
-    { epoch, topN },
+    { epoch, topN, fromPeriod: from },
   );
 }
 
@@ -219,7 +222,7 @@ describe("MiningPool", () => {
         .to.be.revertedWithCustomError(sys.pool, "PeriodNotEnded")
         .withArgs(0, (await sys.pool.periodBounds(0))[1]);
       await endOfPeriod(sys.pool, 3n);
-      const r3 = reportOf(3n, 0n, 2).report;
+      const r3 = reportOf(3n, 0n, 2, 0n).report;
       const q3 = await signQuorum(sys, c, r3, first(5));
       await sys.pool.submitReport(r3, q3);
       // The same report again, and an earlier period.
@@ -227,11 +230,88 @@ describe("MiningPool", () => {
       await expect(post(sys, c, r0, first(5)))
         .to.be.revertedWithCustomError(sys.pool, "StalePeriod")
         .withArgs(0, 4);
-      const r9 = reportOf(9n, 0n, 2).report;
+      const r9 = reportOf(9n, 0n, 2, 4n).report;
       await expect(post(sys, c, r9, first(5)))
         .to.be.revertedWithCustomError(sys.pool, "PeriodNotEnded")
         .withArgs(9, (await sys.pool.periodBounds(9))[1]);
       await expect(sys.pool.pendingEmission(2)).to.be.revertedWithCustomError(sys.pool, "StalePeriod").withArgs(2, 4);
+    });
+
+    it("closes the epoch-boundary race: of two reports built on the same base, only the first lands", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 0n);
+      await post(sys, c, reportOf(0n, 0n, 2).report, first(5)); // L = 0
+      const next = await electCommittee(sys, 1n, 4, 20);
+      const epoch1 = await sys.committee.epochStart(1);
+      await time.increaseTo(epoch1 + 100n); // within the previous committee's grace (1 h)
+      const q = (await sys.pool.currentPeriod()) - 1n; // the last ended period
+      const p = q - 1n;
+      expect(p).to.be.above(1n);
+      // The previous committee's late report of p covers (0, p]; the new committee's first report of q, built on
+      // the same last reported period, covers (0, q] — the traffic of (0, p] in both.
+      const late = reportOf(p, 0n, 3, 1n).report;
+      const firstOfNew = reportOf(q, 1n, 4, 1n).report;
+      const lateQuorum = await signQuorum(sys, c, late, first(5));
+      const newQuorum = await signQuorum(sys, next, firstOfNew, first(3));
+      // Each would land on its own (both epochs may sign now)…
+      await sys.pool.submitReport.staticCall(firstOfNew, newQuorum);
+      await sys.pool.submitReport.staticCall(late, lateQuorum);
+      // …but once one lands, the other no longer builds on the chain's state.
+      await expect(sys.pool.submitReport(late, lateQuorum))
+        .to.emit(sys.pool, "PeriodReported")
+        .withArgs(p, 0n, anyValue, anyValue, 1n, anyValue);
+      await expect(sys.pool.submitReport(firstOfNew, newQuorum))
+        .to.be.revertedWithCustomError(sys.pool, "ReportBaseMismatch")
+        .withArgs(1n, p + 1n);
+      expect((await sys.pool.periodRecord(q))[0]).to.be.false;
+      // The new committee rebuilds on p: its report of q now covers (p, q] only, and lands.
+      const rebuilt = reportOf(q, 1n, 4, p + 1n).report;
+      await expect(post(sys, next, rebuilt, first(3))).to.emit(sys.pool, "PeriodReported");
+      expect((await sys.pool.state())[0]).to.equal(q + 1n);
+    });
+
+    it("rejects a report whose base is ahead of or behind the first unreported period", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 3n);
+      // Before any report the base is period 0.
+      await expect(post(sys, c, reportOf(1n, 0n, 2, 1n).report, first(5)))
+        .to.be.revertedWithCustomError(sys.pool, "ReportBaseMismatch")
+        .withArgs(1n, 0n);
+      await post(sys, c, reportOf(1n, 0n, 2, 0n).report, first(5)); // covers 0..1
+      // Behind: built on nothing (overlaps 0..1); built on 0 (overlaps 1). Ahead: skips unreported period 2.
+      for (const from of [0n, 1n, 3n]) {
+        await expect(post(sys, c, reportOf(3n, 0n, 2, from).report, first(5)))
+          .to.be.revertedWithCustomError(sys.pool, "ReportBaseMismatch")
+          .withArgs(from, 2n);
+      }
+      // The base is signed: a relayer cannot rebase a quorum-signed report.
+      const r = reportOf(3n, 0n, 2, 1n).report;
+      const q = await signQuorum(sys, c, r, first(5));
+      await expect(sys.pool.submitReport({ ...r, fromPeriod: 2n }, q)).to.be.revertedWithCustomError(
+        sys.pool,
+        "InvalidSignature",
+      );
+      await expect(post(sys, c, reportOf(3n, 0n, 2, 2n).report, first(5))).to.emit(sys.pool, "PeriodReported");
+      expect((await sys.pool.state())[0]).to.equal(4n);
+    });
+
+    it("rejects a report covering nothing (fromPeriod after period)", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 2n);
+      const r = reportOf(2n, 0n, 2, 0n).report;
+      for (const from of [3n, 2n ** 64n - 1n]) {
+        await expect(post(sys, c, { ...r, fromPeriod: from }, first(5)))
+          .to.be.revertedWithCustomError(sys.pool, "EmptyReportRange")
+          .withArgs(from, 2n);
+      }
+      await post(sys, c, r, first(5));
+      // Below the next period the report is stale first, whatever its base.
+      await expect(post(sys, c, { ...reportOf(1n, 0n, 2, 1n).report, fromPeriod: 3n }, first(5)))
+        .to.be.revertedWithCustomError(sys.pool, "StalePeriod")
+        .withArgs(1n, 3n);
+      // A report of one period (fromPeriod = period) is the smallest range.
+      await endOfPeriod(sys.pool, 3n);
+      await expect(post(sys, c, reportOf(3n, 0n, 2, 3n).report, first(5))).to.emit(sys.pool, "PeriodReported");
     });
 
     it("rejects duplicate, foreign and miscounted signers", async () => {
@@ -391,7 +471,7 @@ describe("MiningPool", () => {
       const { sys, c } = await loadFixture(withCommittee);
       await endOfPeriod(sys.pool, 4n);
       // Period 1 is empty: it releases nothing and stores a record.
-      const empty = buildReport(ledgerFrom(1n, []), { epoch: 0n, topN: 10 }).report;
+      const empty = buildReport(ledgerFrom(1n, []), { epoch: 0n, topN: 10, fromPeriod: 0n }).report;
       expect(empty.rewardsRoot).to.equal(ZERO_HASH);
       await expect(post(sys, c, empty, first(5))).to.emit(sys.pool, "PeriodReported");
       const p1 = await period(sys, 1n);
@@ -402,7 +482,7 @@ describe("MiningPool", () => {
       expect(scheduled).to.equal(5n * E0);
       expect(recycled).to.equal(DUST);
       // Periods 0, 2, 3 never reported: period 4's report releases 0..4.
-      await post(sys, c, reportOf(4n, 0n, 3).report, first(5));
+      await post(sys, c, reportOf(4n, 0n, 3, 2n).report, first(5));
       const p4 = await period(sys, 4n);
       expect(p4.emissionFrom).to.equal(0n);
       expect(p4.terms.nodeEmission + p4.attestation.bookkeeperShare).to.equal(5n * E0 + DUST);
@@ -433,7 +513,7 @@ describe("MiningPool", () => {
       await sys.token.connect(sys.ido).approve(small, total);
       await small.connect(sys.ido).fund(total); // exactly the schedule: nothing to recycle
       await endOfPeriod(small, 9n);
-      const r = reportOf(9n, 0n, 2).report;
+      const r = reportOf(9n, 0n, 2, 0n).report;
       const q = await signQuorum(sys, c, r, first(5), (await small.getAddress()) as Address);
       // Periods 0..9: 4 × E0 + 4 × E0/2 + 2 × E0/4 = 6,500 HMS.
       await expect(small.submitReport(r, q)).to.emit(small, "PeriodReported");
@@ -503,7 +583,7 @@ describe("MiningPool", () => {
         rest -= gb;
       }
       expect(rest).to.equal(0n);
-      const built = buildReport(ledgerFrom(0n, entries), { epoch: 0n, topN: 100 });
+      const built = buildReport(ledgerFrom(0n, entries), { epoch: 0n, topN: 100, fromPeriod: 0n });
       expect(built.report.totalTraffic).to.equal(1_000n * GB);
       expect(built.report.nodeCount).to.equal(100);
       const payoutA = hre.ethers.Wallet.createRandom().address;
@@ -776,7 +856,7 @@ describe("MiningPool", () => {
     it("settles an empty period: no credit, missed duty recorded", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       await endOfPeriod(sys.pool, 0n);
-      await post(sys, c, buildReport(ledgerFrom(0n, []), { epoch: 0n, topN: 5 }).report, first(5));
+      await post(sys, c, buildReport(ledgerFrom(0n, []), { epoch: 0n, topN: 5, fromPeriod: 0n }).report, first(5));
       const p = await period(sys, 0n);
       await expect(sys.pool.settleBookkeepers([settlement(p)]))
         .to.emit(sys.pool, "BookkeepersSettled")

@@ -25,7 +25,7 @@ describe("MiningPool through viem (dApp)", () => {
         [nodeId(1), 300n],
         [nodeId(2), 700n],
       ]),
-      { epoch: 0n, topN: 2 },
+      { epoch: 0n, topN: 2, fromPeriod: 0n },
     );
     await endOfPeriod(sys.pool, 0n);
     await sys.pool.submitReport(built.report, await signQuorum(sys, c, built.report, first(3)));

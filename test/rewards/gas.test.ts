@@ -45,7 +45,7 @@ describe("Rewards gas (docs/GAS.md)", () => {
     const seven = await electCommittee(sys, 0n, 7);
     let p = 0n;
     const report = async (label: string, c: typeof seven, who: number[], nodes: number) => {
-      const built = buildReport(ledger(p, nodes), { epoch: c.epoch, topN: nodes });
+      const built = buildReport(ledger(p, nodes), { epoch: c.epoch, topN: nodes, fromPeriod: p });
       await endOfPeriod(sys.pool, p);
       const q = await signQuorum(sys, c, built.report, who);
       p++;
@@ -56,7 +56,7 @@ describe("Rewards gas (docs/GAS.md)", () => {
     const g7 = await report("submitReport 7-of-7, 100 nodes", seven, first(7), 100);
     const g7big = await report("submitReport 7-of-7, 10,000 nodes", seven, first(7), 10_000);
     await report("submitReport 5-of-7, 100 nodes", seven, first(5), 100);
-    const empty = buildReport(ledgerFrom(p, []), { epoch: 0n, topN: 1 });
+    const empty = buildReport(ledgerFrom(p, []), { epoch: 0n, topN: 1, fromPeriod: p });
     await endOfPeriod(sys.pool, p);
     await gas(
       "submitReport 5-of-7, empty period",
@@ -87,7 +87,7 @@ describe("Rewards gas (docs/GAS.md)", () => {
     const builts: BuiltReport[] = [];
     const periods: ReportedPeriod[] = [];
     for (let p = 0n; p < 10n; p++) {
-      const built = buildReport(ledger(p, nodes), { epoch: 0n, topN: nodes });
+      const built = buildReport(ledger(p, nodes), { epoch: 0n, topN: nodes, fromPeriod: p });
       await endOfPeriod(sys.pool, p);
       await sys.pool.submitReport(built.report, await signQuorum(sys, c, built.report, first(5)));
       builts.push(built);

@@ -110,13 +110,15 @@ describe("rewards in the deployed system", () => {
 
     // The last finished period; everything since genesis rolls into it.
     const period = (await hms.MiningPool.read.currentPeriod()) - 1n;
+    const [fromPeriod] = await hms.MiningPool.read.state(); // the first unreported period: 0
+    expect(fromPeriod).to.equal(0n);
     const built = buildReport(
       ledgerFrom(period, [
         [nodeIdOf(0), 100n * GB],
         [nodeIdOf(1), 250n * GB],
         [nodeIdOf(2), 650n * GB],
       ]),
-      { epoch: c.epoch, topN: 100 },
+      { epoch: c.epoch, topN: 100, fromPeriod },
     );
     const chainId = await client.getChainId();
     // Three of four sign (quorum 3); member 2 misses it.
@@ -236,12 +238,13 @@ describe("rewards in the deployed system", () => {
       let period = (await hms.MiningPool.read.currentPeriod()) - 2n;
       const gas: bigint[] = [];
       for (let k = 0; k < 2; k++, period++) {
+        const [fromPeriod] = await hms.MiningPool.read.state();
         const built = buildReport(
           ledgerFrom(
             period,
             Array.from({ length: 100 }, (_, i) => [nodeIdOf(1000 + i), BigInt(i + 1) * GB] as const),
           ),
-          { epoch: c.epoch, topN: 100 },
+          { epoch: c.epoch, topN: 100, fromPeriod },
         );
         const signed = await Promise.all(
           Array.from({ length: 7 }, async (_, i) => ({

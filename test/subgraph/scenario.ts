@@ -140,13 +140,14 @@ export async function runScenario(): Promise<Scenario> {
   // 4. A second report signed by three of the four members (the member with demo key 3 misses it), one claim,
   //    and the settlement that records the missed duty.
   const period2 = (await pool.currentPeriod()) - 1n;
+  const { nextPeriod: fromPeriod } = await pool.state(); // it builds on the first report
   const built = buildReport(
     ledgerFrom(period2, [
       [demoNodeId(0), 300n * GB],
       [demoNodeId(1), 100n * GB],
       [demoNodeId(2), 50n * GB],
     ]),
-    { epoch: epoch1, topN: 100 },
+    { epoch: epoch1, topN: 100, fromPeriod },
   );
   const poolAddress = at("MiningPool") as Address;
   const missedKey = demoBookkeeperKey(3).address;

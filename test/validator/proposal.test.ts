@@ -9,6 +9,7 @@ import { buildReport, carryTree } from "../../offchain/meta/report";
 import { GeneratedTraffic } from "../../offchain/meta/traffic/generator";
 import type { PeriodReceipts } from "../../offchain/meta/traffic/feed";
 import {
+  PROPOSAL_VERSION,
   ROLL_FORWARD_LIMIT,
   basePeriod,
   buildReportProposal,
@@ -16,6 +17,7 @@ import {
   checkProposal,
   decodeProposal,
   encodeProposal,
+  fromPeriodOf,
   lastEndedPeriod,
   periodEnd,
   periodOfSeq,
@@ -150,7 +152,9 @@ describe("validator/proposal", function () {
         matched.map((m) => ({ ...m, period: p.period })),
       );
     }
-    expect(buildReport(ledger, { epoch: EPOCH, topN: TOP_N }).report).to.deep.equal(p.report);
+    expect(buildReport(ledger, { epoch: EPOCH, topN: TOP_N, fromPeriod: 0n }).report).to.deep.equal(p.report);
+    // Nothing reported yet: the report builds on period 0, the pool's first next period.
+    expect(p.report.fromPeriod).to.equal(0n);
     expect(p.report.nodeCount).to.be.at.most(TOP_N);
   });
 
@@ -177,6 +181,7 @@ describe("validator/proposal", function () {
     expect(carry.length).to.be.greaterThan(0); // top-2 of 3 nodes: one carries over
     const prev: PrevReport = { period: BASE, carryRoot: first.proposal.report.carryRoot, carry };
     const second = await build(2, prev);
+    expect(second.proposal.report.fromPeriod).to.equal(BASE + 1n);
     const reported = new Map([[BASE, first.proposal.report.carryRoot]]);
     expect(checkProposal(second.text, context({}, reported)).ok).to.equal(true);
     expect(reason(second.text, context())).to.match(/not reported on chain/);
@@ -199,6 +204,29 @@ describe("validator/proposal", function () {
     expect(reason(tamper(text, (p) => (p.report.dataCid = keccak256("0x04"))))).to.match(/dataCid/);
     expect(reason(tamper(text, (p) => (p.report.epoch = EPOCH + 1n)))).to.match(/epoch does not recompute/);
     expect(reason(tamper(text, (p) => (p.report.nodeCount += 1)))).to.match(/nodeCount/);
+    expect(reason(tamper(text, (p) => (p.report.fromPeriod += 1n)))).to.match(/fromPeriod does not recompute/);
+  });
+
+  it("rejects a report whose fromPeriod is not the period after the report it builds on", async function () {
+    expect([fromPeriodOf(null), fromPeriodOf(0n), fromPeriodOf(BASE)]).to.deep.equal([0n, 1n, BASE + 1n]);
+    const prev: PrevReport = { period: BASE, carryRoot: ZERO_HASH, carry: [] };
+    const reported = new Map([[BASE, ZERO_HASH]]);
+    const { text, proposal } = await build(3, prev);
+    expect(proposal.report.fromPeriod).to.equal(BASE + 1n);
+    expect(checkProposal(text, context({}, reported)).ok).to.equal(true);
+    // Behind (it would pay periods up to BASE again), ahead (it would skip BASE + 1), past its own period, and
+    // the first report claiming a later base than the pool's 0: none recomputes, so no honest member prepares it.
+    for (const from of [0n, BASE, BASE + 2n, proposal.period, proposal.period + 1n])
+      expect(
+        reason(
+          tamper(text, (p) => (p.report.fromPeriod = from)),
+          context({}, reported),
+        ),
+      ).to.equal(`report fromPeriod does not recompute (${from} ≠ ${BASE + 1n})`);
+    const firstReport = await build(3);
+    expect(reason(tamper(firstReport.text, (p) => (p.report.fromPeriod = 1n)))).to.match(
+      /fromPeriod does not recompute \(1 ≠ 0\)/,
+    );
   });
 
   it("rejects the wrong slot, domain, top-N, encoding and a period that has not ended", async function () {
@@ -214,6 +242,12 @@ describe("validator/proposal", function () {
     expect(reason(upper)).to.match(/lower-case/);
     expect(reason("not json")).to.match(/not JSON/);
     expect(reason(JSON.stringify({ v: 2, type: "report" }))).to.match(/bad proposal/);
+    // A request of the previous encoding (v1: a report without fromPeriod) is not a proposal any more.
+    expect(PROPOSAL_VERSION).to.equal(2);
+    const v1 = text.replace('"v":2', '"v":1').replace(/"fromPeriod":"\d+",/, "");
+    expect(v1).to.not.equal(text);
+    expect(reason(v1)).to.match(/bad proposal at v/);
+    expect(reason(text.replace(/"fromPeriod":"\d+",/, ""))).to.match(/bad proposal at report/);
     const end = periodEnd(0n, 600n, periodOfSeq(BASE, 4));
     expect(reason(text, context({ chainTime: end - 1n }))).to.match(/has not ended/);
     expect(checkProposal(text, context({ chainTime: end })).ok).to.equal(true);
@@ -259,7 +293,7 @@ describe("validator/proposal", function () {
         fc.integer({ min: 1, max: 6 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.integer({ min: 1, max: 4 }),
-        fc.constantFrom("rewardsRoot", "totalTraffic", "nodeCount", "carryRoot", "dataCid", "period"),
+        fc.constantFrom("rewardsRoot", "totalTraffic", "nodeCount", "carryRoot", "dataCid", "period", "fromPeriod"),
         async (seed, seq, noise, nodes, field) => {
           const built = await build(seq, NONE, generator(seed, noise, nodes));
           const v = checkProposal(built.text, context());

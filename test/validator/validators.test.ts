@@ -12,7 +12,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { hmsContracts } from "../../offchain/chain/contracts";
-import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
+import { claimArgs, readPeriod, reportedRange } from "../../offchain/chain/rewards";
 import { createEip712Crypto, sha256Hex } from "../../offchain/consensus/pbft/crypto";
 import type { PrePrepare } from "../../offchain/consensus/pbft/types";
 import { HttpTransport } from "../../offchain/core/transport";
@@ -246,10 +246,17 @@ describe("hms validator — four processes on a local chain", function () {
       expect(onChain.terms.totalTraffic).to.equal(expected.built.report.totalTraffic);
       expect(onChain.attestation.carryRoot).to.equal(expected.built.report.carryRoot);
       expect(popcount(onChain.attestation.signers)).to.be.at.least(3);
-      // The nodes claim with the document a validator serves (anyone may send the claim).
-      const doc = await getJson<{ claims: Array<{ index: number; nodeId: Hex; traffic: string; proof: Hex[] }> }>(
-        `${specs[k % 4].url}/v1/reports/${period}`,
+      // Each report built on the last one (the first on nothing): the base the pool checked, implied on chain.
+      expect(expected.built.report.fromPeriod).to.equal(k === 0 ? 0n : period);
+      expect((await reportedRange(await publicClient(), pool.address, period)).fromPeriod).to.equal(
+        expected.built.report.fromPeriod,
       );
+      // The nodes claim with the document a validator serves (anyone may send the claim).
+      const doc = await getJson<{
+        report: { fromPeriod: string };
+        claims: Array<{ index: number; nodeId: Hex; traffic: string; proof: Hex[] }>;
+      }>(`${specs[k % 4].url}/v1/reports/${period}`);
+      expect(doc.report.fromPeriod).to.equal(expected.built.report.fromPeriod.toString());
       expect(doc.claims.length).to.equal(onChain.terms.nodeCount);
       for (const c of doc.claims) {
         const payout = sys.nodes.find((n) => n.nodeId === c.nodeId)!.payout;
@@ -513,10 +520,13 @@ describe("hms validator — four processes on a local chain", function () {
     let checked = 0;
     for (const e of reports) {
       const p = await readPeriod(await publicClient(), pool.address, BigInt(e.period));
+      // The base each report was signed on is not stored: it is the previous reported period + 1.
+      const { fromPeriod } = await reportedRange(await publicClient(), pool.address, p.period);
       const digest = await pool.read.reportDigest([
         {
           epoch: p.epoch,
           period: p.period,
+          fromPeriod,
           rewardsRoot: p.terms.rewardsRoot,
           totalTraffic: p.terms.totalTraffic,
           nodeCount: p.terms.nodeCount,

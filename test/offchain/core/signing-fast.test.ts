@@ -34,6 +34,7 @@ const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
   PeriodReport: fc.record({
     epoch: uint(64),
     period: uint(64),
+    fromPeriod: uint(64),
     rewardsRoot: hex(32),
     totalTraffic: uint(64),
     nodeCount: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
