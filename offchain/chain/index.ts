@@ -6,3 +6,4 @@ export * from "./deploy";
 export * from "./staking";
 export * from "./rewards";
 export * from "./market";
+export * from "./local";

@@ -11,19 +11,9 @@
  * (the node's clock is moved); the operator withdraws — the node's payout and the treasury's 1 % are printed
  * and checked to the wei; the user closes early and gets the unaccrued rest back.
  */
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  defineChain,
-  formatEther,
-  http,
-  keccak256,
-  toHex,
-  type Hash,
-} from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { hmsContracts, loadDeployment } from "../../offchain/chain";
+import { formatEther, keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import {
   ResourceKind,
   accruedAt,
@@ -35,32 +25,11 @@ import {
   splitSettlement,
 } from "../../offchain/chain/market";
 
-const url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545";
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
-const transport = http(url);
-const hardhat = defineChain({
-  id: 31337,
-  name: "Hardhat",
-  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-  rpcUrls: { default: { http: [url] } },
-});
-const publicClient = createPublicClient({ chain: hardhat, transport });
-const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport });
-const account = (i: number) =>
-  mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i });
-const as = (i: number) =>
-  hmsContracts(
-    { public: publicClient, wallet: createWalletClient({ chain: hardhat, transport, account: account(i) }) },
-    deployment,
-  );
+const { publicClient, testClient, account, clients, wait } = localChain();
+const as = (i: number) => hmsContracts(clients(i), deployment);
 const HMS = (n: number) => BigInt(n) * 10n ** 18n;
 const GWEI = 10n ** 9n;
-
-async function wait(hash: Hash) {
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-  return receipt;
-}
 
 async function main() {
   const reader = hmsContracts(publicClient, deployment);

@@ -11,19 +11,9 @@
  * the pool's stored hash), verify the node's Merkle proof locally and with `previewClaim`, claim, and compare the
  * payout with the formula.
  */
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  defineChain,
-  formatEther,
-  http,
-  keccak256,
-  toHex,
-  type Hash,
-} from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { hmsContracts, loadDeployment } from "../../offchain/chain";
+import { formatEther, keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
 import { MerkleTree } from "../../offchain/core/merkle";
 import { quorumArgs } from "../../offchain/core/quorum";
@@ -31,32 +21,11 @@ import { ledgerFrom } from "../../offchain/meta/ledger";
 import { buildReport, claimAmount, signReport } from "../../offchain/meta/report";
 import { demoBookkeeperKey } from "../demo/context";
 
-const url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545";
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
-const transport = http(url);
-const hardhat = defineChain({
-  id: 31337,
-  name: "Hardhat",
-  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-  rpcUrls: { default: { http: [url] } },
-});
-const publicClient = createPublicClient({ chain: hardhat, transport });
-const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport });
-const account = (i: number) =>
-  mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i });
-const as = (i: number) =>
-  hmsContracts(
-    { public: publicClient, wallet: createWalletClient({ chain: hardhat, transport, account: account(i) }) },
-    deployment,
-  );
+const { publicClient, testClient, account, clients, wait } = localChain();
+const as = (i: number) => hmsContracts(clients(i), deployment);
 const HMS = (n: number) => BigInt(n) * 10n ** 18n;
 const GB = 10n ** 9n;
-
-async function wait(hash: Hash) {
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-  return receipt;
-}
 
 async function main() {
   const reader = hmsContracts(publicClient, deployment);

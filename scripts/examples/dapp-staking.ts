@@ -8,47 +8,15 @@
  *
  * Local only: it uses Hardhat's well-known accounts and moves the node's clock to the next epoch.
  */
-import {
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  defineChain,
-  formatEther,
-  http,
-  keccak256,
-  toHex,
-  type Address,
-  type Hash,
-} from "viem";
-import { mnemonicToAccount } from "viem/accounts";
-import { hmsContracts, loadDeployment } from "../../offchain/chain";
+import { formatEther, keccak256, toHex, type Address } from "viem";
+import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import { domainOf, signTyped } from "../../offchain/core/signing";
 import { demoBookkeeperKey } from "../demo/context";
 
-const url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545";
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
-const transport = http(url);
-const hardhat = defineChain({
-  id: 31337,
-  name: "Hardhat",
-  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-  rpcUrls: { default: { http: [url] } },
-});
-const publicClient = createPublicClient({ chain: hardhat, transport });
-const testClient = createTestClient({ chain: hardhat, mode: "hardhat", transport });
-const account = (i: number) =>
-  mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: i });
-const as = (i: number) =>
-  hmsContracts(
-    { public: publicClient, wallet: createWalletClient({ chain: hardhat, transport, account: account(i) }) },
-    deployment,
-  );
+const { publicClient, testClient, account, clients, wait } = localChain();
+const as = (i: number) => hmsContracts(clients(i), deployment);
 const HMS = (n: number) => BigInt(n) * 10n ** 18n;
-
-async function wait(hash: Hash) {
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-}
 
 async function main() {
   const reader = hmsContracts(publicClient, deployment);

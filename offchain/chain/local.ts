@@ -1,0 +1,57 @@
+/**
+ * Clients for a local Hardhat node (`npm run node`: chain 31337 on 127.0.0.1:8545) and its well-known
+ * accounts, for dApp examples and scripts:
+ *
+ * ```ts
+ * const local = localChain();                                  // $HMS_RPC_URL or http://127.0.0.1:8545
+ * const hms = hmsContracts(local.publicClient, loadDeployment("localhost"));
+ * const asUser = hmsContracts(local.clients(16), deployment);   // typed writes as Hardhat account #16
+ * await local.wait(await asUser.HMSToken.write.approve([spender, amount]));
+ * ```
+ */
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type Hash,
+  type TransactionReceipt,
+} from "viem";
+import { mnemonicToAccount, type HDAccount } from "viem/accounts";
+import { HmsError } from "../core/errors";
+
+/** The mnemonic behind Hardhat's default local accounts (never use it anywhere else). */
+export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Hardhat's chain id. */
+export const HARDHAT_CHAIN_ID = 31337;
+
+/** Public, test and per-account wallet clients for a local Hardhat node at `url`. */
+export function localChain(url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545") {
+  const transport = http(url);
+  const chain = defineChain({
+    id: HARDHAT_CHAIN_ID,
+    name: "Hardhat",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [url] } },
+  });
+  const publicClient = createPublicClient({ chain, transport });
+  const testClient = createTestClient({ chain, mode: "hardhat", transport });
+  /** Hardhat account #i. */
+  const account = (i: number): HDAccount => mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i });
+  /** A wallet client acting as account #i. */
+  const wallet = (i: number) => createWalletClient({ chain, transport, account: account(i) });
+  /** The `{ public, wallet }` pair `hmsContracts` takes for typed reads and writes as account #i. */
+  const clients = (i: number) => ({ public: publicClient, wallet: wallet(i) });
+  /** Waits for a transaction and returns its receipt; throws an HmsError (code TX_REVERTED) if it reverted. */
+  async function wait(hash: Hash): Promise<TransactionReceipt> {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success")
+      throw new HmsError("TX_REVERTED", `transaction ${hash} reverted`, { value: hash });
+    return receipt;
+  }
+  return { url, chain, transport, publicClient, testClient, account, wallet, clients, wait };
+}
+
+export type LocalChain = ReturnType<typeof localChain>;
