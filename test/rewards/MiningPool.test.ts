@@ -10,6 +10,7 @@ import {
   HALVING,
   POOL_PARAMS,
   committeeKey,
+  deployPool,
   electCommittee,
   endOfPeriod,
   first,
@@ -134,25 +135,11 @@ describe("MiningPool", () => {
 
     it("pullAllocation needs the pool to be the Mining beneficiary; fund counts slashed stake", async () => {
       const { sys } = await loadFixture(withCommittee);
-      const other = await new MiningPool__factory(sys.deployer).deploy(
-        sys.token,
-        sys.committee,
-        sys.registry,
-        sys.allocation,
-        sys.deployer.address,
-        POOL_PARAMS,
-      );
+      const other = await deployPool(sys, {}, sys.allocation);
       await expect(other.pullAllocation())
         .to.be.revertedWithCustomError(other, "NotMiningBeneficiary")
         .withArgs(await sys.pool.getAddress());
-      const none = await new MiningPool__factory(sys.deployer).deploy(
-        sys.token,
-        sys.committee,
-        sys.registry,
-        hre.ethers.ZeroAddress,
-        sys.deployer.address,
-        POOL_PARAMS,
-      );
+      const none = await deployPool(sys);
       await expect(none.pullAllocation())
         .to.be.revertedWithCustomError(none, "NotMiningBeneficiary")
         .withArgs(hre.ethers.ZeroAddress);
@@ -498,14 +485,7 @@ describe("MiningPool", () => {
 
     it("rolls forward across halvings with the closed form (H = 4)", async () => {
       const { sys, c } = await loadFixture(withCommittee);
-      const small = await new MiningPool__factory(sys.deployer).deploy(
-        sys.token,
-        sys.committee,
-        sys.registry,
-        hre.ethers.ZeroAddress,
-        sys.deployer.address,
-        { ...POOL_PARAMS, halvingInterval: 4, initialEmission: HMS(1_000), bookkeeperShareBps: 0 },
-      );
+      const small = await deployPool(sys, { halvingInterval: 4, initialEmission: HMS(1_000), bookkeeperShareBps: 0 });
       const e0 = HMS(1_000);
       const total = 4n * (2n * e0 - BigInt(e0.toString(2).replace(/0/g, "").length));
       expect(await small.scheduleTotal()).to.equal(total);
@@ -522,14 +502,7 @@ describe("MiningPool", () => {
 
     it("refuses to release more than the reserve (allocation not pulled yet)", async () => {
       const { sys, c } = await loadFixture(withCommittee);
-      const unfunded = await new MiningPool__factory(sys.deployer).deploy(
-        sys.token,
-        sys.committee,
-        sys.registry,
-        hre.ethers.ZeroAddress,
-        sys.deployer.address,
-        POOL_PARAMS,
-      );
+      const unfunded = await deployPool(sys);
       await endOfPeriod(unfunded, 0n);
       const r = reportOf(0n, 0n, 2).report;
       const q = await signQuorum(sys, c, r, first(5), (await unfunded.getAddress()) as Address);
@@ -563,14 +536,7 @@ describe("MiningPool", () => {
   describe("claims", () => {
     it("reproduces the white paper: 100,000 HMS for the top 100, 100 GB of 1,000 GB earns 10,000 HMS", async () => {
       const { sys, c } = await loadFixture(withCommittee);
-      const paper = await new MiningPool__factory(sys.deployer).deploy(
-        sys.token,
-        sys.committee,
-        sys.registry,
-        hre.ethers.ZeroAddress,
-        sys.deployer.address,
-        { ...POOL_PARAMS, initialEmission: HMS(100_000), bookkeeperShareBps: 0 },
-      );
+      const paper = await deployPool(sys, { initialEmission: HMS(100_000), bookkeeperShareBps: 0 });
       await sys.allocation.release(0);
       await sys.token.connect(sys.ido).approve(paper, HMS(100_000_000));
       await paper.connect(sys.ido).fund(HMS(100_000_000));

@@ -89,6 +89,28 @@ export async function rewardsSystem() {
 
 export type RewardsSystem = Awaited<ReturnType<typeof rewardsSystem>>;
 
+/**
+ * Another MiningPool on the same mocks, administered by the deployer: `params` override POOL_PARAMS;
+ * `allocation` defaults to none (the pool is funded with `fund`).
+ */
+export async function deployPool(
+  sys: RewardsSystem,
+  params: Partial<typeof POOL_PARAMS> = {},
+  allocation: string | { getAddress(): Promise<string> } = hre.ethers.ZeroAddress,
+): Promise<MiningPool> {
+  return new MiningPool__factory(sys.deployer).deploy(
+    sys.token,
+    sys.committee,
+    sys.registry,
+    allocation,
+    sys.deployer.address,
+    {
+      ...POOL_PARAMS,
+      ...params,
+    },
+  );
+}
+
 /** A committee of `size` members for `epoch`: bookkeeper accounts and signing keys. */
 export interface TestCommittee {
   epoch: bigint;
