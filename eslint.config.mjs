@@ -1,6 +1,69 @@
-// ESLint flat config: typescript-eslint's recommended rules for every TypeScript file.
+// ESLint flat config: typescript-eslint's recommended rules for every TypeScript file, and the layering of
+// offchain/ (docs/ARCHITECTURE.md, "Layers") enforced with eslint-plugin-boundaries.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import boundaries from "eslint-plugin-boundaries";
+
+/** Modules that do I/O: pure layers (protocol/, consensus/) must not import them. */
+const IO_MODULES = [
+  "fs",
+  "fs/promises",
+  "node:fs",
+  "node:fs/promises",
+  "net",
+  "node:net",
+  "http",
+  "node:http",
+  "https",
+  "node:https",
+  "http2",
+  "node:http2",
+  "dgram",
+  "node:dgram",
+  "child_process",
+  "node:child_process",
+  "worker_threads",
+  "node:worker_threads",
+  "classic-level",
+  "fastify",
+  "undici",
+  "dockerode",
+  "pino",
+];
+
+const ioPath = (name) => ({
+  name,
+  allowTypeImports: true,
+  message: "pure layers do no I/O: take it as an injected interface",
+});
+const CORE_IO = {
+  allowTypeImports: true,
+  group: [
+    "**/core/store",
+    "**/core/transport",
+    "**/core/config",
+    "**/core/logger",
+    "**/core/metrics",
+    "**/core/shutdown",
+  ],
+  message: "pure layers import only core/errors, core/error-codes and core/signing",
+};
+/** The consensus edge: the PBFT event loop and its daemon wiring (persistence, transport, timers). */
+const PBFT_EDGE = ["offchain/consensus/pbft/node.ts", "offchain/consensus/pbft/daemon.ts"];
+
+const LAYERS = [
+  { type: "core", pattern: "offchain/core" },
+  { type: "protocol", pattern: "offchain/protocol" },
+  { type: "chain", pattern: "offchain/chain" },
+  { type: "consensus", pattern: "offchain/consensus" },
+  { type: "client", pattern: "offchain/client" },
+  { type: "daemon", pattern: "offchain/(meta|storage|compute|validator)", capture: ["daemon"] },
+  { type: "devnet", pattern: "offchain/devnet" },
+  { type: "testing", pattern: "offchain/testing" },
+  { type: "cli", pattern: "offchain/cli" },
+];
+
+const to = (types) => ({ to: { element: { types: { anyOf: types } } } });
 
 export default tseslint.config(
   {
@@ -22,5 +85,59 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-unused-expressions": "off", // chai's `expect(x).to.be.true`
     },
+  },
+  {
+    files: ["offchain/**/*.ts"],
+    plugins: { boundaries },
+    settings: {
+      "import/resolver": { node: { extensions: [".ts", ".js", ".json"] } },
+      "boundaries/elements": LAYERS,
+      "boundaries/include": ["offchain/**/*.ts"],
+    },
+    rules: {
+      "boundaries/dependencies": [
+        2,
+        {
+          default: "disallow",
+          policies: [
+            { from: { element: { type: "core" } }, allow: to(["core"]) },
+            { from: { element: { type: "protocol" } }, allow: to(["core", "protocol"]) },
+            { from: { element: { type: "chain" } }, allow: to(["core", "protocol", "chain"]) },
+            { from: { element: { type: "consensus" } }, allow: to(["core", "protocol", "consensus"]) },
+            { from: { element: { type: "client" } }, allow: to(["core", "protocol", "chain", "client"]) },
+            { from: { element: { type: "daemon" } }, allow: to(["core", "protocol", "chain", "consensus", "client"]) },
+            {
+              from: { element: { type: "daemon" } },
+              allow: { to: { element: { type: "daemon", captured: { daemon: "{{from.captured.daemon}}" } } } },
+            },
+            {
+              from: { element: { type: "devnet" } },
+              allow: to(["core", "protocol", "chain", "consensus", "client", "daemon", "devnet"]),
+            },
+            {
+              from: { element: { type: "testing" } },
+              allow: to(["core", "protocol", "chain", "consensus", "client", "daemon", "devnet", "testing"]),
+            },
+            {
+              from: { element: { type: "cli" } },
+              allow: to(["core", "protocol", "chain", "consensus", "client", "daemon", "devnet", "testing", "cli"]),
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pure layers: no I/O modules, and of core only the pure files (errors, error codes, signing).
+    files: ["offchain/protocol/**/*.ts", "offchain/consensus/**/*.ts"],
+    ignores: PBFT_EDGE,
+    rules: {
+      "@typescript-eslint/no-restricted-imports": ["error", { paths: IO_MODULES.map(ioPath), patterns: [CORE_IO] }],
+    },
+  },
+  {
+    // The PBFT edge (persistence + transport) reaches I/O only through core.
+    files: PBFT_EDGE,
+    rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: IO_MODULES.map(ioPath) }] },
   },
 );

@@ -3,7 +3,7 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 import "@nomicfoundation/hardhat-viem";
-import "./scripts/tasks/abis";
+import "./tools/abis";
 
 /**
  * Offline compiler: Hardhat normally downloads solc. These machines have no internet, so the

@@ -43,7 +43,7 @@ export interface Deployment {
 /** Thrown when a deployment file is missing, malformed or lacks a contract; names the offending value. */
 export class DeploymentError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("DEPLOYMENT", message, { value });
+    super("CHAIN_DEPLOYMENT", message, { value });
   }
 }
 

@@ -48,7 +48,7 @@ export function localChain(url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:85
   async function wait(hash: Hash): Promise<TransactionReceipt> {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success")
-      throw new HmsError("TX_REVERTED", `transaction ${hash} reverted`, { value: hash });
+      throw new HmsError("CHAIN_TX_REVERTED", `transaction ${hash} reverted`, { value: hash });
     return receipt;
   }
   return { url, chain, transport, publicClient, testClient, account, wallet, clients, wait };

@@ -33,7 +33,7 @@ export const MAX_FEE_BPS = 100n;
 /** Thrown for malformed input or a receipt without the expected market event; names the offending value. */
 export class MarketError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("MARKET", message, { value });
+    super("CHAIN_MARKET", message, { value });
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import type { Address, Hex, PublicClient } from "viem";
 import { miningPoolAbi } from "./abis";
-import { termsHash, type Attestation, type PeriodTerms, type RewardClaim } from "../meta/report";
+import { termsHash, type Attestation, type PeriodTerms, type RewardClaim } from "../protocol/report";
 import { HmsError } from "../core/errors";
 
 /** Constructor parameters of MiningPool (`MiningPool.Params`). */
@@ -72,7 +72,7 @@ export const DEFAULT_CONTRIBUTION_PARAMS: ContributionParams = {
 /** Thrown when a period cannot be read or its event does not match the stored record. */
 export class RewardsError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("REWARDS", message, { value });
+    super("CHAIN_REWARDS", message, { value });
   }
 }
 

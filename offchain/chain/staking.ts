@@ -91,8 +91,8 @@ export function electionWeight(vt: bigint, votes: bigint, misses = 0n, missPenal
   return w;
 }
 
-/** Quorum of a committee of `size` members: more than 2/3 (one definition, in offchain/core/quorum.ts). */
-export { quorumOf } from "../core/quorum";
+/** Quorum of a committee of `size` members: more than 2/3 (one definition, in offchain/protocol/quorum.ts). */
+export { quorumOf } from "../protocol/quorum";
 
 /** PBFT primary of view `round` in a committee listed in leader order. */
 export function leaderOf<T>(leaderOrder: readonly T[], round: bigint | number): T {

@@ -24,7 +24,7 @@ import { loadValidatorConfig, resolveKey } from "../validator/config";
 import { Validator } from "../validator/daemon";
 import { exitCodeOf, EXIT_CODES } from "../validator/errors";
 import { SigningRecordStore, exportRecord, importRecord, type RecordMeta } from "../validator/signing-record";
-import { loadTrafficSourceConfig, startTrafficSource } from "../meta/traffic/service";
+import { loadTrafficSourceConfig, startTrafficSource } from "../testing/traffic/service";
 
 interface CommonOptions {
   config?: string;
@@ -116,7 +116,7 @@ async function importProtection(opts: CommonOptions & { file: string }): Promise
     await store.close();
     logger.info(result, "signing record imported");
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    if (result.conflicts > 0) process.exitCode = EXIT_CODES.slashingProtection;
+    if (result.conflicts > 0) process.exitCode = EXIT_CODES.safety;
   } catch (err) {
     process.exit(failure(err, logger, "import-protection"));
   }

@@ -35,7 +35,7 @@ export class Metrics {
   fullName(name: string): string {
     const full = name.startsWith(this.prefix) ? name : `${this.prefix}${name}`;
     if (!NAME_RE.test(full))
-      throw new HmsError("METRIC_NAME", `invalid metric name ${JSON.stringify(name)}`, { value: name });
+      throw new HmsError("METRICS_BAD_NAME", `invalid metric name ${JSON.stringify(name)}`, { value: name });
     return full;
   }
 
@@ -43,7 +43,7 @@ export class Metrics {
     const existing = this.made.get(full);
     if (existing === undefined) return undefined;
     if (!(existing instanceof kind))
-      throw new HmsError("METRIC_TYPE", `metric ${full} already exists with another type`, { value: full });
+      throw new HmsError("METRICS_TYPE_CONFLICT", `metric ${full} already exists with another type`, { value: full });
     return existing;
   }
 

@@ -124,7 +124,7 @@ export const TYPES = {
   /**
    * A batch of per-node Proof-of-Contribution measurements (ContributionRegistry), signed by more than 2/3 of
    * the epoch's committee. `measurementsHash = keccak256(abi.encode(Measurement[]))`
-   * (see `measurementsHash` in offchain/meta/contribution.ts).
+   * (see `measurementsHash` in offchain/protocol/contribution.ts).
    */
   ContributionBatch: [
     { name: "epoch", type: "uint64" },
@@ -277,7 +277,7 @@ export interface MessageOf {
 /** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */
 export class SigningError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("SIGNING", message, { value });
+    super("SIGNING_INVALID", message, { value });
   }
 }
 

@@ -37,7 +37,7 @@ import { Agent, request } from "undici";
 import type { Address, Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 import type { Logger } from "pino";
-import { HmsError, TransportError, ValidationError, safeValue } from "./errors";
+import { HmsError, TransportError, ValidationError, relayedCode, safeValue, type ErrorCode } from "./errors";
 import { Metrics, registerMetricsRoute } from "./metrics";
 import { KeyRing, domainOf, fastTypedDigest, signDigestSync } from "./signing";
 
@@ -184,20 +184,20 @@ export class HttpTransport {
       let e: TransportError;
       if (err instanceof TransportError) e = err;
       else if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-        e = new TransportError("BODY_TOO_LARGE", 413, `body larger than ${this.maxBodyBytes} bytes`, {
+        e = new TransportError("TRANSPORT_BODY_TOO_LARGE", 413, `body larger than ${this.maxBodyBytes} bytes`, {
           value: this.maxBodyBytes,
         });
       else if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || err.code === "FST_ERR_CTP_INVALID_CONTENT_LENGTH")
-        e = new TransportError("UNSUPPORTED_MEDIA_TYPE", 415, "expected content-type application/json", {
+        e = new TransportError("TRANSPORT_UNSUPPORTED_MEDIA_TYPE", 415, "expected content-type application/json", {
           value: err.message,
         });
       else if (err instanceof HmsError)
         e = new TransportError(err.code, err instanceof ValidationError ? 400 : 500, err.message, { value: err.value });
       else if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500)
-        e = new TransportError("BAD_REQUEST", err.statusCode, err.message);
+        e = new TransportError("TRANSPORT_BAD_REQUEST", err.statusCode, err.message);
       else {
         this.log?.error({ err }, "transport handler failed");
-        e = new TransportError("INTERNAL", 500, "internal error");
+        e = new TransportError("TRANSPORT_INTERNAL", 500, "internal error");
       }
       this.counters?.rejected.inc({ code: e.code });
       void reply.status(e.status).send({ ok: false, error: e.toJSON() });
@@ -215,7 +215,7 @@ export class HttpTransport {
   /** Registers the handler of a message kind; its return value is the reply's `result`. */
   handle(kind: string, handler: MessageHandler): this {
     if (!KIND_RE.test(kind))
-      throw new ValidationError("BAD_KIND", `invalid message kind ${JSON.stringify(kind)}`, { value: kind });
+      throw new ValidationError("TRANSPORT_BAD_KIND", `invalid message kind ${JSON.stringify(kind)}`, { value: kind });
     this.handlers.set(kind, handler);
     return this;
   }
@@ -231,7 +231,8 @@ export class HttpTransport {
   ): this {
     this.app.get(path, async (req, reply) => {
       const result = await handler(req.params as Record<string, string>, req.query as Record<string, string>);
-      if (result === undefined) throw new TransportError("NOT_FOUND", 404, `nothing at ${req.url}`, { value: req.url });
+      if (result === undefined)
+        throw new TransportError("TRANSPORT_NOT_FOUND", 404, `nothing at ${req.url}`, { value: req.url });
       return reply.send(result);
     });
     return this;
@@ -239,7 +240,7 @@ export class HttpTransport {
 
   addPeer(address: Address): void {
     if (typeof address !== "string" || !ADDRESS_RE.test(address))
-      throw new ValidationError("BAD_ADDRESS", "peer is not an address", { value: address });
+      throw new ValidationError("TRANSPORT_BAD_ADDRESS", "peer is not an address", { value: address });
     this.peers.add(address.toLowerCase());
   }
 
@@ -252,24 +253,26 @@ export class HttpTransport {
     const host = this.options.host ?? "127.0.0.1";
     await this.app.listen({ host, port: this.options.port ?? 0 });
     const addr = this.app.server.address();
-    if (addr === null || typeof addr === "string") throw new TransportError("LISTEN", 0, "server has no TCP address");
+    if (addr === null || typeof addr === "string")
+      throw new TransportError("TRANSPORT_LISTEN", 0, "server has no TCP address");
     this.baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
     return this.baseUrl;
   }
 
   /** Base URL once listening. */
   get url(): string {
-    if (this.baseUrl === undefined) throw new TransportError("NOT_LISTENING", 0, "transport is not listening");
+    if (this.baseUrl === undefined)
+      throw new TransportError("TRANSPORT_NOT_LISTENING", 0, "transport is not listening");
     return this.baseUrl;
   }
 
   /** Signs `body` once as an envelope of `kind`. */
   seal(kind: string, body: unknown): SignedEnvelope {
     if (!KIND_RE.test(kind))
-      throw new ValidationError("BAD_KIND", `invalid message kind ${JSON.stringify(kind)}`, { value: kind });
+      throw new ValidationError("TRANSPORT_BAD_KIND", `invalid message kind ${JSON.stringify(kind)}`, { value: kind });
     const text = JSON.stringify(body);
     if (text === undefined)
-      throw new ValidationError("BAD_BODY", "body is not JSON-serialisable", { value: safeValue(body) });
+      throw new ValidationError("TRANSPORT_BAD_BODY", "body is not JSON-serialisable", { value: safeValue(body) });
     const bytes = Buffer.from(text, "utf8");
     const seq = ++this.seq;
     const digest = fastTypedDigest(this.domain, "Envelope", {
@@ -306,9 +309,9 @@ export class HttpTransport {
         bodyTimeout: this.requestTimeoutMs,
       });
     } catch (err) {
-      const code = (err as { code?: string }).code ?? "UNREACHABLE";
-      this.counters?.sendErrors.inc({ code: "UNREACHABLE" });
-      throw new TransportError("UNREACHABLE", 0, `cannot reach ${url}: ${code} ${(err as Error).message}`, {
+      const code = (err as { code?: string }).code ?? "TRANSPORT_UNREACHABLE";
+      this.counters?.sendErrors.inc({ code: "TRANSPORT_UNREACHABLE" });
+      throw new TransportError("TRANSPORT_UNREACHABLE", 0, `cannot reach ${url}: ${code} ${(err as Error).message}`, {
         value: url,
         cause: err,
       });
@@ -318,16 +321,22 @@ export class HttpTransport {
     try {
       parsed = JSON.parse(text);
     } catch {
-      this.counters?.sendErrors.inc({ code: "BAD_REPLY" });
-      throw new TransportError("BAD_REPLY", res.statusCode, `non-JSON reply from ${url} (HTTP ${res.statusCode})`, {
-        value: text.slice(0, 200),
-      });
+      this.counters?.sendErrors.inc({ code: "TRANSPORT_BAD_REPLY" });
+      throw new TransportError(
+        "TRANSPORT_BAD_REPLY",
+        res.statusCode,
+        `non-JSON reply from ${url} (HTTP ${res.statusCode})`,
+        {
+          value: text.slice(0, 200),
+        },
+      );
     }
     if (res.statusCode >= 300 || parsed.ok !== true) {
-      const code = parsed.error?.code ?? `HTTP_${res.statusCode}`;
+      const code = relayedCode(parsed.error?.code, "TRANSPORT_HTTP_STATUS");
       this.counters?.sendErrors.inc({ code });
       throw new TransportError(code, res.statusCode, parsed.error?.message ?? `HTTP ${res.statusCode} from ${url}`, {
         value: parsed.error?.value,
+        details: { status: res.statusCode },
       });
     }
     this.counters?.sent.inc({ kind: envelope.kind });
@@ -345,29 +354,30 @@ export class HttpTransport {
     return Promise.allSettled(urls.map((u) => this.post(u, envelope)));
   }
 
-  private reject(code: string, status: number, message: string, value?: unknown): never {
+  private reject(code: ErrorCode, status: number, message: string, value?: unknown): never {
     throw new TransportError(code, status, message, { value });
   }
 
   private async receive(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const raw = req.body;
-    if (!Buffer.isBuffer(raw)) this.reject("UNSUPPORTED_MEDIA_TYPE", 415, "expected content-type application/json");
+    if (!Buffer.isBuffer(raw))
+      this.reject("TRANSPORT_UNSUPPORTED_MEDIA_TYPE", 415, "expected content-type application/json");
     const sender = header(req, ENVELOPE_HEADERS.sender);
     const kind = header(req, ENVELOPE_HEADERS.kind);
     const seqText = header(req, ENVELOPE_HEADERS.seq);
     const signature = header(req, ENVELOPE_HEADERS.signature);
     if (sender === undefined || !ADDRESS_RE.test(sender))
-      this.reject("MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.sender}`, sender);
+      this.reject("TRANSPORT_MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.sender}`, sender);
     if (kind === undefined || !KIND_RE.test(kind))
-      this.reject("MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.kind}`, kind);
+      this.reject("TRANSPORT_MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.kind}`, kind);
     if (seqText === undefined || !SEQ_RE.test(seqText) || BigInt(seqText) > UINT64_MAX)
-      this.reject("MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.seq}`, seqText);
+      this.reject("TRANSPORT_MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.seq}`, seqText);
     if (signature === undefined || !SIG_RE.test(signature))
-      this.reject("MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.signature}`, signature);
+      this.reject("TRANSPORT_MALFORMED_ENVELOPE", 400, `missing or invalid ${ENVELOPE_HEADERS.signature}`, signature);
     const senderKey = sender.toLowerCase();
-    if (!this.peers.has(senderKey)) this.reject("UNKNOWN_SENDER", 403, `unknown sender ${sender}`, sender);
+    if (!this.peers.has(senderKey)) this.reject("TRANSPORT_UNKNOWN_SENDER", 403, `unknown sender ${sender}`, sender);
     const handler = this.handlers.get(kind);
-    if (handler === undefined) this.reject("UNKNOWN_KIND", 404, `no handler for kind ${kind}`, kind);
+    if (handler === undefined) this.reject("TRANSPORT_UNKNOWN_KIND", 404, `no handler for kind ${kind}`, kind);
     const seq = BigInt(seqText);
     const digest = fastTypedDigest(this.domain, "Envelope", {
       sender: sender as Address,
@@ -376,19 +386,20 @@ export class HttpTransport {
       bodyHash: bodyHash(raw),
     });
     if (!this.keyRing.verifyDigest(sender as Address, digest, signature as Hex))
-      this.reject("BAD_SIGNATURE", 401, `envelope not signed by ${sender}`, signature);
+      this.reject("TRANSPORT_BAD_SIGNATURE", 401, `envelope not signed by ${sender}`, signature);
     let guard = this.guards.get(senderKey);
     if (guard === undefined) {
       guard = new ReplayGuard(this.replayWindow);
       this.guards.set(senderKey, guard);
     }
-    if (!guard.accept(seq)) this.reject("REPLAY", 409, `seq ${seq} from ${sender} already seen or too old`, seqText);
+    if (!guard.accept(seq))
+      this.reject("TRANSPORT_REPLAY", 409, `seq ${seq} from ${sender} already seen or too old`, seqText);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8"));
     } catch (err) {
       this.reject(
-        "MALFORMED_BODY",
+        "TRANSPORT_MALFORMED_BODY",
         400,
         `body is not JSON: ${(err as Error).message}`,
         raw.subarray(0, 100).toString("utf8"),

@@ -25,18 +25,18 @@ import { settlement } from "../chain/rewards";
 import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
-import { MerkleTree, ZERO_HASH, rewardLeaf } from "../core/merkle";
-import { quorumArgs, type KeySignature } from "../core/quorum";
+import { MerkleTree, ZERO_HASH, rewardLeaf } from "../protocol/merkle";
+import { quorumArgs, type KeySignature } from "../protocol/quorum";
 import { KeyRing, domainOf, fastTypedDigest, signDigestSync, type PeriodReportMessage } from "../core/signing";
 import { Store } from "../core/store";
 import { HttpTransport } from "../core/transport";
 import { createEip712Crypto, sha256Hex } from "../consensus/pbft/crypto";
 import { PbftNode, type ExecutedRequest } from "../consensus/pbft/node";
 import type { Evidence, PbftMessage, ReplicaAction } from "../consensus/pbft/types";
-import type { RankedNode } from "../meta/ledger";
-import type { ReportDocument, RewardClaim } from "../meta/report";
-import { HttpTrafficFeed } from "../meta/traffic/http";
-import type { PeriodReceipts } from "../meta/traffic/feed";
+import type { RankedNode } from "../protocol/ledger";
+import type { ReportDocument, RewardClaim } from "../protocol/report";
+import { HttpTrafficFeed } from "../client/feed";
+import type { PeriodReceipts } from "../protocol/receipts";
 import { ValidatorChain, evidenceId, revertName, type EpochInfo } from "./chain";
 import { resolveKey, type ValidatorConfig } from "./config";
 import { GuardedCrypto } from "./crypto";
@@ -55,7 +55,7 @@ import {
   trafficWindow,
   type PrevReport,
   type ProposalContext,
-} from "./proposal";
+} from "../protocol/proposal";
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
 import { SigningRecordStore, SlashingProtectionError, type ReportSignature } from "./signing-record";
 
@@ -1121,7 +1121,9 @@ export class Validator {
       typeof b.signature !== "string" ||
       !/^0x[0-9a-fA-F]{130}$/.test(b.signature)
     )
-      throw new ValidationError("BAD_REPORT_SIGNATURE", "malformed report signature message", { value: body });
+      throw new ValidationError("VALIDATOR_BAD_REPORT_SIGNATURE", "malformed report signature message", {
+        value: body,
+      });
     if (!this.keyRing.verifyDigest(sender, b.digest as Hex, b.signature as Hex)) return { accepted: false };
     this.addSignature(BigInt(b.period), sender, b.digest as Hex, b.signature as Hex);
     this.kick();

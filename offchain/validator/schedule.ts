@@ -10,7 +10,7 @@
  *   ended without a report of their own are filled with skips, and the newest ended period gets the report.
  */
 import type { Address } from "viem";
-import { lastEndedPeriod, periodOfSeq, seqOfPeriod } from "./proposal";
+import { lastEndedPeriod, periodOfSeq, seqOfPeriod } from "../protocol/proposal";
 
 /** Index of `address` in `order` (case-insensitive); -1 if absent. */
 export function indexOf(order: readonly Address[], address: Address): number {

@@ -25,7 +25,7 @@ import { PbftReplica } from "../../offchain/consensus/pbft/replica";
 import { createEip712Crypto } from "../../offchain/consensus/pbft/crypto";
 import { quorumSize, faultTolerance } from "../../offchain/consensus/pbft/quorum";
 import type { PbftMessage, ReplicaAction } from "../../offchain/consensus/pbft/types";
-import { RECORD_BYTES, makeBatch, validateBatch } from "./traffic";
+import { RECORD_BYTES, makeBatch, validateBatch } from "../../offchain/testing/pbft-batch";
 
 /** PPoV patent, 10,000 transactions per block, one 1 Gbps Xeon server (DESIGN.md §10). */
 export const PPOV_ROUND_SECONDS: Record<number, number> = { 3: 0.132, 4: 0.15, 5: 0.163, 6: 0.189, 7: 0.217, 8: 0.252 };
@@ -188,7 +188,7 @@ function benchMemory(n: number): Row {
  * ---------------------------------------------------------------------------------------------- */
 
 async function benchHttp(n: number): Promise<Row> {
-  const entry = path.join(__dirname, "..", "pbft", "replica-process.ts");
+  const entry = path.join(__dirname, "..", "..", "offchain", "testing", "pbft-replica-process.ts");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-bench-pbft-"));
   const keys = Array.from({ length: n }, () => generatePrivateKey());
   const order = keys.map((k) => privateKeyToAddress(k));

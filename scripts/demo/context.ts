@@ -3,8 +3,7 @@
  * contracts and an output helper. Chapters live beside this file, one per capability.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { formatEther, keccak256, toHex, type Hex } from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { formatEther } from "viem";
 import type { PublicClient, TestClient, WalletClient } from "@nomicfoundation/hardhat-viem/types";
 import { hmsContracts, type Deployment, type HmsContracts } from "../../offchain/chain";
 
@@ -54,26 +53,4 @@ export function heading(title: string): void {
   console.log(`\n== ${title} ${"=".repeat(Math.max(0, 90 - title.length))}`);
 }
 
-/**
- * Private key of demo bookkeeper `i` (0–3, Hardhat accounts #5–#8): `keccak256(toHex("hms-demo/bookkeeper/<i>"))`.
- * Its address is the bookkeeper's committee signing key in the NodeRegistry; validator daemons load the
- * same keys to sign PBFT messages and period reports.
- */
-export function demoBookkeeperPrivateKey(i: number): Hex {
-  return keccak256(toHex(`hms-demo/bookkeeper/${i}`));
-}
-
-/** viem account of demo bookkeeper `i`'s signing key (see {@link demoBookkeeperPrivateKey}). */
-export function demoBookkeeperKey(i: number): PrivateKeyAccount {
-  return privateKeyToAccount(demoBookkeeperPrivateKey(i));
-}
-
-/** Node id of demo node `i` (0–3, operated by Hardhat accounts #12–#15): `keccak256(toHex("hms-demo/node/<i>"))`. */
-export function demoNodeId(i: number): Hex {
-  return keccak256(toHex(`hms-demo/node/${i}`));
-}
-
-/** Signing key of demo node `i`: private key `keccak256(toHex("hms-demo/node-key/<i>"))`. */
-export function demoNodeKey(i: number): PrivateKeyAccount {
-  return privateKeyToAccount(keccak256(toHex(`hms-demo/node-key/${i}`)));
-}
+export { demoBookkeeperKey, demoBookkeeperPrivateKey, demoNodeId, demoNodeKey } from "../../offchain/devnet/accounts";

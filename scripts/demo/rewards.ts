@@ -1,7 +1,7 @@
 /**
  * Demo chapter: Proof-of-Traffic rewards (DESIGN §4, §11). Clients and nodes sign traffic receipts; the meta
  * layer matches them into the period ledger; the report (top nodes, Merkle root, carry-over, CID of the full JSON)
- * is built with offchain/meta/report.ts; the four demo bookkeepers elected in the previous chapter sign it with
+ * is built with offchain/protocol/report.ts; the four demo bookkeepers elected in the previous chapter sign it with
  * EIP-712 in TypeScript; it is posted; three nodes claim, and each payout is printed beside the formula; finally
  * the bookkeepers' share is settled into their staking pools.
  */
@@ -9,10 +9,10 @@ import { keccak256, toHex, type Address, type Hash, type WalletClient } from "vi
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoContext, demoBookkeeperKey, demoNodeId, demoNodeKey, heading, hms, table } from "./context";
 import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
-import { quorumArgs } from "../../offchain/core/quorum";
+import { quorumArgs } from "../../offchain/protocol/quorum";
 import { domainOf, recoverTyped, signTyped, type TrafficReceiptMessage } from "../../offchain/core/signing";
-import { applyMatched, emptyLedger, matchReceipts } from "../../offchain/meta/ledger";
-import { buildReport, claimAmount, signReport } from "../../offchain/meta/report";
+import { applyMatched, emptyLedger, matchReceipts } from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
 
 const GB = 10n ** 9n;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;

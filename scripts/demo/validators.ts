@@ -12,8 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { keccak256, parseEther, toHex, type Hex } from "viem";
 import { claimArgs, readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
-import { claimAmount } from "../../offchain/meta/report";
-import { periodEnd } from "../../offchain/validator/proposal";
+import { claimAmount } from "../../offchain/protocol/report";
+import { periodEnd } from "../../offchain/protocol/proposal";
 import {
   HmsProcess,
   freePorts,
@@ -22,7 +22,7 @@ import {
   startValidator,
   waitHealthy,
   writeValidatorConfigs,
-} from "../validators/cluster";
+} from "../../offchain/devnet/cluster";
 import {
   type DemoContext,
   demoBookkeeperKey,

@@ -7,7 +7,7 @@
  * Local only, the other roles are played first with Hardhat's well-known accounts: four bookkeepers (#5–#8)
  * register with the demo signing keys and are elected (the node's clock moves to the next epoch); a node
  * operator (#12) registers a storage node paying to #16; the committee signs the last period's report in
- * TypeScript (offchain/meta/report.ts) and posts it. Then the dApp part: read the period (event checked against
+ * TypeScript (offchain/protocol/report.ts) and posts it. Then the dApp part: read the period (event checked against
  * the pool's stored hash), verify the node's Merkle proof locally and with `previewClaim`, claim, and compare the
  * payout with the formula.
  */
@@ -15,11 +15,11 @@ import { formatEther, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
-import { MerkleTree } from "../../offchain/core/merkle";
-import { quorumArgs } from "../../offchain/core/quorum";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, claimAmount, signReport } from "../../offchain/meta/report";
-import { demoBookkeeperKey } from "../demo/context";
+import { MerkleTree } from "../../offchain/protocol/merkle";
+import { quorumArgs } from "../../offchain/protocol/quorum";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
+import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();

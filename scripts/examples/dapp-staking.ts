@@ -11,7 +11,7 @@
 import { formatEther, keccak256, toHex, type Address } from "viem";
 import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import { domainOf, signTyped } from "../../offchain/core/signing";
-import { demoBookkeeperKey } from "../demo/context";
+import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();

@@ -4,7 +4,7 @@
  * handled or deliberately ignored (subgraph/ignored-events.yaml). Exits 1 and lists the problems otherwise.
  */
 import hre from "hardhat";
-import { checkProjectSubgraph } from "./project";
+import { checkProjectSubgraph } from "../../tools/subgraph/project";
 
 async function main() {
   const problems = await checkProjectSubgraph(hre);

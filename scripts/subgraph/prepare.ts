@@ -5,7 +5,7 @@
  * deployment on Hardhat's in-process chain). `npm run subgraph:build` runs it before `graph codegen` / `graph build`.
  */
 import hre from "hardhat";
-import { LOCAL_NETWORK, writeNetworks, writeSubgraphAbis } from "./project";
+import { LOCAL_NETWORK, writeNetworks, writeSubgraphAbis } from "../../tools/subgraph/project";
 
 async function main() {
   const abis = await writeSubgraphAbis(hre);

@@ -1,7 +1,7 @@
 /**
  * `npm run subgraph:replay` — what the subgraph would index, without graph-node: builds the mappings (graph-cli,
  * offline), replays every protocol event of the chain Hardhat points at (default `--network localhost`, addresses
- * from deployments/<network>.json) through them with the replay host of scripts/subgraph/replay, and prints the
+ * from deployments/<network>.json) through them with the replay host of tools/subgraph/replay, and prints the
  * entity counts and the Protocol entity. `HMS_SUBGRAPH_DUMP=<file>` also writes every entity as JSON.
  *
  * This is an emulation for development and tests (see replay/host.ts), not a substitute for graph-node.
@@ -12,10 +12,10 @@ import path from "node:path";
 import hre from "hardhat";
 import type { Abi, Hex } from "viem";
 import { deploymentPath, loadDeployment } from "../../offchain/chain";
-import { buildMappings } from "./build";
-import { readManifest, subgraphDir } from "./project";
-import { replay } from "./replay/replay";
-import { parseSchema } from "./replay/schema";
+import { buildMappings } from "../../tools/subgraph/build";
+import { readManifest, subgraphDir } from "../../tools/subgraph/project";
+import { replay } from "../../tools/subgraph/replay/replay";
+import { parseSchema } from "../../tools/subgraph/replay/schema";
 
 async function main() {
   const deployment = loadDeployment(deploymentPath(hre.network.name, hre.config.paths.root));

@@ -13,7 +13,7 @@ import {
   parseDeployment,
   writeDeployment,
 } from "../../offchain/chain";
-import { ABIS_FILE, renderAbis } from "../../scripts/tasks/abis";
+import { ABIS_FILE, renderAbis } from "../../tools/abis";
 import { HMS, systemFixture } from "../helpers/fixtures";
 
 describe("offchain/chain: deployment file and typed bindings", () => {

@@ -10,9 +10,9 @@ import {
   ledgerFrom,
   matchReceipts,
   rankNodes,
-} from "../../offchain/meta/ledger";
-import { buildReport, claimAmount } from "../../offchain/meta/report";
-import { MerkleTree } from "../../offchain/core/merkle";
+} from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount } from "../../offchain/protocol/report";
+import { MerkleTree } from "../../offchain/protocol/merkle";
 import type { TrafficReceiptMessage } from "../../offchain/core/signing";
 
 const node = (i: number) => keccak256(toHex(`ledger/node/${i}`));
@@ -23,7 +23,7 @@ function receipt(t: number, n: number, bytes: bigint, period = 5n, client: Addre
   return { taskId: task(t), nodeId: node(n), client, bytesServed: bytes, period };
 }
 
-describe("offchain/meta/ledger: the PoT period ledger", () => {
+describe("offchain/protocol/ledger: the PoT period ledger", () => {
   it("matches client and node receipts and flags every mismatch", () => {
     const clients = [
       receipt(1, 1, 100n),

@@ -2,12 +2,12 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex, type Hex } from "viem";
-import { MerkleError, MerkleTree, ZERO_HASH, hashPair, rewardLeaf } from "../../offchain/core/merkle";
+import { MerkleError, MerkleTree, ZERO_HASH, hashPair, rewardLeaf } from "../../offchain/protocol/merkle";
 import { rewardsSystem } from "../rewards/fixtures";
 
 const id = (i: number) => keccak256(toHex(`merkle/${i}`));
 
-describe("offchain/core/merkle: trees that match OpenZeppelin MerkleProof and MiningPool's leaves", () => {
+describe("offchain/protocol/merkle: trees that match OpenZeppelin MerkleProof and MiningPool's leaves", () => {
   it("hashes reward leaves exactly as MiningPool.rewardLeaf", async () => {
     const { pool } = await loadFixture(rewardsSystem);
     for (const [index, traffic] of [

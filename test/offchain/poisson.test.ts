@@ -8,9 +8,9 @@ import {
   poissonLogLikelihood,
   poissonMle,
   sigmaTuple,
-} from "../../offchain/meta/poisson";
+} from "../../offchain/protocol/poisson";
 
-describe("offchain/meta/poisson: σ from Poisson demand", () => {
+describe("offchain/protocol/poisson: σ from Poisson demand", () => {
   it("the MLE of a Poisson rate is the sample mean, exactly", () => {
     expect(poissonMle([3n, 5n, 7n])).to.deep.equal({ sum: 15n, count: 3n });
     expect(() => poissonMle([])).to.throw(PoissonError, /no samples/);

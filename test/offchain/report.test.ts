@@ -4,7 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { CID } from "multiformats/cid";
 import { keccak256, sha256, stringToBytes, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { ledgerFrom } from "../../offchain/meta/ledger";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
 import {
   attestationHash,
   buildReport,
@@ -13,9 +13,9 @@ import {
   cidOf,
   signReport,
   termsHash,
-} from "../../offchain/meta/report";
-import { ZERO_HASH } from "../../offchain/core/merkle";
-import { QuorumError, quorumArgs, quorumOf, toCompact } from "../../offchain/core/quorum";
+} from "../../offchain/protocol/report";
+import { ZERO_HASH } from "../../offchain/protocol/merkle";
+import { QuorumError, quorumArgs, quorumOf, toCompact } from "../../offchain/protocol/quorum";
 import { domainOf, recoverTyped, typedDigest } from "../../offchain/core/signing";
 import { ValidationError } from "../../offchain/core/errors";
 import { rewardsSystem } from "../rewards/fixtures";
@@ -29,7 +29,7 @@ function ledger() {
   );
 }
 
-describe("offchain/meta/report: period reports, CIDs, terms", () => {
+describe("offchain/protocol/report: period reports, CIDs, terms", () => {
   it("is deterministic: the same ledger gives byte-identical reports, whatever the insertion order", () => {
     const a = buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod: 10n });
     const reversed = ledgerFrom(12n, [...ledger().traffic.entries()].reverse());
@@ -68,7 +68,7 @@ describe("offchain/meta/report: period reports, CIDs, terms", () => {
     for (const fromPeriod of [13n, 2n ** 63n, -1n])
       expect(() => buildReport(ledger(), { epoch: 3n, topN: 4, fromPeriod }))
         .to.throw(ValidationError, /cannot cover traffic from period/)
-        .with.property("code", "REPORT_RANGE");
+        .with.property("code", "PROTOCOL_REPORT");
   });
 
   it("dataCid is the sha256 of the canonical JSON, as a CIDv1 raw", () => {

@@ -22,8 +22,8 @@ import {
   sortBatch,
   type GradientTable,
   type Measurement,
-} from "../../offchain/meta/contribution";
-import { quorumArgs } from "../../offchain/core/quorum";
+} from "../../offchain/protocol/contribution";
+import { quorumArgs } from "../../offchain/protocol/quorum";
 
 const WAD = 10n ** 18n;
 const TABLES: [GradientTable, GradientTable, GradientTable, GradientTable] = [

@@ -18,8 +18,8 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Hex } from "viem";
 import { HMS } from "../helpers/fixtures";
 import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum, DAY } from "./fixtures";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, type BuiltReport } from "../../offchain/meta/report";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, type BuiltReport } from "../../offchain/protocol/report";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
 
 const NODES = 6;

@@ -22,10 +22,10 @@ import {
   type TestCommittee,
 } from "./fixtures";
 import { MiningPool__factory } from "../../typechain-types";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, claimAmount, signReport, type BuiltReport } from "../../offchain/meta/report";
-import { quorumArgs, toCompact } from "../../offchain/core/quorum";
-import { ZERO_HASH, MerkleTree, rewardLeaf } from "../../offchain/core/merkle";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount, signReport, type BuiltReport } from "../../offchain/protocol/report";
+import { quorumArgs, toCompact } from "../../offchain/protocol/quorum";
+import { ZERO_HASH, MerkleTree, rewardLeaf } from "../../offchain/protocol/merkle";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
 import { domainOf, typedDigest, type PeriodReportMessage } from "../../offchain/core/signing";
 import { readPeriod } from "../../offchain/chain/rewards";

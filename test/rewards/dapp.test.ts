@@ -9,8 +9,8 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, getContract, type Address } from "viem";
 import { hmsTokenAbi, miningPoolAbi } from "../../offchain/chain/abis";
 import { RewardsError, claimArgs, readPeriod } from "../../offchain/chain/rewards";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, claimAmount } from "../../offchain/meta/report";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount } from "../../offchain/protocol/report";
 import { electCommittee, endOfPeriod, first, nodeId, rewardsSystem, signQuorum } from "./fixtures";
 
 describe("MiningPool through viem (dApp)", () => {

@@ -2,7 +2,7 @@
  * Rewards test fixtures: the foundation system (real HMSToken + TokenAllocation, deployer still admin), a
  * MockCommittee and MockNodeRegistry (contracts/test/RewardsMocks.sol), the MiningPool funded with the Mining
  * bucket, and committee signing keys held by viem local accounts so that reports are signed exactly as the
- * validator daemons sign them (offchain/core/signing.ts through offchain/meta/report.ts).
+ * validator daemons sign them (offchain/core/signing.ts through offchain/protocol/report.ts).
  */
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -17,8 +17,8 @@ import {
   RewardsMathHarness__factory,
 } from "../../typechain-types";
 import type { MiningPool } from "../../typechain-types";
-import { quorumArgs, type QuorumArgs } from "../../offchain/core/quorum";
-import { signReport } from "../../offchain/meta/report";
+import { quorumArgs, type QuorumArgs } from "../../offchain/protocol/quorum";
+import { signReport } from "../../offchain/protocol/report";
 import { readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
 import type { PeriodReportMessage } from "../../offchain/core/signing";
 

@@ -11,12 +11,12 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address, Hex } from "viem";
 import type { ContractTransactionResponse } from "ethers";
 import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum } from "./fixtures";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, type BuiltReport } from "../../offchain/meta/report";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, type BuiltReport } from "../../offchain/protocol/report";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
-import { measurementsHash, sortBatch, type Measurement } from "../../offchain/meta/contribution";
+import { measurementsHash, sortBatch, type Measurement } from "../../offchain/protocol/contribution";
 import { signTyped, domainOf } from "../../offchain/core/signing";
-import { quorumArgs } from "../../offchain/core/quorum";
+import { quorumArgs } from "../../offchain/protocol/quorum";
 
 const GB = 10n ** 9n;
 const rows: [string, bigint][] = [];

@@ -1,6 +1,6 @@
 /**
  * Rewards in the deployed system (offchain/chain/deploy.ts, the same code as `npm run deploy:local`): the real
- * BookkeeperStaking elects a committee; its members sign a period report in TypeScript (offchain/meta/report.ts,
+ * BookkeeperStaking elects a committee; its members sign a period report in TypeScript (offchain/protocol/report.ts,
  * offchain/core/signing.ts); the report is posted; nodes registered in the real NodeRegistry claim to their payout
  * addresses; the bookkeeper share is credited to the real staking pools and missed duty is recorded; a
  * measurement batch and coefficients reach the ContributionRegistry; governance goes through the timelock.
@@ -15,12 +15,17 @@ import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
 import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
-import { quorumArgs } from "../../offchain/core/quorum";
-import { ledgerFrom } from "../../offchain/meta/ledger";
-import { buildReport, claimAmount, signReport } from "../../offchain/meta/report";
-import { measurementsHash, signCoefficients, signMeasurementBatch, sortBatch } from "../../offchain/meta/contribution";
-import { estimateSigma, sigmaTuple } from "../../offchain/meta/poisson";
-import { demoBookkeeperKey } from "../../scripts/demo/context";
+import { quorumArgs } from "../../offchain/protocol/quorum";
+import { ledgerFrom } from "../../offchain/protocol/ledger";
+import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
+import {
+  measurementsHash,
+  signCoefficients,
+  signMeasurementBatch,
+  sortBatch,
+} from "../../offchain/protocol/contribution";
+import { estimateSigma, sigmaTuple } from "../../offchain/protocol/poisson";
+import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 import { HMS, deploySystemFixture, systemFixture } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
 

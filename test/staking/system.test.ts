@@ -13,7 +13,7 @@ import { encodePacked, keccak256, toHex, zeroAddress, type Address } from "viem"
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
 import { LOCAL_COUNCIL_ACCOUNTS, StakingParameter } from "../../offchain/chain/staking";
 import { domainOf, signTyped } from "../../offchain/core/signing";
-import { demoBookkeeperKey } from "../../scripts/demo/context";
+import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 import { deploySystemFixture, systemFixture, HMS } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import hre from "hardhat";
-import { EXPORTED_CONTRACTS } from "../../scripts/tasks/abis";
+import { EXPORTED_CONTRACTS } from "../../tools/abis";
 import {
   checkSubgraph,
   eventSignature,
@@ -20,8 +20,8 @@ import {
   type AbiEntry,
   type CheckInput,
   type ContractAbi,
-} from "../../scripts/subgraph/manifest";
-import { checkProjectSubgraph, projectAbis, readManifest, subgraphDir } from "../../scripts/subgraph/project";
+} from "../../tools/subgraph/manifest";
+import { checkProjectSubgraph, projectAbis, readManifest, subgraphDir } from "../../tools/subgraph/project";
 
 const FIXTURE = path.join(__dirname, "fixtures", "broken");
 const esmImport = new Function("s", "return import(s)") as (s: string) => Promise<Record<string, unknown>>;

@@ -16,7 +16,7 @@ import {
   deployLikeDeployLocal,
   networkEntry,
   readManifest,
-} from "../../scripts/subgraph/project";
+} from "../../tools/subgraph/project";
 import { systemFixture } from "../helpers/fixtures";
 
 describe("subgraph: networks.json", () => {

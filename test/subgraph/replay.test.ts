@@ -1,6 +1,6 @@
 /**
  * The subgraph's compiled mappings (graph-cli's real `graph build` output) replayed over a protocol scenario by the
- * replay host of scripts/subgraph/replay — not graph-node, which cannot run here (see that module for what it
+ * replay host of tools/subgraph/replay — not graph-node, which cannot run here (see that module for what it
  * emulates). Every entity the mappings save is checked against the schema as graph-node would; then the indexed
  * state is compared with the contracts' own views.
  */
@@ -12,12 +12,12 @@ import hre, { ethers } from "hardhat";
 import { takeSnapshot, type SnapshotRestorer } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, type Abi, type Address, type Hex } from "viem";
 import YAML from "yaml";
-import { cidFromDigest } from "../../offchain/meta/report";
-import { buildMappings } from "../../scripts/subgraph/build";
-import { readManifest, subgraphDir } from "../../scripts/subgraph/project";
-import { replay, type ReplayResult } from "../../scripts/subgraph/replay/replay";
-import { parseSchema } from "../../scripts/subgraph/replay/schema";
-import type { Plain } from "../../scripts/subgraph/replay/host";
+import { cidFromDigest } from "../../offchain/protocol/report";
+import { buildMappings } from "../../tools/subgraph/build";
+import { readManifest, subgraphDir } from "../../tools/subgraph/project";
+import { replay, type ReplayResult } from "../../tools/subgraph/replay/replay";
+import { parseSchema } from "../../tools/subgraph/replay/schema";
+import type { Plain } from "../../tools/subgraph/replay/host";
 import {
   BookkeeperCouncil__factory,
   BookkeeperStaking__factory,

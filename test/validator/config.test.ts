@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
-import { ConfigError, HmsError, StoreError, ValidationError } from "../../offchain/core/errors";
+import { ConfigError, HmsError, StoreError } from "../../offchain/core/errors";
 import { envVariables } from "../../offchain/core/config";
 import {
   VALIDATOR_ENV_PREFIX,
@@ -101,9 +101,9 @@ describe("validator/config and exit codes", function () {
     expect(exitCodeOf(new ValidatorError("VALIDATOR_UNREGISTERED", "x"))).to.equal(4);
     expect(exitCodeOf(new ValidatorError("VALIDATOR_RPC_UNREACHABLE", "x"))).to.equal(5);
     expect(exitCodeOf(new SlashingProtectionError("x", {}, {}))).to.equal(6);
-    expect(exitCodeOf(new HmsError("DEPLOYMENT", "x"))).to.equal(2);
+    expect(exitCodeOf(new HmsError("CHAIN_DEPLOYMENT", "x"))).to.equal(2);
     expect(exitCodeOf(new StoreError("STORE_OPEN", "locked"))).to.equal(2);
-    expect(exitCodeOf(new ValidationError("SOMETHING", "x"))).to.equal(1);
+    expect(exitCodeOf(new Error("SOMETHING"))).to.equal(1);
     expect(exitCodeOf(new Error("boom"))).to.equal(1);
     expect(exitCodeOf("string")).to.equal(1);
   });

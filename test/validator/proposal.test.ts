@@ -3,11 +3,11 @@ import fc from "fast-check";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { KeyRing, domainOf, signTypedSync } from "../../offchain/core/signing";
-import { ZERO_HASH } from "../../offchain/core/merkle";
-import { applyMatched, ledgerFrom, matchReceipts } from "../../offchain/meta/ledger";
-import { buildReport, carryTree } from "../../offchain/meta/report";
-import { GeneratedTraffic } from "../../offchain/meta/traffic/generator";
-import type { PeriodReceipts } from "../../offchain/meta/traffic/feed";
+import { ZERO_HASH } from "../../offchain/protocol/merkle";
+import { applyMatched, ledgerFrom, matchReceipts } from "../../offchain/protocol/ledger";
+import { buildReport, carryTree } from "../../offchain/protocol/report";
+import { GeneratedTraffic } from "../../offchain/testing/traffic/generator";
+import type { PeriodReceipts } from "../../offchain/protocol/receipts";
 import {
   PROPOSAL_VERSION,
   ROLL_FORWARD_LIMIT,
@@ -26,7 +26,7 @@ import {
   type PrevReport,
   type ProposalContext,
   type ReportProposal,
-} from "../../offchain/validator/proposal";
+} from "../../offchain/protocol/proposal";
 
 const CHAIN = 31337;
 const POOL = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
@@ -175,7 +175,7 @@ describe("validator/proposal", function () {
 
   it("builds on a reported period's carry-over, anchored by its carry root on chain", async function () {
     const first = await build(1);
-    const carry = [...(await import("../../offchain/validator/proposal")).recomputeReport(first.proposal).carry.traffic]
+    const carry = [...(await import("../../offchain/protocol/proposal")).recomputeReport(first.proposal).carry.traffic]
       .map(([nodeId, traffic]) => ({ nodeId, traffic }))
       .sort((x, y) => (x.nodeId < y.nodeId ? -1 : 1));
     expect(carry.length).to.be.greaterThan(0); // top-2 of 3 nodes: one carries over

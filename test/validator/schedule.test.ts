@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import type { Address } from "viem";
 import { planRequests, transmitDelayMs, transmitPosition, type PlanInput } from "../../offchain/validator/schedule";
-import { periodEnd } from "../../offchain/validator/proposal";
+import { periodEnd } from "../../offchain/protocol/proposal";
 
 const order = ["0xA", "0xB", "0xC", "0xD"].map((x) => `${x}${"0".repeat(39)}` as Address);
 

@@ -11,7 +11,7 @@ import { keccak256, parseEther, toHex, type Address, type Hash, type Hex } from 
 import { privateKeyToAddress } from "viem/accounts";
 import { deploySystem, localDeployOptions, writeDeployment, type Deployment } from "../../offchain/chain";
 import { hmsContracts } from "../../offchain/chain/contracts";
-import { demoBookkeeperPrivateKey, demoNodeId, demoNodeKey } from "../../scripts/demo/context";
+import { demoBookkeeperPrivateKey, demoNodeId, demoNodeKey } from "../../offchain/devnet/accounts";
 import { HMS } from "../helpers/fixtures";
 
 export interface ValidatorSystem {

@@ -6,18 +6,12 @@ import { keccak256, toHex, type Address } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 import { recoverTyped } from "../../offchain/core/signing";
 import { isHmsError } from "../../offchain/core/errors";
-import { matchReceipts } from "../../offchain/meta/ledger";
-import {
-  GeneratedTraffic,
-  HttpTrafficFeed,
-  clientPrivateKey,
-  loadTrafficSourceConfig,
-  periodFromWire,
-  periodToWire,
-  serveTrafficFeed,
-  startTrafficSource,
-  type GeneratorOptions,
-} from "../../offchain/meta/traffic";
+import { matchReceipts } from "../../offchain/protocol/ledger";
+import { periodFromWire, periodToWire } from "../../offchain/protocol/receipts";
+import { HttpTrafficFeed } from "../../offchain/client/feed";
+import { GeneratedTraffic, clientPrivateKey, type GeneratorOptions } from "../../offchain/testing/traffic/generator";
+import { serveTrafficFeed } from "../../offchain/testing/traffic/http";
+import { loadTrafficSourceConfig, startTrafficSource } from "../../offchain/testing/traffic/service";
 
 const POOL = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
 const nodes = [0, 1, 2].map((i) => ({
@@ -37,7 +31,7 @@ const options = (over: Partial<GeneratorOptions> = {}): GeneratorOptions => ({
   ...over,
 });
 
-describe("meta/traffic: the deterministic traffic source", function () {
+describe("testing/traffic: the deterministic stand-in traffic source", function () {
   it("generates the same signed receipts for the same seed, and others for another", async function () {
     const a = new GeneratedTraffic(options());
     const b = new GeneratedTraffic(options());
@@ -144,7 +138,7 @@ describe("meta/traffic: the deterministic traffic source", function () {
     } catch (e) {
       unreachable = e;
     }
-    expect(isHmsError(unreachable, "UNREACHABLE")).to.equal(true);
+    expect(isHmsError(unreachable, "TRANSPORT_UNREACHABLE")).to.equal(true);
   });
 
   it("is configured by file and HMS_TRAFFIC_* variables", async function () {

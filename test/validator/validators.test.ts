@@ -16,8 +16,8 @@ import { claimArgs, readPeriod, reportedRange } from "../../offchain/chain/rewar
 import { createEip712Crypto, sha256Hex } from "../../offchain/consensus/pbft/crypto";
 import type { PrePrepare } from "../../offchain/consensus/pbft/types";
 import { HttpTransport } from "../../offchain/core/transport";
-import { claimAmount } from "../../offchain/meta/report";
-import { GeneratedTraffic } from "../../offchain/meta/traffic/generator";
+import { claimAmount } from "../../offchain/protocol/report";
+import { GeneratedTraffic } from "../../offchain/testing/traffic/generator";
 import {
   buildReportProposal,
   decodeProposal,
@@ -25,8 +25,8 @@ import {
   trafficWindow,
   type PrevReport,
   type ReportProposal,
-} from "../../offchain/validator/proposal";
-import { ZERO_HASH } from "../../offchain/core/merkle";
+} from "../../offchain/protocol/proposal";
+import { ZERO_HASH } from "../../offchain/protocol/merkle";
 import { evidenceId } from "../../offchain/validator/chain";
 import {
   HmsProcess,
@@ -39,7 +39,7 @@ import {
   waitHealthy,
   writeValidatorConfigs,
   type ValidatorSpec,
-} from "../../scripts/validators/cluster";
+} from "../../offchain/devnet/cluster";
 import { setupValidatorSystem, toNextEpoch, type ValidatorSystem } from "./setup";
 
 const SEED = "validator-test";

@@ -7,7 +7,7 @@
  * also the "> 2/3 of the active set" rule of the on-chain report quorum.
  */
 
-import { quorumOf } from "../../core/quorum";
+import { quorumOf } from "../../protocol/quorum";
 import { ValidationError } from "../../core/errors";
 
 export const MAX_REPLICAS = 48;

@@ -12,14 +12,14 @@ import { HmsError, StoreError, isHmsError } from "../../../offchain/core/errors"
 
 describe("core/errors, logger, metrics", function () {
   it("HmsError carries a stable code and the offending value, JSON-safe", function () {
-    const err = new HmsError("SOMETHING_BAD", "bad thing", { value: 10n, details: { key: "a.b" } });
+    const err = new HmsError("STORE_IO", "bad thing", { value: 10n, details: { key: "a.b" } });
     expect(err).to.be.instanceOf(Error);
     expect(err.name).to.equal("HmsError");
-    expect(isHmsError(err, "SOMETHING_BAD")).to.equal(true);
+    expect(isHmsError(err, "STORE_IO")).to.equal(true);
     expect(isHmsError(new Error("x"))).to.equal(false);
     expect(JSON.parse(JSON.stringify(err))).to.deep.equal({
       name: "HmsError",
-      code: "SOMETHING_BAD",
+      code: "STORE_IO",
       message: "bad thing",
       value: "10",
       key: "a.b",
@@ -63,7 +63,7 @@ describe("core/errors, logger, metrics", function () {
     expect(text).to.contain("hms_view 4");
     expect(() => m.gauge("pbft_commits_total", "x"))
       .to.throw(HmsError)
-      .with.property("code", "METRIC_TYPE");
+      .with.property("code", "METRICS_TYPE_CONFLICT");
     expect(() => m.counter("bad name", "x"))
       .to.throw(HmsError)
       .with.property("value", "bad name");

@@ -175,7 +175,7 @@ describe("core/signing fast path", function () {
     } catch (err) {
       expect(err).to.be.instanceOf(SigningError);
       expect(err).to.be.instanceOf(HmsError);
-      expect((err as SigningError).code).to.equal("SIGNING");
+      expect((err as SigningError).code).to.equal("SIGNING_INVALID");
       expect((err as SigningError).value).to.equal(1n << 64n);
     }
     expect(() => signTypedSync("0x12" as Hex, domain, "Proposal", { ...bad, epoch: 0n })).to.throw(SigningError);

@@ -32,7 +32,7 @@ describe("core/transport", function () {
     });
     b.handle("strict", (m) => {
       const body = m.body as { n?: unknown };
-      if (typeof body.n !== "number") throw new ValidationError("BAD_N", "n must be a number", { value: body.n });
+      if (typeof body.n !== "number") throw new ValidationError("PBFT_BAD_N", "n must be a number", { value: body.n });
       return body.n * 2;
     });
     urlB = await b.listen();
@@ -78,14 +78,14 @@ describe("core/transport", function () {
     expect(results[0].status).to.equal("fulfilled");
     expect(results[1].status).to.equal("rejected");
     const err = (results[1] as PromiseRejectedResult).reason as TransportError;
-    expect(err.code).to.equal("REPLAY");
+    expect(err.code).to.equal("TRANSPORT_REPLAY");
     expect(err.status).to.equal(409);
   });
 
   it("rejects an unknown sender with 403 UNKNOWN_SENDER", async function () {
     const err = await rejection(stranger.send(urlB, "echo", { x: 1 }));
     expect(err.status).to.equal(403);
-    expect(err.code).to.equal("UNKNOWN_SENDER");
+    expect(err.code).to.equal("TRANSPORT_UNKNOWN_SENDER");
     expect(String(err.value).toLowerCase()).to.equal(privateKeyToAddress(keyStranger).toLowerCase());
   });
 
@@ -104,14 +104,14 @@ describe("core/transport", function () {
     };
     const err = await rejection(a.post(urlB, forged));
     expect(err.status).to.equal(401);
-    expect(err.code).to.equal("BAD_SIGNATURE");
+    expect(err.code).to.equal("TRANSPORT_BAD_SIGNATURE");
   });
 
   it("rejects a body altered after signing with 401 BAD_SIGNATURE", async function () {
     const env = a.seal("echo", { amount: 1 });
     const tampered = { ...env, body: Buffer.from(JSON.stringify({ amount: 1000 })) };
     const err = await rejection(a.post(urlB, tampered));
-    expect(err.code).to.equal("BAD_SIGNATURE");
+    expect(err.code).to.equal("TRANSPORT_BAD_SIGNATURE");
   });
 
   it("rejects a replayed envelope with 409 REPLAY", async function () {
@@ -119,14 +119,14 @@ describe("core/transport", function () {
     await a.post(urlB, env);
     const err = await rejection(a.post(urlB, env));
     expect(err.status).to.equal(409);
-    expect(err.code).to.equal("REPLAY");
+    expect(err.code).to.equal("TRANSPORT_REPLAY");
     expect(err.value).to.equal(env.seq.toString());
   });
 
   it("rejects an oversized body with 413 BODY_TOO_LARGE", async function () {
     const err = await rejection(a.send(urlB, "echo", { blob: "x".repeat(5000) }));
     expect(err.status).to.equal(413);
-    expect(err.code).to.equal("BODY_TOO_LARGE");
+    expect(err.code).to.equal("TRANSPORT_BODY_TOO_LARGE");
     expect(err.value).to.equal(4096);
   });
 
@@ -150,7 +150,7 @@ describe("core/transport", function () {
       raw,
     );
     expect(status).to.equal(400);
-    expect(json.error?.code).to.equal("MALFORMED_BODY");
+    expect(json.error?.code).to.equal("TRANSPORT_MALFORMED_BODY");
   });
 
   it("rejects missing or ill-formed envelope headers with 400 MALFORMED_ENVELOPE", async function () {
@@ -164,7 +164,7 @@ describe("core/transport", function () {
     ] as const) {
       const { status, json } = await rawPost({ ...env.headers, [name]: value }, env.body);
       expect(status, `${name}=${value}`).to.equal(400);
-      expect(json.error?.code).to.equal("MALFORMED_ENVELOPE");
+      expect(json.error?.code).to.equal("TRANSPORT_MALFORMED_ENVELOPE");
     }
   });
 
@@ -172,23 +172,23 @@ describe("core/transport", function () {
     const env = a.seal("echo", { x: 1 });
     const res415 = await rawPost({ ...env.headers, "content-type": "text/plain" }, env.body);
     expect(res415.status).to.equal(415);
-    expect(res415.json.error?.code).to.equal("UNSUPPORTED_MEDIA_TYPE");
+    expect(res415.json.error?.code).to.equal("TRANSPORT_UNSUPPORTED_MEDIA_TYPE");
     const err = await rejection(a.send(urlB, "nobody-home", {}));
     expect(err.status).to.equal(404);
-    expect(err.code).to.equal("UNKNOWN_KIND");
+    expect(err.code).to.equal("TRANSPORT_UNKNOWN_KIND");
   });
 
   it("maps a handler's ValidationError to 400 with its code and value", async function () {
     expect(await a.send(urlB, "strict", { n: 21 })).to.equal(42);
     const err = await rejection(a.send(urlB, "strict", { n: "x" }));
     expect(err.status).to.equal(400);
-    expect(err.code).to.equal("BAD_N");
+    expect(err.code).to.equal("PBFT_BAD_N");
     expect(err.value).to.equal("x");
   });
 
   it("reports an unreachable peer as UNREACHABLE", async function () {
     const err = await rejection(a.send("http://127.0.0.1:1", "echo", {}));
-    expect(err.code).to.equal("UNREACHABLE");
+    expect(err.code).to.equal("TRANSPORT_UNREACHABLE");
   });
 
   it("serves /metrics with the hms_ transport counters", async function () {
@@ -196,7 +196,7 @@ describe("core/transport", function () {
     expect(res.statusCode).to.equal(200);
     const text = await res.body.text();
     expect(text).to.match(/hms_transport_received_total\{kind="echo"\} \d+/);
-    expect(text).to.match(/hms_transport_rejected_total\{code="BAD_SIGNATURE"\} \d+/);
+    expect(text).to.match(/hms_transport_rejected_total\{code="TRANSPORT_BAD_SIGNATURE"\} \d+/);
   });
 
   it("refuses invalid kinds and peers at the API with typed errors", function () {
@@ -205,6 +205,6 @@ describe("core/transport", function () {
       .with.property("value", "Not Valid");
     expect(() => a.addPeer("0x12" as Hex))
       .to.throw(ValidationError)
-      .with.property("code", "BAD_ADDRESS");
+      .with.property("code", "TRANSPORT_BAD_ADDRESS");
   });
 });

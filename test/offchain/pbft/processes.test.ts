@@ -15,7 +15,7 @@ import type { Hex } from "viem";
 describe("pbft over HTTP — four replica processes", function () {
   this.timeout(120_000);
   const N = 4;
-  const ENTRY = path.join(__dirname, "..", "..", "..", "scripts", "pbft", "replica-process.ts");
+  const ENTRY = path.join(__dirname, "..", "..", "..", "offchain", "testing", "pbft-replica-process.ts");
   const keys = Array.from({ length: N }, () => generatePrivateKey());
   const addresses = keys.map((k) => privateKeyToAddress(k));
   let dir: string;

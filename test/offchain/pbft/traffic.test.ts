@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RECORD_BYTES, makeBatch, validateBatch } from "../../../scripts/bench/traffic";
+import { RECORD_BYTES, makeBatch, validateBatch } from "../../../offchain/testing/pbft-batch";
 
 describe("bench/traffic batches", function () {
   it("builds deterministic batches of 236-byte records that validate", function () {

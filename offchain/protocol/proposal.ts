@@ -30,7 +30,7 @@
  * proposals have equal digests), checks the mapping and the domain (chain, pool, epoch, top-N), that the period
  * has ended (chain time), that `prev` is a period reported on chain with that carry root and that the carried
  * nodes hash to it, every receipt's two signatures (the client; the node's registered signing key), and then
- * rebuilds the ledger and the report with offchain/meta/{ledger,report}.ts — a proposal whose report does not
+ * rebuilds the ledger and the report with offchain/protocol/{ledger,report}.ts — a proposal whose report does not
  * recompute exactly is rejected. Every chain fact it uses only ever turns a proposal from invalid to valid
  * (time passes, periods get reported), never back, so a request that was valid stays valid while it waits to be
  * ordered. Whether `prev` is still the *latest* report is checked when signing (see signing-record.ts).
@@ -38,18 +38,11 @@
 import { z } from "zod";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import { domainOf, type KeyRing, type PeriodReportMessage } from "../core/signing";
-import { ZERO_HASH } from "../core/merkle";
+import { ZERO_HASH } from "./merkle";
 import { ValidationError } from "../core/errors";
-import {
-  applyMatched,
-  ledgerFrom,
-  matchReceipts,
-  MAX_TRAFFIC,
-  type LedgerState,
-  type RankedNode,
-} from "../meta/ledger";
-import { buildReport, carryTree, type BuiltReport } from "../meta/report";
-import { periodFromWire, periodToWire, type PeriodReceipts, type SignedReceipt } from "../meta/traffic/feed";
+import { applyMatched, ledgerFrom, matchReceipts, MAX_TRAFFIC, type LedgerState, type RankedNode } from "./ledger";
+import { buildReport, carryTree, type BuiltReport } from "./report";
+import { periodFromWire, periodToWire, type PeriodReceipts, type SignedReceipt } from "./receipts";
 
 /** Version of the request encoding. */
 export const PROPOSAL_VERSION = 2;
@@ -96,21 +89,21 @@ export type PeriodProposal = ReportProposal | SkipProposal;
 /** The committee's base period: the period in progress at its election (0 before genesis). */
 export function basePeriod(electedAt: bigint, genesis: bigint, periodLength: bigint): bigint {
   if (periodLength <= 0n)
-    throw new ValidationError("BAD_PERIOD_LENGTH", "period length must be positive", { value: periodLength });
+    throw new ValidationError("PROTOCOL_PERIOD", "period length must be positive", { value: periodLength });
   return electedAt <= genesis ? 0n : (electedAt - genesis) / periodLength;
 }
 
 /** Period of sequence number `seq` (≥ 1) in a configuration with base period `base`. */
 export function periodOfSeq(base: bigint, seq: number): bigint {
   if (!Number.isSafeInteger(seq) || seq < 1)
-    throw new ValidationError("BAD_SEQ", `bad sequence number ${seq}`, { value: seq });
+    throw new ValidationError("PROTOCOL_PERIOD", `bad sequence number ${seq}`, { value: seq });
   return base + BigInt(seq) - 1n;
 }
 
 /** Sequence number of `period` (≥ base) in a configuration with base period `base`. */
 export function seqOfPeriod(base: bigint, period: bigint): number {
   if (period < base)
-    throw new ValidationError("BAD_PERIOD", `period ${period} is before the base ${base}`, { value: period });
+    throw new ValidationError("PROTOCOL_PERIOD", `period ${period} is before the base ${base}`, { value: period });
   return Number(period - base) + 1;
 }
 
@@ -235,13 +228,15 @@ export function decodeProposal(text: string): PeriodProposal {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError("PROPOSAL_DECODE", `request is not JSON: ${(err as Error).message}`, { value: text });
+    throw new ValidationError("PROTOCOL_PROPOSAL_DECODE", `request is not JSON: ${(err as Error).message}`, {
+      value: text,
+    });
   }
   const type = (raw as { type?: unknown } | null)?.type;
   const parsed = (type === "skip" ? skipSchema : reportSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ValidationError("PROPOSAL_DECODE", `bad proposal at ${issue.path.join(".")}: ${issue.message}`, {
+    throw new ValidationError("PROTOCOL_PROPOSAL_DECODE", `bad proposal at ${issue.path.join(".")}: ${issue.message}`, {
       value: issue.path.join("."),
     });
   }
@@ -328,9 +323,13 @@ export interface BuiltProposal<P extends PeriodProposal = PeriodProposal> {
 export function buildReportProposal(input: ReportInput): BuiltProposal<ReportProposal> & { built: BuiltReport } {
   const period = periodOfSeq(input.base, input.seq);
   if (input.prev.period !== null && input.prev.period >= period)
-    throw new ValidationError("PROPOSAL_PREV", `previous report ${input.prev.period} is not before ${period}`, {
-      value: input.prev.period,
-    });
+    throw new ValidationError(
+      "PROTOCOL_PROPOSAL_PREV",
+      `previous report ${input.prev.period} is not before ${period}`,
+      {
+        value: input.prev.period,
+      },
+    );
   const { from, to } = trafficWindow(input.prev.period, period);
   const byPeriod = new Map<bigint, PeriodReceipts>();
   for (const g of input.traffic) {

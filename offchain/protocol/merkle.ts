@@ -10,7 +10,7 @@
  * Pure and deterministic: no I/O.
  */
 import { concatHex, encodeAbiParameters, keccak256, type Hex } from "viem";
-import { HmsError } from "./errors";
+import { HmsError } from "../core/errors";
 
 /** Root of an empty tree (and the `rewardsRoot` of an empty period). */
 export const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
@@ -18,7 +18,7 @@ export const ZERO_HASH: Hex = `0x${"00".repeat(32)}`;
 /** Thrown for malformed tree input, naming the offending value. */
 export class MerkleError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("MERKLE", message, { value });
+    super("PROTOCOL_MERKLE", message, { value });
   }
 }
 

@@ -9,11 +9,11 @@
  * `traffic` (benchmark traffic-record batches).
  */
 import type { Address } from "viem";
-import { loadConfig, pbftReplicaConfigSchema } from "../../offchain/core/config";
-import { createLogger } from "../../offchain/core/logger";
-import { Shutdown } from "../../offchain/core/shutdown";
-import { startPbftReplica } from "../../offchain/consensus/pbft/daemon";
-import { makeBatch, validateBatch } from "../bench/traffic";
+import { loadConfig, pbftReplicaConfigSchema } from "../core/config";
+import { createLogger } from "../core/logger";
+import { Shutdown } from "../core/shutdown";
+import { startPbftReplica } from "../consensus/pbft/daemon";
+import { makeBatch, validateBatch } from "./pbft-batch";
 
 async function main(): Promise<void> {
   const config = loadConfig(pbftReplicaConfigSchema, { file: process.env.PBFT_CONFIG_FILE, envPrefix: "HMS_PBFT_" });

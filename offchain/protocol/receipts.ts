@@ -1,7 +1,7 @@
 /**
  * The traffic feed: what the meta layer hands the validators each period (DESIGN §11 steps 1–2) — the
  * client's and the node's signed `TrafficReceipt`s of every task, per period, as reported to the meta
- * layer. Matching the two sides, ranking and the carry-over are the validators' job (offchain/meta/ledger.ts,
+ * layer. Matching the two sides, ranking and the carry-over are the validators' job (offchain/protocol/ledger.ts,
  * report.ts), so that every validator can recompute a proposal from the receipts it carries.
  *
  * This is the interface the meta layer implements; until it exists, `GeneratedTraffic` (./generator.ts)
@@ -18,8 +18,11 @@
  */
 import { z } from "zod";
 import type { Address, Hex } from "viem";
-import type { TrafficReceiptMessage } from "../../core/signing";
-import { ValidationError } from "../../core/errors";
+import type { TrafficReceiptMessage } from "../core/signing";
+import { ValidationError } from "../core/errors";
+
+/** Path of the feed: `GET /v1/receipts?from=&to=`. */
+export const RECEIPTS_PATH = "/v1/receipts";
 
 /** Most periods one feed query may span. */
 export const MAX_FEED_SPAN = 1024;
@@ -111,7 +114,7 @@ export function periodFromWire(raw: unknown): PeriodReceipts {
   const parsed = wirePeriodSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ValidationError("TRAFFIC_WIRE", `bad receipts at ${issue.path.join(".")}: ${issue.message}`, {
+    throw new ValidationError("PROTOCOL_RECEIPTS_WIRE", `bad receipts at ${issue.path.join(".")}: ${issue.message}`, {
       value: issue.path.join("."),
     });
   }

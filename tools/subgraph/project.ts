@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { EXPORTED_CONTRACTS } from "../tasks/abis";
+import { EXPORTED_CONTRACTS } from "../abis";
 import {
   deploySystem,
   deploymentsDir,

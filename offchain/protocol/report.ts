@@ -10,7 +10,7 @@
  *
  * Encodings mirror contracts/rewards/MiningPool.sol:
  *   - reward leaf i: `keccak256(bytes.concat(keccak256(abi.encode(i, nodeId, traffic))))` over the top nodes in
- *     rank order (offchain/core/merkle.ts `rewardLeaf`); the carry tree uses the same leaf encoding over the
+ *     rank order (offchain/protocol/merkle.ts `rewardLeaf`); the carry tree uses the same leaf encoding over the
  *     carried nodes sorted by node id;
  *   - `dataCid`: sha256 of the canonical report JSON (CIDv1, raw codec — the JSON bytes are the block);
  *   - `PeriodTerms` / `Attestation` and their hashes, which claims and settlements pass back to the pool.
@@ -31,7 +31,7 @@ import {
 } from "viem";
 import { domainOf, signTyped, type PeriodReportMessage } from "../core/signing";
 import { ValidationError } from "../core/errors";
-import { MerkleTree, ZERO_HASH, rewardLeaf } from "../core/merkle";
+import { MerkleTree, ZERO_HASH, rewardLeaf } from "./merkle";
 import { closePeriod, type LedgerState, type RankedNode } from "./ledger";
 
 /** Version of the report document format. */
@@ -123,7 +123,7 @@ export function cidFromDigest(digest: Hex): string {
 export function buildReport(state: LedgerState, params: ReportParams): BuiltReport {
   if (params.fromPeriod < 0n || params.fromPeriod > state.period)
     throw new ValidationError(
-      "REPORT_RANGE",
+      "PROTOCOL_REPORT",
       `report of period ${state.period} cannot cover traffic from period ${params.fromPeriod}`,
       { value: params.fromPeriod },
     );

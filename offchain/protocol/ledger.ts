@@ -21,7 +21,7 @@ export const MAX_TRAFFIC = (1n << 64n) - 1n;
 /** Thrown for input the ledger cannot apply, naming the offending value. */
 export class LedgerError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("LEDGER", message, { value });
+    super("PROTOCOL_LEDGER", message, { value });
   }
 }
 

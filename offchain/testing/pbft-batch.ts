@@ -10,7 +10,7 @@
  * recover the 20,000 signers — the meta layer verifies receipts before proposing a batch; consensus
  * (what PPoV measured, and what this benchmark measures) orders and certifies the batch.
  */
-import { Prng } from "../../offchain/consensus/pbft/sim/prng";
+import { Prng } from "../consensus/pbft/sim/prng";
 
 export const RECORD_BYTES = 236;
 const HALF_N_HIGH_BYTE = 0x7f; // s ≤ n/2 ⇒ first byte ≤ 0x7f

@@ -14,7 +14,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { HmsError } from "./errors";
+import { HmsError } from "../core/errors";
 
 /** An EIP-2098 compact signature as QuorumVerifier.Signature. */
 export interface CompactSignature {
@@ -38,7 +38,7 @@ export interface KeySignature {
 /** Thrown for signatures that cannot be packed, naming the offending value. */
 export class QuorumError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("QUORUM", message, { value });
+    super("PROTOCOL_QUORUM", message, { value });
   }
 }
 

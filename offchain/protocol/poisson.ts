@@ -25,7 +25,7 @@ export const MAX_SIGMA = 16n * WAD;
 /** Thrown for samples that admit no estimate, naming the offending value. */
 export class PoissonError extends HmsError {
   constructor(message: string, value?: unknown) {
-    super("POISSON", message, { value });
+    super("PROTOCOL_POISSON", message, { value });
   }
 }
 

@@ -24,8 +24,8 @@ import { keccak256, toHex, type Address, type Hex, type TypedDataDomain } from "
 import { privateKeyToAddress } from "viem/accounts";
 import { domainOf, signTypedSync, type TrafficReceiptMessage } from "../../core/signing";
 import { ValidationError } from "../../core/errors";
-import type { PeriodReceipts, SignedReceipt, TrafficFeed } from "./feed";
-import { MAX_FEED_SPAN } from "./feed";
+import type { PeriodReceipts, SignedReceipt, TrafficFeed } from "../../protocol/receipts";
+import { MAX_FEED_SPAN } from "../../protocol/receipts";
 
 /** A node the generator serves traffic from. */
 export interface TrafficNode {

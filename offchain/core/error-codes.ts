@@ -1,0 +1,298 @@
+/**
+ * The one registry of off-chain error codes. Every error raised on purpose is an `HmsError` whose `code` is a
+ * key of {@link ERROR_CODES}; the entry says what the code means, the process exit code a command ends with
+ * when it is fatal, and the HTTP status a daemon answers with when it rejects a request with it.
+ *
+ * Codes are `DOMAIN_NAME`, upper snake case, and never reworded once published (logs, metrics, HTTP replies
+ * and scripts match on them). docs/ERRORS.md is generated from this file (`npm run docs:errors`; a test fails
+ * when it is stale). Add a code in its domain's section; never reuse a removed one.
+ *
+ * Pure data: no imports.
+ */
+
+/** Process exit codes of `hms` commands and daemons (docs/ERRORS.md). */
+export const EXIT_CODES = {
+  /** Clean stop. */
+  ok: 0,
+  /** Unexpected failure (a bug, or an error without a code). */
+  failure: 1,
+  /** Configuration or usage: bad or missing setting, missing key, unusable file or data directory, port in use. */
+  config: 2,
+  /** The RPC endpoint serves another chain than the deployment file's. */
+  wrongChain: 3,
+  /** Not registered or not allowed: unknown key, missing lease, wrong owner. */
+  unauthorized: 4,
+  /** A required service (RPC, meta node, worker) did not answer. */
+  unreachable: 5,
+  /** A safety record refused: the process stopped rather than sign or write something conflicting. */
+  safety: 6,
+  /** Bad input: a value, file, message or argument that fails validation. */
+  invalidInput: 7,
+  /** What was asked for does not exist. */
+  notFound: 8,
+  /** The state does not allow it now: insufficient balance, locked stake, an older term, a conflict. */
+  conflict: 9,
+  /** A transaction reverted on chain. */
+  reverted: 10,
+} as const;
+
+export type ExitCodeName = keyof typeof EXIT_CODES;
+
+/** One registered code. */
+export interface ErrorCodeSpec {
+  /** The domain (folder) that raises it. */
+  readonly domain: string;
+  /** One sentence: what happened, in the protocol's words. */
+  readonly meaning: string;
+  /** Exit code class when the error ends a command. */
+  readonly exit: ExitCodeName;
+  /** HTTP status when a daemon rejects a request with it. */
+  readonly http: number;
+}
+
+const spec = (domain: string, exit: ExitCodeName, http: number, meaning: string): ErrorCodeSpec => ({
+  domain,
+  exit,
+  http,
+  meaning,
+});
+
+export const ERROR_CODES = {
+  // ── config ────────────────────────────────────────────────────────────────────────────────────────────
+  CONFIG_INVALID: spec("config", "config", 400, "A setting fails its schema; `key` names it and `value` holds it."),
+  CONFIG_FILE: spec("config", "config", 400, "The config file cannot be read or is not a YAML/JSON mapping."),
+  CONFIG_ENV: spec("config", "config", 400, "An environment variable names an unknown setting or holds bad JSON."),
+  CONFIG_USAGE: spec("config", "config", 400, "A command-line option or argument is missing or invalid."),
+
+  // ── store ─────────────────────────────────────────────────────────────────────────────────────────────
+  STORE_OPEN: spec("store", "config", 500, "The data directory cannot be opened or prepared."),
+  STORE_LOCKED: spec(
+    "store",
+    "config",
+    500,
+    "The data directory is in use by another process (its LevelDB lock is held).",
+  ),
+  STORE_IO: spec("store", "failure", 500, "A read, write or delete in the data directory failed."),
+  STORE_ENCODE: spec("store", "failure", 500, "A value cannot be encoded for storage."),
+  STORE_DECODE: spec("store", "failure", 500, "A stored value cannot be decoded (corrupt or foreign data)."),
+  STORE_BLOB_NAME: spec("store", "invalidInput", 400, "A blob name is not a safe file name."),
+
+  // ── transport ─────────────────────────────────────────────────────────────────────────────────────────
+  TRANSPORT_LISTEN: spec(
+    "transport",
+    "config",
+    500,
+    "The server cannot listen on the configured address (port in use or not allowed).",
+  ),
+  TRANSPORT_NOT_LISTENING: spec("transport", "failure", 500, "The transport was used before it listened."),
+  TRANSPORT_UNREACHABLE: spec(
+    "transport",
+    "unreachable",
+    502,
+    "A peer did not answer (connection refused, reset or timed out).",
+  ),
+  TRANSPORT_BAD_REPLY: spec(
+    "transport",
+    "unreachable",
+    502,
+    "A peer answered with something that is not the expected JSON.",
+  ),
+  TRANSPORT_HTTP_STATUS: spec(
+    "transport",
+    "failure",
+    502,
+    "A peer answered with an HTTP error and no registered code; `details.status` holds it.",
+  ),
+  TRANSPORT_BODY_TOO_LARGE: spec("transport", "invalidInput", 413, "A request body is larger than the server accepts."),
+  TRANSPORT_UNSUPPORTED_MEDIA_TYPE: spec(
+    "transport",
+    "invalidInput",
+    415,
+    "A request body has another content type than the route accepts.",
+  ),
+  TRANSPORT_BAD_REQUEST: spec("transport", "invalidInput", 400, "A request is malformed (HTTP level)."),
+  TRANSPORT_BAD_BODY: spec("transport", "invalidInput", 400, "A message body cannot be serialised as JSON."),
+  TRANSPORT_BAD_KIND: spec("transport", "invalidInput", 400, "A message kind is not a valid name."),
+  TRANSPORT_BAD_ADDRESS: spec("transport", "invalidInput", 400, "A peer identity is not an address."),
+  TRANSPORT_MALFORMED_BODY: spec("transport", "invalidInput", 400, "A signed message body is not valid JSON."),
+  TRANSPORT_MALFORMED_ENVELOPE: spec(
+    "transport",
+    "invalidInput",
+    400,
+    "A signed envelope misses a header or has an invalid one.",
+  ),
+  TRANSPORT_BAD_SIGNATURE: spec("transport", "unauthorized", 401, "An envelope is not signed by the sender it names."),
+  TRANSPORT_UNKNOWN_SENDER: spec(
+    "transport",
+    "unauthorized",
+    403,
+    "An envelope comes from an address that is not a configured peer.",
+  ),
+  TRANSPORT_UNKNOWN_KIND: spec("transport", "notFound", 404, "No handler is registered for a message kind."),
+  TRANSPORT_NOT_FOUND: spec("transport", "notFound", 404, "Nothing is served at the requested path."),
+  TRANSPORT_REPLAY: spec("transport", "conflict", 409, "An envelope sequence number was already seen or is too old."),
+  TRANSPORT_INTERNAL: spec(
+    "transport",
+    "failure",
+    500,
+    "A handler failed unexpectedly (details are in the server's log only).",
+  ),
+
+  // ── metrics, signing ──────────────────────────────────────────────────────────────────────────────────
+  METRICS_BAD_NAME: spec("metrics", "failure", 500, "A metric name is not a valid Prometheus name."),
+  METRICS_TYPE_CONFLICT: spec("metrics", "failure", 500, "A metric is registered twice with different types."),
+  SIGNING_INVALID: spec(
+    "signing",
+    "invalidInput",
+    400,
+    "Signing input is malformed (a domain without contract, a bad signature or digest).",
+  ),
+  SECRET_FILE: spec(
+    "signing",
+    "config",
+    400,
+    "A key file cannot be read or does not hold a private key (its content is never shown).",
+  ),
+
+  // ── protocol (pure rules shared by producers and checkers) ────────────────────────────────────────────
+  PROTOCOL_LEDGER: spec(
+    "protocol",
+    "invalidInput",
+    400,
+    "A period ledger input is out of range (node id, traffic, top-N).",
+  ),
+  PROTOCOL_MERKLE: spec("protocol", "invalidInput", 400, "A Merkle leaf or index is malformed or out of range."),
+  PROTOCOL_QUORUM: spec(
+    "protocol",
+    "invalidInput",
+    400,
+    "Quorum arguments are invalid (unknown key, double signer, oversize committee).",
+  ),
+  PROTOCOL_POISSON: spec("protocol", "invalidInput", 400, "A Poisson demand sample or clamp is invalid."),
+  PROTOCOL_RECEIPTS_WIRE: spec(
+    "protocol",
+    "invalidInput",
+    400,
+    "A receipt or period in wire form fails its schema; `value` names the field.",
+  ),
+  PROTOCOL_REPORT: spec("protocol", "invalidInput", 400, "Report parameters are invalid."),
+  PROTOCOL_PERIOD: spec("protocol", "invalidInput", 400, "A period, sequence number or period length is out of range."),
+  PROTOCOL_PROPOSAL_DECODE: spec(
+    "protocol",
+    "invalidInput",
+    400,
+    "A period proposal is not canonical JSON of the proposal schema.",
+  ),
+  PROTOCOL_PROPOSAL_PREV: spec(
+    "protocol",
+    "invalidInput",
+    400,
+    "A proposal builds on a previous report that is not before its period.",
+  ),
+
+  // ── chain ─────────────────────────────────────────────────────────────────────────────────────────────
+  CHAIN_DEPLOYMENT: spec("chain", "config", 400, "The deployment file is missing, not JSON, or lacks a contract."),
+  CHAIN_REWARDS: spec(
+    "chain",
+    "notFound",
+    404,
+    "A period is not reported on the pool, or its event does not match the stored record.",
+  ),
+  CHAIN_MARKET: spec(
+    "chain",
+    "invalidInput",
+    400,
+    "A market argument is out of range or an expected market event is missing.",
+  ),
+  CHAIN_TX_REVERTED: spec("chain", "reverted", 500, "A transaction was mined but reverted."),
+
+  // ── traffic feed (the feed client and the seeded stand-in source) ─────────────────────────────────────
+  TRAFFIC_CONFIG: spec("traffic", "config", 400, "The stand-in traffic source's configuration is unusable."),
+  TRAFFIC_RANGE: spec("traffic", "invalidInput", 400, "A feed query's period range is not ascending or too long."),
+  TRAFFIC_DOMAIN: spec("traffic", "config", 502, "A traffic feed serves another chain or mining pool than expected."),
+
+  // ── PBFT ──────────────────────────────────────────────────────────────────────────────────────────────
+  PBFT_BAD_N: spec("pbft", "config", 400, "A replica count is outside 1..48."),
+  PBFT_BAD_PARAM: spec("pbft", "config", 400, "A PBFT parameter is out of range."),
+  PBFT_BAD_ORDER: spec("pbft", "config", 400, "The leader order has duplicates or is empty."),
+  PBFT_NOT_MEMBER: spec("pbft", "config", 400, "This replica's address is not in the configuration's order."),
+  PBFT_BAD_CONFIG_ID: spec("pbft", "invalidInput", 400, "A configuration id is invalid."),
+  PBFT_BAD_SNAPSHOT: spec(
+    "pbft",
+    "failure",
+    500,
+    "A persisted replica snapshot does not match the configuration or is corrupt.",
+  ),
+  PBFT_BAD_MESSAGE: spec("pbft", "invalidInput", 400, "A PBFT message fails its schema."),
+  PBFT_NO_PEER_URL: spec("pbft", "config", 400, "A member of the order has no configured URL."),
+
+  // ── validator ─────────────────────────────────────────────────────────────────────────────────────────
+  VALIDATOR_NO_KEY: spec("validator", "config", 400, "No signing key is configured (key file or HMS_VALIDATOR_KEY)."),
+  VALIDATOR_KEY_FILE: spec("validator", "config", 400, "The key file cannot be read or does not hold a private key."),
+  VALIDATOR_WRONG_CHAIN: spec(
+    "validator",
+    "wrongChain",
+    500,
+    "The RPC endpoint serves another chain than the deployment file's.",
+  ),
+  VALIDATOR_UNREGISTERED: spec(
+    "validator",
+    "unauthorized",
+    403,
+    "The key is not the signing key of a registered bookkeeper.",
+  ),
+  VALIDATOR_RPC_UNREACHABLE: spec(
+    "validator",
+    "unreachable",
+    502,
+    "The RPC endpoint did not answer within the retries.",
+  ),
+  VALIDATOR_NO_GAS: spec(
+    "validator",
+    "conflict",
+    500,
+    "The signing key's account cannot pay for transactions (balance below the configured minimum).",
+  ),
+  VALIDATOR_BAD_REPORT_SIGNATURE: spec(
+    "validator",
+    "invalidInput",
+    400,
+    "A gossiped report signature is malformed or not by a committee member.",
+  ),
+  SLASHING_PROTECTION: spec(
+    "validator",
+    "safety",
+    409,
+    "The signing record refused a signature that conflicts with one already given.",
+  ),
+  SLASHING_PROTECTION_META: spec(
+    "validator",
+    "config",
+    400,
+    "The signing record belongs to another key, chain or contract.",
+  ),
+  SLASHING_PROTECTION_IMPORT: spec(
+    "validator",
+    "config",
+    400,
+    "A signing-record interchange file is malformed or for another key.",
+  ),
+
+  // ── meta layer ────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── storage ───────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── compute ───────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── client SDK ────────────────────────────────────────────────────────────────────────────────────────
+
+  // ── cli ───────────────────────────────────────────────────────────────────────────────────────────────
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** Every registered code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True if `code` is a registered code (e.g. one received from a peer). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}
