@@ -41,6 +41,11 @@ export const DOMAIN_NAMES = {
   transport: "HMS Transport",
   /** HMSToken's own EIP-2612 domain (`ERC20Permit("HMS")`): permits for market escrow and other pulls. */
   token: "HMS",
+  /**
+   * The data plane (meta layer, storage and compute workers, clients), bound to the NodeRegistry that holds the
+   * nodes' signing keys. Never verified on chain.
+   */
+  network: "HMS Network",
 } as const;
 
 export type DomainKey = keyof typeof DOMAIN_NAMES;
@@ -173,6 +178,59 @@ export const TYPES = {
     { name: "view", type: "uint32" },
     { name: "contentHash", type: "bytes32" },
   ],
+
+  /*
+   * Data-plane messages (domain `network`, verifying contract = NodeRegistry). Signed by the node's registered
+   * signing key, the owner's account, or a meta node's key, as each says.
+   */
+  /**
+   * A storage worker holds slice `slice` (the sha2-256 digest of its bytes: a raw-leaf CIDv1's multihash
+   * digest) of `size` bytes for `owner`, stored for upload `uploadId`. Signed by the node's signing key; one per
+   * copy, collected back up the upload pipeline and recorded by the meta layer with the file.
+   */
+  StorageAck: [
+    { name: "nodeId", type: "bytes32" },
+    { name: "slice", type: "bytes32" },
+    { name: "size", type: "uint64" },
+    { name: "owner", type: "address" },
+    { name: "uploadId", type: "bytes32" },
+  ],
+  /**
+   * A write to the meta index in `owner`'s namespace, signed by `owner`: `op` is put | rm | mv | mkdir; `path`
+   * the target (`target` the destination of a mv, else ""); `contentHash` the keccak256 of the canonical file
+   * record for a put (else zero); `nonce` strictly increasing per owner; `deadline` a unix time in seconds.
+   */
+  IndexWrite: [
+    { name: "owner", type: "address" },
+    { name: "op", type: "string" },
+    { name: "path", type: "string" },
+    { name: "target", type: "string" },
+    { name: "contentHash", type: "bytes32" },
+    { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint64" },
+  ],
+  /** A worker's heartbeat to the meta layer, signed by the node's signing key (`seq` increases per node). */
+  Heartbeat: [
+    { name: "nodeId", type: "bytes32" },
+    { name: "seq", type: "uint64" },
+    { name: "time", type: "uint64" },
+    { name: "capacity", type: "uint64" },
+    { name: "free", type: "uint64" },
+    { name: "load", type: "uint32" },
+    { name: "region", type: "string" },
+    { name: "url", type: "string" },
+  ],
+  /**
+   * A meta node acknowledges a traffic receipt (`side` 0 = client, 1 = node) persisted by a majority at log
+   * position (`term`, `index`). Signed by the meta node's key.
+   */
+  ReceiptAck: [
+    { name: "taskId", type: "bytes32" },
+    { name: "side", type: "uint8" },
+    { name: "meta", type: "address" },
+    { name: "term", type: "uint64" },
+    { name: "index", type: "uint64" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -258,6 +316,41 @@ export interface PbftNewViewMessage {
   contentHash: Hex;
 }
 
+export interface StorageAckMessage {
+  nodeId: Hex;
+  slice: Hex;
+  size: bigint;
+  owner: Address;
+  uploadId: Hex;
+}
+export interface IndexWriteMessage {
+  owner: Address;
+  op: string;
+  path: string;
+  target: string;
+  contentHash: Hex;
+  nonce: bigint;
+  deadline: bigint;
+}
+export interface HeartbeatMessage {
+  nodeId: Hex;
+  seq: bigint;
+  time: bigint;
+  capacity: bigint;
+  free: bigint;
+  load: number;
+  region: string;
+  url: string;
+}
+export interface ReceiptAckMessage {
+  taskId: Hex;
+  /** 0 = client side, 1 = node side. */
+  side: number;
+  meta: Address;
+  term: bigint;
+  index: bigint;
+}
+
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
   Proposal: ProposalMessage;
@@ -272,6 +365,10 @@ export interface MessageOf {
   PbftCheckpoint: PbftCheckpointMessage;
   PbftViewChange: PbftViewChangeMessage;
   PbftNewView: PbftNewViewMessage;
+  StorageAck: StorageAckMessage;
+  IndexWrite: IndexWriteMessage;
+  Heartbeat: HeartbeatMessage;
+  ReceiptAck: ReceiptAckMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */

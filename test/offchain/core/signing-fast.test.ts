@@ -23,7 +23,35 @@ const hex = (bytes: number) =>
   fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
 const uint = (bits: number) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n });
 
+const addr = hex(20) as fc.Arbitrary<Address>;
 const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
+  StorageAck: fc.record({ nodeId: hex(32), slice: hex(32), size: uint(64), owner: addr, uploadId: hex(32) }),
+  IndexWrite: fc.record({
+    owner: addr,
+    op: fc.constantFrom("put", "rm", "mv", "mkdir"),
+    path: fc.string({ maxLength: 80 }),
+    target: fc.string({ maxLength: 80 }),
+    contentHash: hex(32),
+    nonce: uint(64),
+    deadline: uint(64),
+  }),
+  Heartbeat: fc.record({
+    nodeId: hex(32),
+    seq: uint(64),
+    time: uint(64),
+    capacity: uint(64),
+    free: uint(64),
+    load: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    region: fc.string({ maxLength: 16 }),
+    url: fc.webUrl(),
+  }),
+  ReceiptAck: fc.record({
+    taskId: hex(32),
+    side: fc.integer({ min: 0, max: 1 }),
+    meta: addr,
+    term: uint(64),
+    index: uint(64),
+  }),
   Proposal: fc.record({
     epoch: uint(64),
     period: uint(64),
