@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 
 /**
  * @title QuorumVerifier
@@ -45,8 +46,6 @@ library QuorumVerifier {
         Signature[] signatures;
     }
 
-    /// @notice No committee was elected for `epoch`.
-    error NoCommittee(uint64 epoch);
     /// @notice `epoch` may not sign now: only `lastElected` (or `lastElected - 1` until `graceEnd`) may.
     error EpochNotAccepted(uint64 epoch, uint64 lastElected, uint256 graceEnd);
     /// @notice The keys passed hash to `passed`, not to the epoch's commitment `committed`.
@@ -92,7 +91,7 @@ library QuorumVerifier {
         Quorum calldata q
     ) internal view returns (uint256 count) {
         (bytes32 keysHash, uint256 size, uint256 quorum) = committee.committeeCommitment(epoch);
-        if (size == 0) revert NoCommittee(epoch);
+        if (size == 0) revert IHMSErrors.NoCommittee(epoch);
         address[] calldata keys = q.keys;
         bytes32 passed;
         assembly ("memory-safe") {

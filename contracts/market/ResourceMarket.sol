@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -35,7 +36,7 @@ import {IContributionScore} from "../interfaces/IContributionScore.sol";
  * `amount − fee` to the node's payout address. The floor favours the provider by less than 1 wei per
  * settlement; the treasury never receives more than feeBps of what was settled.
  */
-contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
+contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- types
@@ -453,10 +454,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice `caller` is not the operator of `nodeId`.
-    error NotOperator(bytes32 nodeId, address caller);
     /// @notice The node is unknown to the registry or inactive.
     error NodeNotActive(bytes32 nodeId);
     /// @notice A node of `nodeKind` cannot offer `kind`.
@@ -523,12 +520,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     error ExceedsMaxDuration(uint256 leaseId, uint256 newEnd, uint64 maxEnd);
     /// @notice A failure time must lie between what was already settled and now.
     error FailureTimeOutOfRange(uint256 leaseId, uint64 failedAt, uint64 earliest, uint64 latest);
-    /// @notice The node has no payout address.
-    error NoPayoutAddress(bytes32 nodeId);
-    /// @notice The task endpoint is longer than MAX_ENDPOINT_LENGTH.
-    error EndpointTooLong(uint256 length, uint256 max);
-    /// @notice A batch is empty or longer than MAX_BATCH.
-    error InvalidBatchSize(uint256 size, uint256 max);
     /// @notice The fee is above MAX_FEE_BPS.
     error FeeTooHigh(uint16 bps, uint16 max);
     /// @notice K must be in 1..MAX_MATCH_K.
@@ -778,7 +769,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      */
     function withdrawBatch(uint256[] calldata leaseIds) external nonReentrant returns (uint256 total) {
         uint256 count = leaseIds.length;
-        if (count == 0 || count > MAX_BATCH) revert InvalidBatchSize(count, MAX_BATCH);
+        if (count == 0 || count > MAX_BATCH) revert BadBatchSize(count, MAX_BATCH);
         uint256 fees;
         for (uint256 i; i < count; ++i) {
             Lease storage lease = _leaseOf(leaseIds[i]);

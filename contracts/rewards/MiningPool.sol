@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
@@ -47,7 +48,7 @@ import {TokenAllocation} from "../token/TokenAllocation.sol";
  * credited to their staking pools by {settleBookkeepers} (permissionless, batched), which also records non-signing
  * active members as missed duty.
  */
-contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransient {
+contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------------------------------ types
@@ -280,10 +281,6 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
 
     // ------------------------------------------------------------------------------------------ errors
 
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice A constructor or governance parameter is out of its bounds.
-    error ParameterOutOfBounds(string name, uint256 value, uint256 min, uint256 max);
     /// @notice `period` is not after the last reported period (`nextPeriod` is the first reportable one).
     error StalePeriod(uint64 period, uint64 nextPeriod);
     /// @notice The report builds on another base: it covers traffic from `fromPeriod`, but the first unreported
@@ -315,10 +312,6 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     error AlreadyClaimed(uint64 period, uint32 index);
     /// @notice Claims of `period` would exceed its node emission (an inconsistent report).
     error PeriodOverclaimed(uint64 period, uint256 claimed, uint256 nodeEmission);
-    /// @notice The node's payout address is zero.
-    error NoPayoutAddress(bytes32 nodeId);
-    /// @notice A batch is empty or larger than `max`.
-    error BadBatchSize(uint256 size, uint256 max);
     /// @notice Nothing left to reclaim for `period`.
     error NothingToReclaim(uint64 period);
     /// @notice The bookkeeper share of `period` was already settled.
@@ -329,8 +322,6 @@ contract MiningPool is IMiningPool, AccessControl, EIP712, ReentrancyGuardTransi
     error CommitteeChanged(uint64 epoch, uint256 size);
     /// @notice The pool has no allocation contract, or is not the Mining bucket's beneficiary.
     error NotMiningBeneficiary(address beneficiary);
-    /// @notice Zero tokens.
-    error ZeroAmount();
 
     // ------------------------------------------------------------------------------------------ constructor
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IBookkeeperOversight, IBookkeeperAdmission} from "./IBookkeeperOversight.sol";
 
@@ -25,7 +26,7 @@ import {IBookkeeperOversight, IBookkeeperAdmission} from "./IBookkeeperOversight
  * in the staking domain ("HMS BookkeeperStaking", "1"), each usable once; submitting one counts as the
  * signer's approval of the candidate's admission.
  */
-contract BookkeeperCouncil is IBookkeeperAdmission {
+contract BookkeeperCouncil is IHMSErrors, IBookkeeperAdmission {
     /// @notice Motion kinds.
     enum Action {
         AddMember,

@@ -10,6 +10,7 @@ import {HMSTypes} from "../libraries/HMSTypes.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IMiningPool} from "../interfaces/IMiningPool.sol";
 import {IBookkeeperStaking as I} from "./IBookkeeperStaking.sol";
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 
 /**
  * @title BookkeeperLogic
@@ -559,7 +560,7 @@ library BookkeeperLogic {
             keccak256(abi.encode(HMSTypes.PROPOSAL_TYPEHASH, p.epoch, p.period, p.round, p.digest))
         );
         (address signer, ECDSA.RecoverError err, bytes32 detail) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError) revert I.InvalidSignature(uint8(err), detail);
+        if (err != ECDSA.RecoverError.NoError) revert I.InvalidEvidenceSignature(uint8(err), detail);
         return signer;
     }
 
@@ -709,7 +710,24 @@ library BookkeeperLogic {
         } else if (param == I.Parameter.MaxCandidates) (min, max) = (s.config.committeeSize, MAX_CANDIDATES_CAP);
         else if (param == I.Parameter.MissPenaltyCap) (min, max) = (1, MAX_MISS_PENALTY_CAP);
         else if (param == I.Parameter.AdmissionRequired) (min, max) = (0, 1);
-        if (value < min || value > max) revert I.ParameterOutOfBounds(param, value, min, max);
+        if (value < min || value > max) revert IHMSErrors.ParameterOutOfBounds(parameterName(param), value, min, max);
+    }
+
+    /// @dev The parameter's name as documented (the `name` of IHMSErrors.ParameterOutOfBounds).
+    function parameterName(I.Parameter param) internal pure returns (string memory) {
+        string[10] memory names = [
+            "MinMargin",
+            "UnbondingPeriod",
+            "EpochLength",
+            "CommitteeSize",
+            "MaxCandidates",
+            "SlashDelegatedBps",
+            "BountyBps",
+            "MaxCommissionBps",
+            "MissPenaltyCap",
+            "AdmissionRequired"
+        ];
+        return names[uint256(param)];
     }
 
     /// @dev The new length applies from the next epoch boundary; epochs already started keep their numbers.

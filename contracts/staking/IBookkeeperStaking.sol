@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 /**
  * @title IBookkeeperStaking
  * @notice Types, events and errors of BookkeeperStaking, shared with its linked library BookkeeperLogic
  *         (which emits and reverts with them on the staking contract's behalf). The functions are
  *         documented on BookkeeperStaking.
  */
-interface IBookkeeperStaking {
+interface IBookkeeperStaking is IHMSErrors {
     /// @notice Life cycle of a bookkeeper account.
     enum Status {
         /// @dev Never registered, exited, or dismissed: an ordinary account.
@@ -311,12 +312,6 @@ interface IBookkeeperStaking {
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice An amount of zero.
-    error ZeroAmount();
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice The address is not a contract.
-    error NotAContract(address account);
     /// @notice The account is already a registered bookkeeper.
     error AlreadyRegistered(address account);
     /// @notice The account is not a registered bookkeeper.
@@ -351,8 +346,6 @@ interface IBookkeeperStaking {
     error NoEligibleCandidates(uint64 epoch);
     /// @notice No committee was ever elected.
     error NoElection();
-    /// @notice No committee was elected for the epoch.
-    error NoCommittee(uint64 epoch);
     /// @notice The account is not a member of the epoch's committee.
     error NotCommitteeMember(uint64 epoch, address account);
     /// @notice The two proposals are not for the same (epoch, period, round).
@@ -360,7 +353,7 @@ interface IBookkeeperStaking {
     /// @notice The two proposals carry the same digest (no conflict).
     error SameDigest(bytes32 digest);
     /// @notice A signature is malformed, malleable (high s) or has a bad v (OZ ECDSA.RecoverError code).
-    error InvalidSignature(uint8 reason, bytes32 detail);
+    error InvalidEvidenceSignature(uint8 reason, bytes32 detail);
     /// @notice The proposals were signed by different keys.
     error DifferentSigners(address signerA, address signerB);
     /// @notice The evidence (epoch, period, round, signer) was already used.
@@ -373,16 +366,12 @@ interface IBookkeeperStaking {
     error AlreadyBlacklisted(address bookkeeper);
     /// @notice Caller is not the council.
     error NotCouncil(address caller);
-    /// @notice Array lengths differ.
-    error LengthMismatch(uint256 a, uint256 b);
     /// @notice Batch longer than MAX_BATCH.
     error BatchTooLarge(uint256 length, uint256 maxLength);
     /// @notice The mining pool is not set.
     error MiningPoolNotSet();
     /// @notice Nothing is pending for the mining pool.
     error NothingToFlush();
-    /// @notice A parameter outside its bounds.
-    error ParameterOutOfBounds(Parameter param, uint256 value, uint256 min, uint256 max);
     /// @notice Genesis in the future.
     error InvalidGenesis(uint256 genesis, uint256 nowTimestamp);
     /// @notice Too many epoch-length changes.

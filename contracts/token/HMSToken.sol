@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
@@ -15,12 +16,10 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
  *      `mode=timestamp`) so that the bookkeeper election can snapshot voting power exactly at an
  *      epoch boundary, which is defined in seconds.
  */
-contract HMSToken is ERC20, ERC20Permit, ERC20Votes {
+contract HMSToken is IHMSErrors, ERC20, ERC20Permit, ERC20Votes {
     /// @notice The whole supply, minted once in the constructor.
     uint256 public constant TOTAL_SUPPLY = 800_000_000 ether;
 
-    /// @notice The initial holder is the zero address.
-    error ZeroAddress();
 
     /**
      * @notice Mints the entire fixed supply to `allocation` (the TokenAllocation contract).

@@ -74,6 +74,13 @@ export const StakingParameter = {
   AdmissionRequired: 9,
 } as const;
 
+/** The `name` a `ParameterOutOfBounds` revert carries for each staking parameter (`StakingParameter` value → name). */
+export function stakingParameterName(param: number): string {
+  const name = Object.entries(StakingParameter).find(([, v]) => v === param)?.[0];
+  if (name === undefined) throw new RangeError(`unknown staking parameter ${param}`);
+  return name;
+}
+
 /** `BookkeeperCouncil.Action` */
 export const CouncilAction = { AddMember: 0, Admit: 1, Dismiss: 2, Blacklist: 3, Retain: 4 } as const;
 

@@ -753,10 +753,10 @@ describe("ResourceMarket", () => {
         .to.be.revertedWithCustomError(market, "NothingToWithdraw")
         .withArgs(ids[0]);
       await expect(market.connect(opA).withdrawBatch([]))
-        .to.be.revertedWithCustomError(market, "InvalidBatchSize")
+        .to.be.revertedWithCustomError(market, "BadBatchSize")
         .withArgs(0, 64);
       await expect(market.connect(opA).withdrawBatch(Array(65).fill(ids[0])))
-        .to.be.revertedWithCustomError(market, "InvalidBatchSize")
+        .to.be.revertedWithCustomError(market, "BadBatchSize")
         .withArgs(65, 64);
       await expect(market.connect(alice).withdrawBatch(ids))
         .to.be.revertedWithCustomError(market, "NotOperator")

@@ -13,6 +13,7 @@ import {
   HMS,
   MIN_MARGIN,
   Param,
+  paramName,
   Status,
   conflictingProposals,
   defaultStaking,
@@ -133,13 +134,13 @@ describe("BookkeeperStaking", () => {
         .withArgs(future, anyValue);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, committeeSize: 49 }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.CommitteeSize, 49, 1, 48);
+        .withArgs(paramName(Param.CommitteeSize), 49, 1, 48);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, unbondingPeriod: DAY - 1n }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.UnbondingPeriod, DAY - 1n, DAY, 365n * DAY);
+        .withArgs(paramName(Param.UnbondingPeriod), DAY - 1n, DAY, 365n * DAY);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, epochLength: 3599n }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.EpochLength, 3599, 3600, 30n * DAY);
+        .withArgs(paramName(Param.EpochLength), 3599, 3600, 30n * DAY);
       await expect(factory.deploy(t, r, admin, [], DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
         ctx.council,
         "InvalidMembers",
@@ -174,11 +175,11 @@ describe("BookkeeperStaking", () => {
         if (min > 0n) {
           await expect(s.setParameter(param, min - 1n))
             .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-            .withArgs(param, min - 1n, min, max);
+            .withArgs(paramName(param), min - 1n, min, max);
         }
         await expect(s.setParameter(param, max + 1n))
           .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-          .withArgs(param, max + 1n, min, max);
+          .withArgs(paramName(param), max + 1n, min, max);
       }
       await expect(s.setParameter(Param.BountyBps, 2_500))
         .to.emit(s, "ParameterChanged")
@@ -192,11 +193,11 @@ describe("BookkeeperStaking", () => {
       await s.setParameter(Param.MaxCandidates, 10);
       await expect(s.setParameter(Param.CommitteeSize, 11))
         .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-        .withArgs(Param.CommitteeSize, 11, 1, 10);
+        .withArgs(paramName(Param.CommitteeSize), 11, 1, 10);
       await s.setParameter(Param.CommitteeSize, 10);
       await expect(s.setParameter(Param.MaxCandidates, 9))
         .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-        .withArgs(Param.MaxCandidates, 9, 10, 512);
+        .withArgs(paramName(Param.MaxCandidates), 9, 10, 512);
     });
 
     it("changes the epoch length from the next epoch on, keeping past epoch numbers and starts", async () => {
@@ -786,7 +787,7 @@ describe("BookkeeperStaking", () => {
       const highS = (SECP256K1_N - s).toString(16).padStart(64, "0");
       const twin = `${r}${highS}${(v === 27 ? 28 : 27).toString(16)}` as Hex;
       await expect(ctx.staking.reportEquivocation(a, twin, b, sigB))
-        .to.be.revertedWithCustomError(ctx.staking, "InvalidSignature")
+        .to.be.revertedWithCustomError(ctx.staking, "InvalidEvidenceSignature")
         .withArgs(3, `0x${highS}`);
       // another slot of the same bookkeeper: it was already slashed
       const other = await conflictingProposals(ctx, key, epoch, 8n);
@@ -814,7 +815,7 @@ describe("BookkeeperStaking", () => {
         .to.be.revertedWithCustomError(s, "SameDigest")
         .withArgs(a.digest);
       await expect(s.reportEquivocation(a, "0x1234", b, sigB))
-        .to.be.revertedWithCustomError(s, "InvalidSignature")
+        .to.be.revertedWithCustomError(s, "InvalidEvidenceSignature")
         .withArgs(2, ethers.toBeHex(2, 32));
       const otherKey = signingKey(2); // a member, but another one
       const sigOther = await signTyped(otherKey, stakingDomain(ctx), "Proposal", b);
