@@ -14473,6 +14473,11 @@ export const resourceMarketAbi = [
         "internalType": "uint256",
         "name": "orderId",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint96",
+        "name": "maxPricePerUnitSecond",
+        "type": "uint96"
       }
     ],
     "name": "matchOrder",
@@ -14859,6 +14864,11 @@ export const resourceMarketAbi = [
         "internalType": "uint256",
         "name": "offerId",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint96",
+        "name": "maxPricePerUnitSecond",
+        "type": "uint96"
       }
     ],
     "name": "takeOffer",

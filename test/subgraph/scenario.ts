@@ -5,6 +5,7 @@
  * moves, an equivocation slash, council verdicts and admissions, a governance batch through the timelock, oracle
  * terminations and pruning in the market, withdrawals, a second election and reclaims after the claim window.
  */
+import { NO_PRICE_LIMIT } from "../../offchain/chain/market";
 import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex, type Address, type Hex } from "viem";
@@ -282,7 +283,7 @@ export async function runScenario(): Promise<Scenario> {
   };
   await send(market.connect(s[16]).createOrder(order));
   const leaseId = await market.orderCount();
-  await send(market.connect(s[16]).takeOffer(leaseId, 1));
+  await send(market.connect(s[16]).takeOffer(leaseId, 1, NO_PRICE_LIMIT));
   await send(market.connect(s[16]).topUp(leaseId, DAY));
   await time.increase(DAY);
   const failedAt = BigInt(await time.latest()) - 600n;
