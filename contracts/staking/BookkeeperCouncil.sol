@@ -139,7 +139,7 @@ contract BookkeeperCouncil is IHMSErrors, IBookkeeperAdmission {
     error RetainDeadline(address member, uint64 deadline);
     /// @notice The candidate is already admitted.
     error AlreadyAdmitted(address candidate);
-    /// @notice The target is not a registered bookkeeper.
+    /// @notice A Dismiss target neither registered nor holding margin (bonded or still unbonding).
     error NotRegisteredBookkeeper(address target);
     /// @notice The target is blacklisted.
     error TargetBlacklisted(address target);
@@ -356,7 +356,7 @@ contract BookkeeperCouncil is IHMSErrors, IBookkeeperAdmission {
             if (_admitted[target]) revert AlreadyAdmitted(target);
             if (staking.isBlacklisted(target)) revert TargetBlacklisted(target);
         } else if (action == Action.Dismiss) {
-            if (!staking.isRegistered(target)) revert NotRegisteredBookkeeper(target);
+            if (!staking.isDismissable(target)) revert NotRegisteredBookkeeper(target);
         } else if (action == Action.Blacklist) {
             if (staking.isBlacklisted(target)) revert TargetBlacklisted(target);
         }
@@ -400,7 +400,7 @@ contract BookkeeperCouncil is IHMSErrors, IBookkeeperAdmission {
         bool valid;
         if (action == Action.AddMember) valid = _members.length < MAX_MEMBERS;
         else if (action == Action.Admit || action == Action.Blacklist) valid = !staking.isBlacklisted(target);
-        else if (action == Action.Dismiss) valid = staking.isRegistered(target);
+        else if (action == Action.Dismiss) valid = staking.isDismissable(target);
         else valid = true; // Retain: the member keeps its seat.
         if (!valid) {
             emit MotionClosed(motionId, action, target);

@@ -279,17 +279,15 @@ library BookkeeperLogic {
         I.Status status = b.status;
         if (blacklist) {
             if (status == I.Status.Blacklisted) revert I.AlreadyBlacklisted(bookkeeper);
-        } else if (status != I.Status.Registered) {
+        } else if (!dismissable(s, bookkeeper)) {
+            // A bookkeeper that unbonded everything while the motion gathered votes is still reachable.
             revert I.NotRegistered(bookkeeper);
         }
         forfeited = b.margin + _takeOwnLocks(s, bookkeeper, 0, true);
         b.margin = 0;
         if (status == I.Status.Registered) removeCandidate(s, b);
-        setStatus(
-            bookkeeper,
-            b,
-            blacklist ? I.Status.Blacklisted : (status == I.Status.Jailed ? status : I.Status.None)
-        );
+        I.Status next = blacklist ? I.Status.Blacklisted : (status == I.Status.Jailed ? status : I.Status.None);
+        if (next != status) setStatus(bookkeeper, b, next);
         _removeFromCommittees(s, bookkeeper, NO_EPOCH);
         emit I.BookkeeperDismissed(bookkeeper, forfeited, blacklist);
         if (forfeited > 0) toPool(s, token, forfeited);
@@ -368,6 +366,21 @@ library BookkeeperLogic {
         uint256 size = c.size;
         for (uint256 i; i < size; ++i) if (c.bookkeepers[i] == account) return i;
         return type(uint256).max;
+    }
+
+    /// @dev Whether a Dismiss reaches `account`: registered, or not blacklisted and holding margin, bonded or in
+    ///      margin locks still unbonding (at most MAX_LOCKS of them).
+    function dismissable(State storage s, address account) internal view returns (bool) {
+        Bookkeeper storage b = s.bookkeepers[account];
+        I.Status status = b.status;
+        if (status == I.Status.Registered) return true;
+        if (status == I.Status.Blacklisted) return false;
+        if (b.margin != 0) return true;
+        I.Lock[] storage locks = s.locks[account];
+        for (uint256 i; i < locks.length; ++i) {
+            if (locks[i].own && locks[i].releaseAt > block.timestamp) return true;
+        }
+        return false;
     }
 
     /// @dev Queues `amount` for the mining pool and forwards everything pending if the pool is set.

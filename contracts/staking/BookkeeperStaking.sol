@@ -314,6 +314,11 @@ contract BookkeeperStaking is
     }
 
     /// @inheritdoc IBookkeeperOversight
+    function isDismissable(address account) external view returns (bool) {
+        return _s.dismissable(account);
+    }
+
+    /// @inheritdoc IBookkeeperOversight
     function isRegistered(address account) external view returns (bool) {
         return _s.bookkeepers[account].status == Status.Registered;
     }

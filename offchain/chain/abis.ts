@@ -6467,6 +6467,25 @@ export const bookkeeperStakingAbi = [
         "type": "address"
       }
     ],
+    "name": "isDismissable",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
     "name": "isRegistered",
     "outputs": [
       {
