@@ -226,6 +226,40 @@ library BookkeeperLogic {
         (weight, ) = _weight(b, account, _context(s, token, registry, snapshot));
     }
 
+    /**
+     * @notice Makes room on a full candidate list for `newcomer` (about to register with `margin`) by evicting
+     *         `evictee`, which must weigh strictly less in an election of the current epoch now (a candidate
+     *         without a key or below the minimum margin weighs nothing). The evicted account keeps its margin,
+     *         bonded but no longer a candidate (status None): it may unbond it, or register again when it
+     *         outweighs someone. Sybils at the minimum margin therefore cannot lock newcomers out.
+     * @param s The staking state.
+     * @param token The HMS token (votes).
+     * @param registry The node registry (keys).
+     * @param newcomer The registering account.
+     * @param margin Its margin after the deposit.
+     * @param evictee The candidate to evict.
+     */
+    function evict(
+        State storage s,
+        IVotes token,
+        INodeRegistry registry,
+        address newcomer,
+        uint256 margin,
+        address evictee
+    ) external {
+        Bookkeeper storage e = s.bookkeepers[evictee];
+        if (e.status != I.Status.Registered) revert I.NotRegistered(evictee);
+        uint256 snapshot = epochStart(s, currentEpoch(s));
+        if (snapshot >= block.timestamp) snapshot = block.timestamp - 1; // votes are only readable in the past
+        WeightContext memory ctx = _context(s, token, registry, snapshot);
+        (uint256 evicteeWeight, ) = _weight(e, evictee, ctx);
+        (uint256 weight, ) = _weightWith(s.bookkeepers[newcomer], newcomer, margin, ctx);
+        if (weight <= evicteeWeight) revert I.NotOutweighed(evictee, evicteeWeight, weight);
+        removeCandidate(s, e);
+        setStatus(evictee, e, I.Status.None);
+        emit I.CandidateEvicted(evictee, newcomer, evicteeWeight, weight);
+    }
+
     // ---------------------------------------------------------------- slashing
 
     /**
@@ -535,7 +569,16 @@ library BookkeeperLogic {
         address account,
         WeightContext memory ctx
     ) private view returns (uint256 weight, address key) {
-        uint256 margin = b.margin;
+        return _weightWith(b, account, b.margin, ctx);
+    }
+
+    /// @dev {_weight} with `margin` in place of the stored margin (a registration about to deposit more).
+    function _weightWith(
+        Bookkeeper storage b,
+        address account,
+        uint256 margin,
+        WeightContext memory ctx
+    ) private view returns (uint256 weight, address key) {
         if (margin < ctx.minMargin) return (0, address(0));
         key = ctx.registry.bookkeeperKeyOf(account);
         if (key == address(0)) return (0, address(0));

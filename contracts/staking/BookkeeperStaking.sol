@@ -114,6 +114,23 @@ contract BookkeeperStaking is
      * @param commissionBps Commission on delegators' rewards (≤ maxCommissionBps).
      */
     function register(uint256 amount, uint16 commissionBps) external nonReentrant {
+        _register(amount, commissionBps, address(0));
+    }
+
+    /**
+     * @notice {register}, and if the candidate list is full, make room by evicting `evictee`, a candidate that
+     *         weighs strictly less than the caller will (its election weight now; a candidate without a key or
+     *         below the minimum margin weighs nothing). The evictee keeps its margin, bonded, off the list. With
+     *         room on the list nobody is evicted. So a list filled by cheap Sybils never locks newcomers out.
+     * @param amount Tokens to deposit (see {register}).
+     * @param commissionBps Commission on delegators' rewards (≤ maxCommissionBps).
+     * @param evictee The candidate to evict if the list is full (e.g. the lightest one, from {electionWeight}).
+     */
+    function registerReplacing(uint256 amount, uint16 commissionBps, address evictee) external nonReentrant {
+        _register(amount, commissionBps, evictee);
+    }
+
+    function _register(uint256 amount, uint16 commissionBps, address evictee) private {
         BookkeeperLogic.Bookkeeper storage b = _s.bookkeepers[msg.sender];
         Status status = b.status;
         if (status == Status.Registered) revert AlreadyRegistered(msg.sender);
@@ -125,9 +142,12 @@ contract BookkeeperStaking is
             revert NotAdmitted(msg.sender);
         }
         if (commissionBps > c.maxCommissionBps) revert CommissionTooHigh(commissionBps, c.maxCommissionBps);
-        if (_s.candidates.length >= c.maxCandidates) revert CandidateListFull(c.maxCandidates);
         uint256 margin = b.margin + amount;
         if (margin < c.minMargin) revert MarginBelowMinimum(margin, c.minMargin);
+        if (_s.candidates.length >= c.maxCandidates) {
+            if (evictee == address(0)) revert CandidateListFull(c.maxCandidates);
+            _s.evict(token, registry, msg.sender, margin, evictee);
+        }
 
         b.margin = margin.toUint96();
         b.commissionBps = commissionBps;

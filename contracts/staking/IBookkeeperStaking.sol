@@ -175,6 +175,12 @@ interface IBookkeeperStaking is IHMSErrors {
         uint64 epoch,
         bool own
     );
+    /// @notice A full candidate list made room for a heavier newcomer by evicting a lighter candidate.
+    /// @param evictee The candidate taken off the list (its margin stays bonded; status None).
+    /// @param newcomer The account registering in its place.
+    /// @param evicteeWeight The evictee's election weight now (zero without a key or below the minimum margin).
+    /// @param weight The newcomer's election weight after its deposit.
+    event CandidateEvicted(address indexed evictee, address indexed newcomer, uint256 evicteeWeight, uint256 weight);
     /// @notice A bookkeeper left the candidate list by unbonding its whole margin.
     /// @param bookkeeper The bookkeeper.
     /// @param margin Margin unbonded.
@@ -324,8 +330,10 @@ interface IBookkeeperStaking is IHMSErrors {
     error NotAdmitted(address account);
     /// @notice Commission above the governance maximum.
     error CommissionTooHigh(uint256 commissionBps, uint256 maxBps);
-    /// @notice The candidate list is full.
+    /// @notice The candidate list is full (use registerReplacing to evict a lighter candidate).
     error CandidateListFull(uint256 maxCandidates);
+    /// @notice The candidate named for eviction weighs at least as much as the newcomer would.
+    error NotOutweighed(address evictee, uint256 evicteeWeight, uint256 weight);
     /// @notice A registered bookkeeper's margin would be below the minimum (and not zero).
     error MarginBelowMinimum(uint256 margin, uint256 minMargin);
     /// @notice More margin requested than held.

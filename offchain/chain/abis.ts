@@ -4923,6 +4923,27 @@ export const bookkeeperStakingAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "evicteeWeight",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "NotOutweighed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "account",
         "type": "address"
       }
@@ -5147,6 +5168,37 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "BookkeeperRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newcomer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "evicteeWeight",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "CandidateEvicted",
     "type": "event"
   },
   {
@@ -6786,6 +6838,29 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "register",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint16",
+        "name": "commissionBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      }
+    ],
+    "name": "registerReplacing",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -288,6 +288,61 @@ describe("BookkeeperStaking", () => {
         .withArgs(2);
     });
 
+    it("Sybils filling the candidate list do not lock newcomers out: a heavier newcomer evicts the lightest", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [honest, heavy] = ctx.bookkeepers;
+      await ctx.staking.setParameter(Param.MaxCandidates, 16);
+      // The attack: keyless, zero-weight candidates at the minimum margin (fully recoverable) fill the list.
+      const sybils: Wallet[] = [];
+      for (let i = 0; i < 16; i++) {
+        const w = Wallet.createRandom().connect(ethers.provider);
+        await setBalance(w.address, 10n ** 18n);
+        await fund(ctx, w as unknown as HardhatEthersSigner, MIN_MARGIN);
+        await ctx.staking.connect(w).register(MIN_MARGIN, 0);
+        sybils.push(w);
+      }
+      await fund(ctx, honest, HMS(20_000));
+      await ctx.registry.connect(honest).setBookkeeperKey(signingKey(1).address);
+      await expect(ctx.staking.connect(honest).register(HMS(20_000), 0))
+        .to.be.revertedWithCustomError(ctx.staking, "CandidateListFull")
+        .withArgs(16);
+      // The fix: naming a lighter candidate evicts it (a keyless one weighs nothing).
+      const sybil = sybils[3].address;
+      const weight = HMS(20_000); // margin × 1 (no votes)
+      await expect(ctx.staking.connect(honest).registerReplacing(HMS(20_000), 0, sybil))
+        .to.emit(ctx.staking, "CandidateEvicted")
+        .withArgs(sybil, honest.address, 0, weight)
+        .and.to.emit(ctx.staking, "StatusChanged")
+        .withArgs(sybil, Status.Registered, Status.None)
+        .and.to.emit(ctx.staking, "BookkeeperRegistered");
+      expect(await ctx.staking.candidates()).to.include(honest.address).and.not.include(sybil);
+      expect((await ctx.staking.candidates()).length).to.equal(16);
+      // The evicted account keeps its margin (bonded, no longer a candidate) and may unbond it.
+      expect((await ctx.staking.bookkeeperInfo(sybil)).margin).to.equal(MIN_MARGIN);
+      await ctx.staking.connect(sybils[3]).unbond(MIN_MARGIN);
+      // A newcomer must outweigh whoever it names: the honest candidate (20k, keyed) is not evictable by 15k.
+      await fund(ctx, heavy, HMS(15_000));
+      await ctx.registry.connect(heavy).setBookkeeperKey(signingKey(2).address);
+      await expect(ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, honest.address))
+        .to.be.revertedWithCustomError(ctx.staking, "NotOutweighed")
+        .withArgs(honest.address, weight, HMS(15_000));
+      // Nor can a keyless newcomer evict anyone (its weight is zero), and the named account must be a candidate.
+      await expect(ctx.staking.connect(sybils[3]).registerReplacing(MIN_MARGIN, 0, sybils[4].address))
+        .to.be.revertedWithCustomError(ctx.staking, "NotOutweighed")
+        .withArgs(sybils[4].address, 0, 0);
+      await expect(ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, sybil))
+        .to.be.revertedWithCustomError(ctx.staking, "NotRegistered")
+        .withArgs(sybil);
+      await ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, sybils[5].address);
+      // With room on the list, registerReplacing is a plain registration and evicts nobody.
+      await ctx.staking.setParameter(Param.MaxCandidates, 17);
+      await fund(ctx, ctx.bookkeepers[2], MIN_MARGIN);
+      await expect(ctx.staking.connect(ctx.bookkeepers[2]).registerReplacing(MIN_MARGIN, 0, sybils[6].address)).to.not.emit(
+        ctx.staking,
+        "CandidateEvicted",
+      );
+    });
+
     it("tops up and changes commission only while registered", async () => {
       const ctx = await loadFixture(defaultStaking);
       const [a, b] = ctx.bookkeepers;
