@@ -125,6 +125,7 @@ library BookkeeperLogic {
     uint256 internal constant MAX_BATCH = 256;
     uint256 internal constant MAX_CLOCK_SEGMENTS = 32;
     uint256 internal constant BPS = 10_000;
+    uint256 internal constant MAX_BOUNTY_BPS = 5_000;
     uint256 internal constant MIN_MARGIN_FLOOR = 1 ether;
     uint256 internal constant MIN_MARGIN_CEILING = 100_000_000 ether;
     uint256 internal constant MIN_UNBONDING = 1 days;
@@ -670,7 +671,10 @@ library BookkeeperLogic {
         _removeFromCommittees(s, bookkeeper, epoch);
 
         total = margin + unbonding + delegatedCut;
-        uint256 bounty = (total * bountyBps) / BPS;
+        // The bounty comes from the offender's own margin only, never from its delegators' cut, and is at most
+        // half of it (MAX_BOUNTY_BPS): the contract cannot tell an accomplice from an honest reporter, so an
+        // offender reporting itself must always lose at least what it is paid (docs/STAKING.md).
+        uint256 bounty = ((margin + unbonding) * bountyBps) / BPS;
         emit I.Slashed(bookkeeper, epoch, margin, unbonding, delegatedCut, delegatedBps, bounty, total - bounty);
         if (bounty > 0) token.safeTransfer(msg.sender, bounty);
         if (total > bounty) toPool(s, token, total - bounty);
@@ -765,6 +769,7 @@ library BookkeeperLogic {
             );
         } else if (param == I.Parameter.MaxCandidates) (min, max) = (s.config.committeeSize, MAX_CANDIDATES_CAP);
         else if (param == I.Parameter.MissPenaltyCap) (min, max) = (1, MAX_MISS_PENALTY_CAP);
+        else if (param == I.Parameter.BountyBps) max = MAX_BOUNTY_BPS;
         else if (param == I.Parameter.AdmissionRequired) (min, max) = (0, 1);
         if (value < min || value > max) revert IHMSErrors.ParameterOutOfBounds(parameterName(param), value, min, max);
     }

@@ -41,8 +41,9 @@ import {BookkeeperCouncil} from "./BookkeeperCouncil.sol";
  *   (bonded, and unbonding requested since the offence epoch) and `slashDelegatedBps` of its delegated
  *   stake (bonded at once; unbonding delegations requested since the offence epoch when they are
  *   withdrawn), remove it from the committees at once and jail it for good (one evidence slash per
- *   account, like a Cosmos tombstone). The reporter gets `bountyBps` of what is slashed at once; the rest
- *   goes to the mining pool (queued until governance sets it; {flushToPool}).
+ *   account, like a Cosmos tombstone). The reporter gets `bountyBps` (≤ 50 %) of the margin slashed, never
+ *   of the delegated stake (an offender can always report itself through another account); the rest goes to
+ *   the mining pool (queued until governance sets it; {flushToPool}).
  * - Council ({BookkeeperCouncil}, created here with the initial members): admission mode, dismissal
  *   (> 1/3) and blacklisting (≥ 2/3), both forfeiting the margin to the mining pool.
  *
@@ -432,7 +433,7 @@ contract BookkeeperStaking is
      * @notice Governance changes a parameter. Bounds: MinMargin [1, 100,000,000] HMS; UnbondingPeriod
      *         [1, 365] days (new locks only); EpochLength [1 hour, 30 days] (from the next epoch on, epochs
      *         already started keep their numbers); CommitteeSize [1, min(48, MaxCandidates)] (next
-     *         election); MaxCandidates [CommitteeSize, 512]; SlashDelegatedBps, BountyBps,
+     *         election); MaxCandidates [CommitteeSize, 512]; BountyBps [0, 5,000]; SlashDelegatedBps,
      *         MaxCommissionBps [0, 10,000]; MissPenaltyCap [1, 255]; AdmissionRequired 0 or 1.
      * @param param The parameter.
      * @param value The new value.

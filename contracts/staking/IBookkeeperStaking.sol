@@ -49,7 +49,7 @@ interface IBookkeeperStaking is IHMSErrors {
         uint16 maxCandidates;
         /// @dev Fraction of delegated stake slashed on equivocation, in bps (default 1,000 = 10 %).
         uint16 slashDelegatedBps;
-        /// @dev Reporter bounty, in bps of the amount slashed (default 1,000 = 10 %).
+        /// @dev Reporter bounty, in bps of the offender's own margin slashed (default 1,000 = 10 %, at most 5,000).
         uint16 bountyBps;
         /// @dev Highest commission a bookkeeper may charge, in bps (default 5,000 = 50 %).
         uint16 maxCommissionBps;
@@ -256,7 +256,7 @@ interface IBookkeeperStaking is IHMSErrors {
     /// @param unbondingMargin Unbonding margin taken.
     /// @param delegated Bonded delegated stake taken.
     /// @param delegatedBps Fraction of delegated stake slashed (also applied to unbonding delegations later).
-    /// @param bounty Paid to the reporter.
+    /// @param bounty Paid to the reporter: bountyBps of the margin taken (bonded + unbonding), none of the delegated.
     /// @param toPool Sent (or queued) to the mining pool.
     event Slashed(
         address indexed bookkeeper,

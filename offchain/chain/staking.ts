@@ -22,7 +22,7 @@ export interface StakingParams {
   maxCandidates: number;
   /** Fraction of delegated stake slashed on equivocation, bps. */
   slashDelegatedBps: number;
-  /** Reporter bounty, bps of the amount slashed. */
+  /** Reporter bounty, bps of the offender's own margin slashed (at most 5,000). */
   bountyBps: number;
   /** Highest commission a bookkeeper may charge, bps. */
   maxCommissionBps: number;

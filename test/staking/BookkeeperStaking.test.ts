@@ -166,7 +166,7 @@ describe("BookkeeperStaking", () => {
         [Param.CommitteeSize, 1n, 48n],
         [Param.MaxCandidates, 4n, 512n],
         [Param.SlashDelegatedBps, 0n, 10_000n],
-        [Param.BountyBps, 0n, 10_000n],
+        [Param.BountyBps, 0n, 5_000n],
         [Param.MaxCommissionBps, 0n, 10_000n],
         [Param.MissPenaltyCap, 1n, 255n],
         [Param.AdmissionRequired, 0n, 1n],
@@ -770,18 +770,18 @@ describe("BookkeeperStaking", () => {
       );
       const [, keysBefore] = await ctx.staking.committee(epoch);
       const position = keysBefore.indexOf(key.address);
-      // total = 30,000 margin + 1,000 delegated; bounty 3,100; pool 27,900
+      // total = 30,000 margin + 1,000 delegated; bounty 10 % of the margin, 3,000; pool 28,000
       const tx4 = ctx.staking.connect(reporter).reportEquivocation(a, sigA, b, sigB);
       await expect(tx4)
         .to.emit(ctx.staking, "EquivocationProven")
         .withArgs(bk.address, key.address, reporter.address, epoch, a.period, a.round, a.digest, b.digest, evidenceId)
         .and.to.emit(ctx.staking, "Slashed")
-        .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, HMS(3_100), HMS(27_900))
+        .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, HMS(3_000), HMS(28_000))
         .and.to.emit(ctx.staking, "StatusChanged")
         .withArgs(bk.address, Status.Registered, Status.Jailed)
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(27_900), HMS(27_900));
-      await expect(tx4).to.changeTokenBalances(ctx.token, [reporter, ctx.staking], [HMS(3_100), -HMS(3_100)]);
+        .withArgs(HMS(28_000), HMS(28_000));
+      await expect(tx4).to.changeTokenBalances(ctx.token, [reporter, ctx.staking], [HMS(3_000), -HMS(3_000)]);
       const info = await ctx.staking.bookkeeperInfo(bk.address);
       expect(info.status).to.equal(Status.Jailed);
       expect(info.margin).to.equal(0n);
@@ -909,10 +909,10 @@ describe("BookkeeperStaking", () => {
       await ctx.staking.connect(d2).undelegate(bk.address, HMS(1_000)); // epoch 1: slashable
       await time.increase(2n * DAY);
       const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
-      // margin 20k + unbonding 5k + 10 % of 2k bonded delegations
+      // margin 20k + unbonding 5k + 10 % of 2k bonded delegations; bounty 10 % of the 25k margin
       await expect(ctx.staking.reportEquivocation(a, sigA, b, sigB))
         .to.emit(ctx.staking, "Slashed")
-        .withArgs(bk.address, epoch, HMS(20_000), HMS(5_000), HMS(200), 1000, HMS(2_520), HMS(22_680))
+        .withArgs(bk.address, epoch, HMS(20_000), HMS(5_000), HMS(200), 1000, HMS(2_500), HMS(22_700))
         .and.to.emit(ctx.staking, "LockSlashed")
         .withArgs(bk.address, 3, HMS(5_000));
       await ctx.staking.connect(d3).undelegate(bk.address, HMS(1_000)); // after the slash: 900, no second cut
@@ -926,7 +926,7 @@ describe("BookkeeperStaking", () => {
         .to.emit(ctx.staking, "Withdrawn")
         .withArgs(d2.address, bk.address, anyValue, HMS(900), HMS(100))
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(100), HMS(22_780));
+        .withArgs(HMS(100), HMS(22_800));
       await expect(tx5).to.changeTokenBalance(ctx.token, d2, HMS(900));
       await expect(ctx.staking.connect(d3).withdraw()).to.changeTokenBalance(ctx.token, d3, HMS(900));
       const [, value] = await ctx.staking.delegationOf(bk.address, d4.address);
@@ -951,6 +951,31 @@ describe("BookkeeperStaking", () => {
           .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, 0, HMS(31_000));
         await expect(tx, from).to.changeTokenBalances(ctx.token, [sender], [0]);
       }
+    });
+
+    it("an offender reporting itself from an unrelated account never profits: the bounty is only from its own margin", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [bk, b2, b3, b4] = ctx.bookkeepers;
+      const accomplice = ctx.signers[19]; // an account the contract cannot tell apart from an honest reporter
+      const key = await registerBookkeeper(ctx, bk, HMS(10_000), 1);
+      for (const [i, b] of [b2, b3, b4].entries()) await registerBookkeeper(ctx, b, HMS(10_000), i + 2);
+      // A large delegation: 10 % of it (200,000) is slashed too, far more than the offender's own margin.
+      await delegateTo(ctx, ctx.delegators[0], bk.address, HMS(2_000_000));
+      const epoch = await electNext(ctx.staking);
+      const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
+      const tx = ctx.staking.connect(accomplice).reportEquivocation(a, sigA, b, sigB);
+      // Bounty = 10 % of the offender's own margin (1,000), never a share of its delegators' loss; the rest to the pool.
+      await expect(tx)
+        .to.emit(ctx.staking, "Slashed")
+        .withArgs(bk.address, epoch, HMS(10_000), 0, HMS(200_000), 1000, HMS(1_000), HMS(209_000));
+      await expect(tx).to.changeTokenBalance(ctx.token, accomplice, HMS(1_000));
+      // Offender + accomplice: −10,000 margin + 1,000 bounty: the self-report costs it 9,000, more than it pays.
+      // (Before: the bounty was 10 % of everything slashed, 21,000: the pair gained 11,000 from the delegators.)
+      // Governance cannot raise the bounty above half of the margin slashed: a self-report always costs the
+      // offender at least what it pays.
+      await expect(ctx.staking.setParameter(Param.BountyBps, 5_001))
+        .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
+        .withArgs(paramName(Param.BountyBps), 5_001, 0, 5_000);
     });
 
     it("handles the extreme fractions: 100 % of delegations slashed, no bounty", async () => {
