@@ -41,6 +41,17 @@ interface IBookkeeperCommittee {
     /// @return quorum Signatures required: size * 2 / 3 + 1.
     function committeeCommitment(uint64 epoch) external view returns (bytes32 keysHash, uint256 size, uint256 quorum);
 
+    /// @notice Election metadata of `epoch`.
+    /// @param epoch The epoch.
+    /// @return electedAt Timestamp of the election (0 if none).
+    /// @return removedMask Bit i set when member i was removed.
+    /// @return previousElected The epoch elected before it (the committee that served until this election), if
+    ///         `hasPrevious`.
+    /// @return hasPrevious Whether an election preceded it.
+    function committeeInfo(
+        uint64 epoch
+    ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious);
+
     /// @notice Credits rewards to bookkeepers' staking pools (their delegators share after commission).
     ///         Pulls the sum of `amounts` from the caller with transferFrom. Caller needs REWARDER_ROLE.
     /// @param bookkeepers Bookkeeper accounts.

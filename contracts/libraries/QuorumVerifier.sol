@@ -22,9 +22,10 @@ import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
  *         Signers are distinct because each bitmap bit is used once and a signing key belongs to at
  *         most one bookkeeper (NodeRegistry enforces a global key → owner map).
  *
- *         Which epochs may sign ({checkEpoch}): the committee of `lastElectedEpoch()`, and during the
- *         first `grace` seconds of that epoch also the committee of the epoch right before it (so that
- *         a message signed just before an election still lands).
+ *         Which epochs may sign ({checkEpoch}): the committee of `lastElectedEpoch()`, and for `grace`
+ *         seconds after that election (counted from the later of the election and the epoch's start) also
+ *         the committee elected before it — the one that actually served until then, even when epochs
+ *         were skipped in between — so that a message signed just before an election still lands.
  *
  *         Used by MiningPool and ContributionRegistry; anything else that is quorum-signed should use
  *         it too.
@@ -46,7 +47,7 @@ library QuorumVerifier {
         Signature[] signatures;
     }
 
-    /// @notice `epoch` may not sign now: only `lastElected` (or `lastElected - 1` until `graceEnd`) may.
+    /// @notice `epoch` may not sign now: only `lastElected` (or the committee elected before it, until `graceEnd`) may.
     error EpochNotAccepted(uint64 epoch, uint64 lastElected, uint256 graceEnd);
     /// @notice The keys passed hash to `passed`, not to the epoch's commitment `committed`.
     error CommitteeKeysMismatch(uint64 epoch, bytes32 passed, bytes32 committed);
@@ -65,13 +66,20 @@ library QuorumVerifier {
      * @notice Reverts unless the committee of `epoch` may sign now (see the contract notice).
      * @param committee The bookkeeper committee (BookkeeperStaking).
      * @param epoch The epoch whose committee signed.
-     * @param grace Seconds after the start of the last elected epoch during which the previous
-     *        epoch's committee is still accepted.
+     * @param grace Seconds after the last election (or its epoch's start, if later) during which the
+     *        committee elected before it is still accepted.
      */
     function checkEpoch(IBookkeeperCommittee committee, uint64 epoch, uint256 grace) internal view {
         uint64 last = committee.lastElectedEpoch();
         if (epoch == last) return;
-        uint256 graceEnd = last != 0 && epoch == last - 1 ? committee.epochStart(last) + grace : 0;
+        (uint64 electedAt, , uint64 previous, bool hasPrevious) = committee.committeeInfo(last);
+        uint256 graceEnd;
+        if (hasPrevious && epoch == previous) {
+            // The committee that served until the election (epochs may have been skipped in between), from the
+            // later of the election and the epoch start: a late election does not cut it off at once.
+            uint256 start = committee.epochStart(last);
+            graceEnd = (electedAt > start ? electedAt : start) + grace;
+        }
         if (block.timestamp >= graceEnd) revert EpochNotAccepted(epoch, last, graceEnd);
     }
 

@@ -534,14 +534,7 @@ contract BookkeeperStaking is
         signingKey = (c.removedMask >> i) & 1 == 1 ? address(0) : c.keys[i];
     }
 
-    /**
-     * @notice Election metadata of `epoch`.
-     * @param epoch The epoch.
-     * @return electedAt Timestamp of the election (0 if none).
-     * @return removedMask Bit i set when member i was removed.
-     * @return previousElected The epoch elected before it, if `hasPrevious`.
-     * @return hasPrevious Whether an election preceded it.
-     */
+    /// @inheritdoc IBookkeeperCommittee
     function committeeInfo(
         uint64 epoch
     ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious) {

@@ -31,6 +31,8 @@ contract MockCommittee is IBookkeeperCommittee {
     /// @dev Like BookkeeperStaking: the commitment is stored, not recomputed (O(1) for verifiers).
     mapping(uint64 => bytes32) private _keysHash;
     mapping(uint64 => uint256) private _size;
+    mapping(uint64 => uint64) private _electedAt;
+    mapping(uint64 => uint64) private _prevPlusOne;
     /// @notice Total credited to each bookkeeper.
     mapping(address => uint256) public credited;
     /// @notice Missed duties per (epoch, bookkeeper).
@@ -77,7 +79,11 @@ contract MockCommittee is IBookkeeperCommittee {
         _keys[epoch] = keys;
         _keysHash[epoch] = keccak256(abi.encodePacked(keys));
         _size[epoch] = keys.length;
-        if (!_elected || epoch > _last) _last = epoch;
+        if (!_elected || epoch > _last) {
+            _prevPlusOne[epoch] = _elected ? _last + 1 : 0;
+            _electedAt[epoch] = uint64(block.timestamp);
+            _last = epoch;
+        }
         _elected = true;
     }
 
@@ -125,6 +131,14 @@ contract MockCommittee is IBookkeeperCommittee {
         size = _size[epoch];
         keysHash = _keysHash[epoch];
         quorum = size == 0 ? 0 : (size * 2) / 3 + 1;
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
+    function committeeInfo(
+        uint64 epoch
+    ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious) {
+        uint64 prev = _prevPlusOne[epoch];
+        return (_electedAt[epoch], 0, prev == 0 ? 0 : prev - 1, prev != 0);
     }
 
     /// @inheritdoc IBookkeeperCommittee

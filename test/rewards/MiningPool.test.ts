@@ -414,6 +414,23 @@ describe("MiningPool", () => {
         .withArgs(5, 1, 0);
     });
 
+    it("keeps the outgoing committee's grace when epochs were skipped or the election came late", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      // No election for epochs 1 and 2; epoch 3's comes two hours after its start.
+      const epoch3 = await sys.committee.epochStart(3);
+      await time.increaseTo(epoch3 + 7200n);
+      const next = await electCommittee(sys, 3n, 4, 20);
+      const electedAt = BigInt(await time.latest());
+      // The committee that actually served until now is epoch 0's (not "epoch 2"): it may still land its report
+      // during the grace, counted from the election moment (not from the epoch start, long past).
+      await expect(post(sys, c, reportOf(0n, 0n, 2).report, first(5))).to.emit(sys.pool, "PeriodReported");
+      await time.increaseTo(electedAt + 3600n);
+      await expect(post(sys, c, reportOf(1n, 0n, 2).report, first(5)))
+        .to.be.revertedWithCustomError(sys.pool, "EpochNotAccepted")
+        .withArgs(0, 3, electedAt + 3600n);
+      await expect(post(sys, next, reportOf(1n, 3n, 2).report, first(3))).to.emit(sys.pool, "PeriodReported");
+    });
+
     it("rejects a removed (slashed) member's signature and an epoch without committee", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       const r = reportOf(0n, 0n, 2).report;
