@@ -34,6 +34,14 @@ interface IBookkeeperCommittee {
     /// @return signingKeys Their signing keys as of the election; address(0) for removed members.
     function committee(uint64 epoch) external view returns (address[] memory bookkeepers, address[] memory signingKeys);
 
+    /// @notice The committee of `epoch` and which of its members were removed at any time since that election —
+    ///         slashed, dismissed or blacklisted, whether from this committee or later (an older committee keeps
+    ///         its keys in {committee}, but a member removed since must not be paid for what it signed then).
+    /// @param epoch The epoch.
+    /// @return bookkeepers Bookkeeper accounts in leader order (empty if none was elected).
+    /// @return removed Bit i set when member i was removed since the election.
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed);
+
     /// @notice Commitment to the committee of `epoch` for O(1) quorum verification (see above).
     /// @param epoch The epoch.
     /// @return keysHash keccak256(abi.encodePacked(signingKeys)).

@@ -113,6 +113,68 @@ library QuorumVerifier {
         return _checkSignatures(digest, q, quorum);
     }
 
+    /**
+     * @notice Verifies further signatures of a digest already quorum-signed by `epoch`'s committee: the keys are
+     *         checked against the commitment as in {verify}; each set bit of `q.signers` not in `known` must carry a
+     *         valid signature by its (live) key; bits already in `known` are skipped, their signatures unchecked.
+     *         No quorum is required.
+     * @param committee The bookkeeper committee.
+     * @param epoch The epoch whose committee signed.
+     * @param digest The EIP-712 digest.
+     * @param q Keys, bitmap of the signatures passed, and the signatures in bitmap order.
+     * @param known Signer bits already recorded.
+     * @return added The bits newly verified (none of them in `known`).
+     */
+    function verifyAdditional(
+        IBookkeeperCommittee committee,
+        uint64 epoch,
+        bytes32 digest,
+        Quorum calldata q,
+        uint256 known
+    ) internal view returns (uint256 added) {
+        (bytes32 keysHash, uint256 size, ) = committee.committeeCommitment(epoch);
+        if (size == 0) revert IHMSErrors.NoCommittee(epoch);
+        bytes32 passed = _keysHash(q.keys);
+        if (passed != keysHash) revert CommitteeKeysMismatch(epoch, passed, keysHash);
+        return _checkAdditional(digest, q, known);
+    }
+
+    function _checkAdditional(bytes32 digest, Quorum calldata q, uint256 known) private pure returns (uint256 added) {
+        address[] calldata keys = q.keys;
+        uint256 bitmap = q.signers;
+        if (keys.length < 256 && bitmap >> keys.length != 0) revert SignerOutOfRange(bitmap, keys.length);
+        Signature[] calldata sigs = q.signatures;
+        uint256 bits = popcount(bitmap);
+        if (bits != sigs.length) revert SignatureCountMismatch(bits, sigs.length);
+        uint256 j;
+        for (uint256 i; bitmap != 0; ++i) {
+            if (bitmap & 1 != 0) {
+                if ((known >> i) & 1 == 0) {
+                    address key = keys[i];
+                    if (key == address(0)) revert RemovedSigner(i);
+                    address recovered = _recover(digest, sigs[j]);
+                    if (recovered != key) revert InvalidSignature(i, key, recovered);
+                    added |= 1 << i;
+                }
+                unchecked {
+                    ++j;
+                }
+            }
+            bitmap >>= 1;
+        }
+    }
+
+    /// @dev keccak256(abi.encodePacked(keys)): abi.encodePacked(address[]) pads every element to 32 bytes, exactly
+    ///      the calldata words.
+    function _keysHash(address[] calldata keys) private pure returns (bytes32 passed) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, keys.length)
+            calldatacopy(ptr, keys.offset, len)
+            passed := keccak256(ptr, len)
+        }
+    }
+
     function _checkSignatures(bytes32 digest, Quorum calldata q, uint256 quorum) private pure returns (uint256 j) {
         address[] calldata keys = q.keys;
         uint256 bitmap = q.signers;

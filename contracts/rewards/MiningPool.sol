@@ -69,6 +69,8 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         uint32 claimWindow;
         /// @dev Seconds after an election during which the previous committee may still sign (default 1 hour).
         uint32 electionGrace;
+        /// @dev Seconds after a report lands during which anyone may add further signatures of it (default 1 hour).
+        uint32 signatureWindow;
     }
 
     /// @notice A period's report as signed by the committee (EIP-712 `PeriodReport`).
@@ -105,10 +107,15 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     /// @notice Who signed a stored report and what else it committed to.
     struct Attestation {
         uint64 epoch;
-        /// @dev Bit i = member i of the epoch's committee (leader order) signed.
+        /// @dev The report's base (first period it covers): with the terms, rebuilds the signed report.
+        uint64 fromPeriod;
+        /// @dev Bit i = member i of the epoch's committee (leader order) signed, as submitted; signatures added
+        ///      later ({addSignatures}) are in {addedSigners}.
         uint256 signers;
         /// @dev Tokens split equally among the signers at settlement.
         uint96 bookkeeperShare;
+        /// @dev Further signatures may be added until (excluded) this timestamp; settlement only from then on.
+        uint40 signaturesUntil;
         bytes32 carryRoot;
         bytes32 dataCid;
     }
@@ -131,12 +138,13 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
 
     /// @dev The hot word: everything a report reads and writes, in one slot.
     struct Hot {
-        uint40 nextPeriod;
-        uint40 emissionCursor;
+        uint32 nextPeriod;
+        uint32 emissionCursor;
         uint96 reserve;
         uint16 bookkeeperShareBps;
         uint32 claimWindow;
-        uint32 electionGrace;
+        uint24 electionGrace;
+        uint24 signatureWindow;
     }
 
     // ------------------------------------------------------------------------------------------ constants
@@ -155,6 +163,10 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     uint32 public constant MAX_CLAIM_WINDOW = 3_650 days;
     /// @notice Longest grace during which the previous epoch's committee may still sign.
     uint32 public constant MAX_ELECTION_GRACE = 1 days;
+    /// @notice Shortest window after a report during which further signatures may be added.
+    uint32 public constant MIN_SIGNATURE_WINDOW = 60;
+    /// @notice Longest window after a report during which further signatures may be added.
+    uint32 public constant MAX_SIGNATURE_WINDOW = 1 days;
     /// @notice Shortest period length the constructor accepts.
     uint32 public constant MIN_PERIOD_LENGTH = 60;
     /// @notice Longest period length the constructor accepts.
@@ -204,6 +216,8 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     mapping(uint256 => uint256) private _claimWords;
     /// @dev period >> 8 => settled bitmap word.
     mapping(uint256 => uint256) private _settledWords;
+    /// @dev period => signer bits added by {addSignatures} after the report landed.
+    mapping(uint256 => uint256) private _addedSigners;
 
     // ------------------------------------------------------------------------------------------ events
 
@@ -266,6 +280,16 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         uint256 missed,
         uint256 returned
     );
+    /// @notice Further committee signatures of `period`'s report were added after it landed.
+    /// @param period The period.
+    /// @param epoch The signing committee's epoch.
+    /// @param added The signer bits added now.
+    /// @param signers Every signer now: the report's bitmap and all bits added so far.
+    event SignaturesAdded(uint64 indexed period, uint64 indexed epoch, uint256 added, uint256 signers);
+    /// @notice Governance changed the signature window.
+    /// @param previous Old value in seconds.
+    /// @param current New value in seconds.
+    event SignatureWindowChanged(uint32 previous, uint32 current);
     /// @notice Governance changed the bookkeepers' share.
     /// @param previous Old value in basis points.
     /// @param current New value in basis points.
@@ -320,6 +344,12 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     error MixedEpochs(uint64 expected, uint64 found);
     /// @notice The committee of `epoch` has `size` members, fewer than the signer bitmap implies.
     error CommitteeChanged(uint64 epoch, uint256 size);
+    /// @notice Signatures of `period`'s report may still be added until `until`: it cannot be settled yet.
+    error SignatureWindowOpen(uint64 period, uint256 until);
+    /// @notice The window for adding signatures to `period`'s report closed at `until`.
+    error SignatureWindowClosed(uint64 period, uint256 until);
+    /// @notice Every signature passed for `period` was already recorded.
+    error NoNewSignatures(uint64 period, uint256 signers);
     /// @notice The pool has no allocation contract, or is not the Mining bucket's beneficiary.
     error NotMiningBeneficiary(address beneficiary);
 
@@ -372,6 +402,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         _setBookkeeperShare(params.bookkeeperShareBps);
         _setClaimWindow(params.claimWindow);
         _setElectionGrace(params.electionGrace);
+        _setSignatureWindow(params.signatureWindow);
     }
 
     // ------------------------------------------------------------------------------------------ funding
@@ -452,16 +483,18 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             released = scheduled + recycled;
             if (released > hot.reserve) revert InsufficientReserve(released, hot.reserve);
             hot.reserve -= uint96(released);
-            hot.emissionCursor = uint40(period) + 1;
+            hot.emissionCursor = uint32(period) + 1;
         }
-        hot.nextPeriod = uint40(period) + 1;
+        hot.nextPeriod = uint32(period) + 1;
         _hot = hot;
 
         uint256 share = (released * hot.bookkeeperShareBps) / BPS;
         Attestation memory attestation = Attestation({
             epoch: report.epoch,
+            fromPeriod: report.fromPeriod,
             signers: quorum.signers,
             bookkeeperShare: uint96(share),
+            signaturesUntil: uint40(block.timestamp + hot.signatureWindow),
             carryRoot: report.carryRoot,
             dataCid: report.dataCid
         });
@@ -475,6 +508,49 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         });
         _periods[period] = keccak256(abi.encode(terms));
         emit PeriodReported(period, report.epoch, terms, attestation, emissionFrom, recycled);
+    }
+
+    /**
+     * @notice Adds further committee signatures of `period`'s report, during its signature window (until the
+     *         attestation's `signaturesUntil`). The signer bitmap of {submitReport} is chosen by whoever submits
+     *         and is not covered by what the committee signs, so a front-runner can land a bare quorum of the
+     *         public signatures; any member who signed (or anyone holding its signature) adds it here, and
+     *         {settleBookkeepers} — only after the window — pays every signer recorded and never counts one of
+     *         them as missing duty. Anyone may call; signatures already recorded are skipped.
+     * @param period The reported period.
+     * @param terms Its terms, from {PeriodReported}.
+     * @param attestation Its attestation, from {PeriodReported}.
+     * @param extra Committee keys of the attestation's epoch (as for {submitReport}), a bitmap of the signatures
+     *        passed, and the compact signatures of the report in bitmap order.
+     * @return added The signer bits newly recorded.
+     */
+    function addSignatures(
+        uint64 period,
+        PeriodTerms calldata terms,
+        Attestation calldata attestation,
+        QuorumVerifier.Quorum calldata extra
+    ) external returns (uint256 added) {
+        _checkTerms(period, terms);
+        if (keccak256(abi.encode(attestation)) != terms.attestationHash) revert AttestationMismatch(period);
+        uint256 until = attestation.signaturesUntil;
+        if (block.timestamp >= until) revert SignatureWindowClosed(period, until);
+        uint256 previouslyAdded = _addedSigners[period];
+        uint256 known = attestation.signers | previouslyAdded;
+        PeriodReport memory report = PeriodReport({
+            epoch: attestation.epoch,
+            period: period,
+            fromPeriod: attestation.fromPeriod,
+            rewardsRoot: terms.rewardsRoot,
+            totalTraffic: terms.totalTraffic,
+            nodeCount: terms.nodeCount,
+            carryRoot: attestation.carryRoot,
+            dataCid: attestation.dataCid
+        });
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(HMSTypes.PERIOD_REPORT_TYPEHASH, report)));
+        added = QuorumVerifier.verifyAdditional(committee, attestation.epoch, digest, extra, known);
+        if (added == 0) revert NoNewSignatures(period, known);
+        _addedSigners[period] = previouslyAdded | added;
+        emit SignaturesAdded(period, attestation.epoch, added, known | added);
     }
 
     // ------------------------------------------------------------------------------------------ claims
@@ -554,22 +630,25 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     // ------------------------------------------------------------------------------------------ bookkeepers
 
     /**
-     * @notice Settles the bookkeeper share of reported periods signed by one epoch's committee: each signer still in
-     *         the committee is credited `share / signers` through {IBookkeeperCommittee-creditRewards} (its
-     *         delegators share after commission); active members who did not sign are recorded as missed duty.
-     *         Shares of signers removed since (slashed, dismissed) and rounding return to the reserve. Anyone may call.
+     * @notice Settles the bookkeeper share of reported periods signed by one epoch's committee, each after its
+     *         signature window ({addSignatures}): the signers are the report's bitmap and every signature added
+     *         since. Each signer not removed since the election (slashed, dismissed or blacklisted, from this
+     *         committee or any other: {IBookkeeperCommittee-committeeStanding}) is credited `share / signers`
+     *         through {IBookkeeperCommittee-creditRewards} (its delegators share after commission); members not
+     *         removed who did not sign are recorded as missed duty. Removed signers' shares and rounding return to
+     *         the reserve. Anyone may call.
      * @param items Up to MAX_SETTLE_BATCH periods of the same epoch, with their terms and attestations.
      * @return credited Tokens credited to bookkeepers.
      */
     function settleBookkeepers(Settlement[] calldata items) external nonReentrant returns (uint256 credited) {
         _batchSize(items.length, MAX_SETTLE_BATCH);
         uint64 epoch = items[0].attestation.epoch;
-        (address[] memory bookkeepers, address[] memory keys) = committee.committee(epoch);
+        (address[] memory bookkeepers, uint256 removed) = committee.committeeStanding(epoch);
         uint256 n = bookkeepers.length;
         uint256[] memory credits = new uint256[](n);
         uint256 returned;
         for (uint256 k; k < items.length; ++k) {
-            returned += _settleOne(items[k], epoch, bookkeepers, keys, credits);
+            returned += _settleOne(items[k], epoch, bookkeepers, removed, credits);
         }
         uint256 count;
         for (uint256 i; i < n; ++i) if (credits[i] != 0) ++count;
@@ -609,6 +688,15 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
      */
     function setClaimWindow(uint32 seconds_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setClaimWindow(seconds_);
+    }
+
+    /**
+     * @notice Sets how long after a report lands further signatures may be added (and settlement waits); applies
+     *         to later reports.
+     * @param seconds_ Between MIN_SIGNATURE_WINDOW and MAX_SIGNATURE_WINDOW.
+     */
+    function setSignatureWindow(uint32 seconds_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSignatureWindow(seconds_);
     }
 
     /**
@@ -685,6 +773,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
      * @return bookkeeperShareBps Bookkeepers' fraction of released emission.
      * @return claimWindow Claim window of new reports, in seconds.
      * @return electionGrace Grace of the previous committee after an election, in seconds.
+     * @return signatureWindow Seconds after a new report during which signatures may be added.
      */
     function state()
         external
@@ -695,7 +784,8 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             uint256 reserve,
             uint16 bookkeeperShareBps,
             uint32 claimWindow,
-            uint32 electionGrace
+            uint32 electionGrace,
+            uint32 signatureWindow
         )
     {
         Hot memory hot = _hot;
@@ -705,8 +795,18 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             hot.reserve,
             hot.bookkeeperShareBps,
             hot.claimWindow,
-            hot.electionGrace
+            hot.electionGrace,
+            hot.signatureWindow
         );
+    }
+
+    /**
+     * @notice Signer bits added to `period`'s report by {addSignatures} (beside its attestation's bitmap).
+     * @param period The period.
+     * @return The added bits.
+     */
+    function addedSigners(uint64 period) external view returns (uint256) {
+        return _addedSigners[period];
     }
 
     /**
@@ -890,7 +990,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         Settlement calldata item,
         uint64 epoch,
         address[] memory bookkeepers,
-        address[] memory keys,
+        uint256 removed,
         uint256[] memory credits
     ) private returns (uint256 returned) {
         uint64 period = item.period;
@@ -898,19 +998,21 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         if (a.epoch != epoch) revert MixedEpochs(epoch, a.epoch);
         _checkTerms(period, item.terms);
         if (keccak256(abi.encode(a)) != item.terms.attestationHash) revert AttestationMismatch(period);
+        if (block.timestamp < a.signaturesUntil) revert SignatureWindowOpen(period, a.signaturesUntil);
+        uint256 signers = a.signers | _addedSigners[period];
         uint256 word = _settledWords[period >> 8];
         uint256 bit = 1 << (period & 255);
         if (word & bit != 0) revert AlreadySettled(period);
         _settledWords[period >> 8] = word | bit;
 
-        if (bookkeepers.length < 256 && a.signers >> bookkeepers.length != 0) {
+        if (bookkeepers.length < 256 && signers >> bookkeepers.length != 0) {
             revert CommitteeChanged(epoch, bookkeepers.length);
         }
         (uint256 perSigner, uint256 creditedCount, address[] memory missed) = _distribute(
-            a.signers,
+            signers,
             a.bookkeeperShare,
             bookkeepers,
-            keys,
+            removed,
             credits
         );
         returned = a.bookkeeperShare - perSigner * creditedCount;
@@ -918,13 +1020,13 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         if (missed.length != 0) committee.recordMissedDuty(epoch, missed);
     }
 
-    /// @dev Splits `share` among the signers still in the committee (adding to `credits`) and lists the active
-    ///      members who did not sign.
+    /// @dev Splits `share` among the signers not removed since the election (adding to `credits`) and lists the
+    ///      members not removed who did not sign.
     function _distribute(
         uint256 signers,
         uint256 share,
         address[] memory bookkeepers,
-        address[] memory keys,
+        uint256 removed,
         uint256[] memory credits
     ) private pure returns (uint256 perSigner, uint256 creditedCount, address[] memory missed) {
         uint256 n = bookkeepers.length;
@@ -932,7 +1034,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         missed = new address[](n);
         uint256 missedCount;
         for (uint256 i; i < n; ++i) {
-            bool active = keys[i] != address(0);
+            bool active = (removed >> i) & 1 == 0;
             if ((signers >> i) & 1 == 1) {
                 if (active) {
                     credits[i] += perSigner;
@@ -994,6 +1096,12 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     function _setElectionGrace(uint32 seconds_) private {
         _bounded("electionGrace", seconds_, 0, MAX_ELECTION_GRACE);
         emit ElectionGraceChanged(_hot.electionGrace, seconds_);
-        _hot.electionGrace = seconds_;
+        _hot.electionGrace = uint24(seconds_);
+    }
+
+    function _setSignatureWindow(uint32 seconds_) private {
+        _bounded("signatureWindow", seconds_, MIN_SIGNATURE_WINDOW, MAX_SIGNATURE_WINDOW);
+        emit SignatureWindowChanged(_hot.signatureWindow, seconds_);
+        _hot.signatureWindow = uint24(seconds_);
     }
 }

@@ -41,6 +41,8 @@ library BookkeeperLogic {
         uint64 slashEpoch;
         uint64 slashedAt;
         uint16 slashBps;
+        /// @dev Last time it was slashed, dismissed or blacklisted (committees elected before then exclude it).
+        uint64 removedAt;
     }
 
     struct Committee {
@@ -320,6 +322,7 @@ library BookkeeperLogic {
         }
         forfeited = b.margin + _takeOwnLocks(s, bookkeeper, 0, true);
         b.margin = 0;
+        b.removedAt = uint64(block.timestamp);
         if (status == I.Status.Registered) removeCandidate(s, b);
         I.Status next = blacklist ? I.Status.Blacklisted : (status == I.Status.Jailed ? status : I.Status.None);
         if (next != status) setStatus(bookkeeper, b, next);
@@ -395,6 +398,16 @@ library BookkeeperLogic {
         uint64 mask = c.removedMask;
         if (mask == 0) return keys;
         for (uint256 i; i < keys.length; ++i) if ((mask >> i) & 1 == 1) keys[i] = address(0);
+    }
+
+    /// @dev Members of `c` removed since its election: from `c` itself, or slashed / dismissed / blacklisted later.
+    function removedSince(State storage s, Committee storage c) internal view returns (uint256 removed) {
+        removed = c.removedMask;
+        uint64 electedAt = c.electedAt;
+        uint256 size = c.size;
+        for (uint256 i; i < size; ++i) {
+            if (s.bookkeepers[c.bookkeepers[i]].removedAt >= electedAt) removed |= 1 << i;
+        }
     }
 
     function positionOf(Committee storage c, address account) internal view returns (uint256) {
@@ -665,6 +678,7 @@ library BookkeeperLogic {
         b.slashEpoch = epoch;
         b.slashedAt = uint64(block.timestamp);
         b.slashBps = delegatedBps;
+        b.removedAt = uint64(block.timestamp);
         I.Status status = b.status;
         if (status == I.Status.Registered) removeCandidate(s, b);
         if (status != I.Status.Blacklisted) setStatus(bookkeeper, b, I.Status.Jailed);

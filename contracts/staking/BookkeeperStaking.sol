@@ -476,6 +476,12 @@ contract BookkeeperStaking is
     }
 
     /// @inheritdoc IBookkeeperCommittee
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed) {
+        BookkeeperLogic.Committee storage c = _s.committees[epoch];
+        return (c.bookkeepers, BookkeeperLogic.removedSince(_s, c));
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
     /// @dev For an epoch without an election all three values are zero.
     function committeeCommitment(uint64 epoch) external view returns (bytes32 keysHash, uint256 size, uint256 quorum) {
         BookkeeperLogic.Committee storage c = _s.committees[epoch];

@@ -41,6 +41,8 @@ contract MockCommittee is IBookkeeperCommittee {
     address public stakeless;
     /// @notice Where a stakeless bookkeeper's rewards go back to.
     address public returnPool;
+    /// @notice Accounts removed since every election (older committees keep their keys).
+    mapping(address => bool) public removedSince;
     /// @notice Number of creditRewards calls.
     uint256 public creditCalls;
     /// @notice Number of recordMissedDuty calls.
@@ -124,6 +126,21 @@ contract MockCommittee is IBookkeeperCommittee {
         uint64 epoch
     ) external view returns (address[] memory bookkeepers, address[] memory signingKeys) {
         return (_bookkeepers[epoch], _keys[epoch]);
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
+    /// @dev Removed = removed with {removeMember} or {setRemovedSince}.
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed) {
+        bookkeepers = _bookkeepers[epoch];
+        for (uint256 i; i < bookkeepers.length; ++i) {
+            if (_keys[epoch][i] == address(0) || removedSince[bookkeepers[i]]) removed |= 1 << i;
+        }
+    }
+
+    /// @notice Marks `bookkeeper` as removed (slashed or dismissed) since every election, without touching keys.
+    /// @param bookkeeper The account.
+    function setRemovedSince(address bookkeeper) external {
+        removedSince[bookkeeper] = true;
     }
 
     /// @inheritdoc IBookkeeperCommittee

@@ -6221,6 +6221,30 @@ export const bookkeeperStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "committeeStanding",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "bookkeepers",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "removed",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "council",
     "outputs": [
@@ -8098,6 +8122,11 @@ export const miningPoolAbi = [
             "internalType": "uint32",
             "name": "electionGrace",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "signatureWindow",
+            "type": "uint32"
           }
         ],
         "internalType": "struct MiningPool.Params",
@@ -8451,6 +8480,22 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      }
+    ],
+    "name": "NoNewSignatures",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "nodeId",
         "type": "bytes32"
@@ -8666,6 +8711,38 @@ export const miningPoolAbi = [
       }
     ],
     "name": "SignatureCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignatureWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignatureWindowOpen",
     "type": "error"
   },
   {
@@ -8986,6 +9063,11 @@ export const miningPoolAbi = [
             "type": "uint64"
           },
           {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
             "internalType": "uint256",
             "name": "signers",
             "type": "uint256"
@@ -8994,6 +9076,11 @@ export const miningPoolAbi = [
             "internalType": "uint96",
             "name": "bookkeeperShare",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
           },
           {
             "internalType": "bytes32",
@@ -9128,6 +9215,56 @@ export const miningPoolAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "previous",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "current",
+        "type": "uint32"
+      }
+    ],
+    "name": "SignatureWindowChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "added",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignaturesAdded",
+    "type": "event"
+  },
+  {
     "inputs": [],
     "name": "DEFAULT_ADMIN_ROLE",
     "outputs": [
@@ -9246,6 +9383,19 @@ export const miningPoolAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_SIGNATURE_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MINING_POOL",
     "outputs": [
       {
@@ -9278,6 +9428,170 @@ export const miningPoolAbi = [
         "internalType": "uint32",
         "name": "",
         "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_SIGNATURE_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "rewardsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "totalTraffic",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "nodeCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "nodeEmission",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "claimDeadline",
+            "type": "uint40"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "attestationHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct MiningPool.PeriodTerms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "signers",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bookkeeperShare",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "carryRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "dataCid",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct MiningPool.Attestation",
+        "name": "attestation",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address[]",
+            "name": "keys",
+            "type": "address[]"
+          },
+          {
+            "internalType": "uint256",
+            "name": "signers",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "bytes32",
+                "name": "r",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "vs",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct QuorumVerifier.Signature[]",
+            "name": "signatures",
+            "type": "tuple[]"
+          }
+        ],
+        "internalType": "struct QuorumVerifier.Quorum",
+        "name": "extra",
+        "type": "tuple"
+      }
+    ],
+    "name": "addSignatures",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "added",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      }
+    ],
+    "name": "addedSigners",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -9672,6 +9986,11 @@ export const miningPoolAbi = [
             "type": "uint64"
           },
           {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
             "internalType": "uint256",
             "name": "signers",
             "type": "uint256"
@@ -9680,6 +9999,11 @@ export const miningPoolAbi = [
             "internalType": "uint96",
             "name": "bookkeeperShare",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
           },
           {
             "internalType": "bytes32",
@@ -10259,6 +10583,19 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "seconds_",
+        "type": "uint32"
+      }
+    ],
+    "name": "setSignatureWindow",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint64",
@@ -10310,6 +10647,11 @@ export const miningPoolAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint64",
+                "name": "fromPeriod",
+                "type": "uint64"
+              },
+              {
                 "internalType": "uint256",
                 "name": "signers",
                 "type": "uint256"
@@ -10318,6 +10660,11 @@ export const miningPoolAbi = [
                 "internalType": "uint96",
                 "name": "bookkeeperShare",
                 "type": "uint96"
+              },
+              {
+                "internalType": "uint40",
+                "name": "signaturesUntil",
+                "type": "uint40"
               },
               {
                 "internalType": "bytes32",
@@ -10383,6 +10730,11 @@ export const miningPoolAbi = [
       {
         "internalType": "uint32",
         "name": "electionGrace",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "signatureWindow",
         "type": "uint32"
       }
     ],

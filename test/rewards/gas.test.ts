@@ -7,10 +7,19 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address, Hex } from "viem";
 import type { ContractTransactionResponse } from "ethers";
-import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum } from "./fixtures";
+import {
+  SIGNATURE_WINDOW,
+  electCommittee,
+  endOfPeriod,
+  first,
+  nodeId,
+  period,
+  rewardsSystem,
+  signQuorum,
+} from "./fixtures";
 import { ledgerFrom } from "../../offchain/meta/ledger";
 import { buildReport, type BuiltReport } from "../../offchain/meta/report";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
@@ -115,6 +124,7 @@ describe("Rewards gas (docs/GAS.md)", () => {
       sys.pool.claimBatch(nodeId(1), batch(1, 10, nodeId(1))),
     );
     rows.push(["  … per claim", gb2 / 9n]);
+    await time.increase(SIGNATURE_WINDOW); // settlement waits for the signature window
     await gas(
       "settleBookkeepers, 1 period (5 credited, 2 missed)",
       sys.pool.settleBookkeepers([settlement(periods[0])]),

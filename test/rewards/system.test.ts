@@ -14,7 +14,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
-import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
+import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
 import { quorumArgs } from "../../offchain/core/quorum";
 import { ledgerFrom } from "../../offchain/meta/ledger";
 import { buildReport, claimAmount, signReport } from "../../offchain/meta/report";
@@ -162,6 +162,7 @@ describe("rewards in the deployed system", () => {
     // delegators' part); the member who did not sign records a missed duty.
     const per = p.attestation.bookkeeperShare / 3n;
     const margins = await Promise.all(c.members.map(async (m) => (await staking.bookkeeperInfo(m)).margin));
+    await time.increase(LOCAL_SIGNATURE_WINDOW); // settlement waits for the signature window
     const tx = await ethers
       .getContractAt("MiningPool", poolAddress)
       .then((pool) => pool.connect(signers[19]).settleBookkeepers([settlement(p)]));

@@ -295,7 +295,7 @@ describe("BookkeeperStaking", () => {
       // The attack: keyless, zero-weight candidates at the minimum margin (fully recoverable) fill the list.
       const sybils: Wallet[] = [];
       for (let i = 0; i < 16; i++) {
-        const w = Wallet.createRandom().connect(ethers.provider);
+        const w = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
         await setBalance(w.address, 10n ** 18n);
         await fund(ctx, w as unknown as HardhatEthersSigner, MIN_MARGIN);
         await ctx.staking.connect(w).register(MIN_MARGIN, 0);
@@ -976,6 +976,30 @@ describe("BookkeeperStaking", () => {
       await expect(ctx.staking.setParameter(Param.BountyBps, 5_001))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
         .withArgs(paramName(Param.BountyBps), 5_001, 0, 5_000);
+    });
+
+    it("committeeStanding marks a member slashed after an older election, whose keys were not touched", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [bk, b2, b3, b4] = ctx.bookkeepers;
+      const key = await registerBookkeeper(ctx, bk, HMS(10_000), 1);
+      for (const [i, b] of [b2, b3, b4].entries()) await registerBookkeeper(ctx, b, HMS(10_000), i + 2);
+      const old = await electNext(ctx.staking);
+      await electNext(ctx.staking);
+      const latest = await electNext(ctx.staking);
+      const [members] = await ctx.staking.committee(old);
+      const position = members.indexOf(bk.address);
+      expect((await ctx.staking.committeeStanding(old))[1]).to.equal(0n);
+      const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, latest);
+      await ctx.staking.connect(ctx.delegators[0]).reportEquivocation(a, sigA, b, sigB);
+      // The old committee keeps its keys and commitment (it can no longer sign anyway) ...
+      expect((await ctx.staking.committee(old))[1][position]).to.equal(key.address);
+      // ... but its standing shows the member removed since, so its share of old reports is not paid.
+      const [standing, removed] = await ctx.staking.committeeStanding(old);
+      expect(standing).to.deep.equal(members);
+      expect(removed).to.equal(1n << BigInt(position));
+      // A committee elected after the removal is not affected by it.
+      const after = await electNext(ctx.staking);
+      expect((await ctx.staking.committeeStanding(after))[1]).to.equal(0n);
     });
 
     it("handles the extreme fractions: 100 % of delegations slashed, no bounty", async () => {
