@@ -460,7 +460,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         PeriodReport calldata report,
         QuorumVerifier.Quorum calldata quorum
     ) external returns (uint256 released) {
-        Hot memory hot = _hot;
+        Hot memory hot = _loadHot();
         uint64 period = report.period;
         if (period < hot.nextPeriod) revert StalePeriod(period, hot.nextPeriod);
         _checkBase(report.fromPeriod, period, hot.nextPeriod);
@@ -486,7 +486,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             hot.emissionCursor = uint32(period) + 1;
         }
         hot.nextPeriod = uint32(period) + 1;
-        _hot = hot;
+        _storeReportState(hot);
 
         uint256 share = (released * hot.bookkeeperShareBps) / BPS;
         Attestation memory attestation = Attestation({
@@ -758,7 +758,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     function pendingEmission(
         uint64 period
     ) external view returns (uint256 scheduled, uint256 recycled, uint256 bookkeeperShare, uint256 nodeEmission) {
-        Hot memory hot = _hot;
+        Hot memory hot = _loadHot();
         if (period < hot.nextPeriod) revert StalePeriod(period, hot.nextPeriod);
         (scheduled, recycled) = _emission(hot, period);
         bookkeeperShare = ((scheduled + recycled) * hot.bookkeeperShareBps) / BPS;
@@ -788,7 +788,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             uint32 signatureWindow
         )
     {
-        Hot memory hot = _hot;
+        Hot memory hot = _loadHot();
         return (
             hot.nextPeriod,
             hot.emissionCursor,
@@ -919,6 +919,32 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         if (fromPeriod != nextPeriod) {
             if (fromPeriod > period) revert EmptyReportRange(fromPeriod, period);
             revert ReportBaseMismatch(fromPeriod, nextPeriod);
+        }
+    }
+
+    /// @dev The hot word in one SLOAD (Solidity reads a packed struct field by field). Layout, low bits first:
+    ///      nextPeriod 32 | emissionCursor 32 | reserve 96 | bookkeeperShareBps 16 | claimWindow 32 |
+    ///      electionGrace 24 | signatureWindow 24.
+    function _loadHot() private view returns (Hot memory hot) {
+        uint256 w;
+        assembly ("memory-safe") {
+            w := sload(_hot.slot)
+        }
+        hot.nextPeriod = uint32(w);
+        hot.emissionCursor = uint32(w >> 32);
+        hot.reserve = uint96(w >> 64);
+        hot.bookkeeperShareBps = uint16(w >> 160);
+        hot.claimWindow = uint32(w >> 176);
+        hot.electionGrace = uint24(w >> 208);
+        hot.signatureWindow = uint24(w >> 232);
+    }
+
+    /// @dev Writes what a report changes (nextPeriod, emissionCursor, reserve: the low 160 bits) in one SSTORE.
+    function _storeReportState(Hot memory hot) private {
+        uint256 low = uint256(hot.nextPeriod) | (uint256(hot.emissionCursor) << 32) | (uint256(hot.reserve) << 64);
+        assembly ("memory-safe") {
+            let slot := _hot.slot
+            sstore(slot, or(and(sload(slot), not(sub(shl(160, 1), 1))), low))
         }
     }
 
