@@ -10521,7 +10521,7 @@ export const miningPoolAbi = [
     "outputs": [
       {
         "internalType": "bytes32",
-        "name": "",
+        "name": "leaf",
         "type": "bytes32"
       }
     ],
