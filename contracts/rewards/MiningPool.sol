@@ -6,7 +6,6 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
@@ -1192,7 +1191,8 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
                 revert(ptr, returndatasize())
             }
             // Like SafeERC20: no return data is accepted from a contract, false is not.
-            if iszero(or(and(eq(mload(0x00), 1), gt(returndatasize(), 0x1f)), and(iszero(returndatasize()), gt(extcodesize(target), 0)))) {
+            let returnedTrue := and(eq(mload(0x00), 1), gt(returndatasize(), 0x1f))
+            if iszero(or(returnedTrue, and(iszero(returndatasize()), gt(extcodesize(target), 0)))) {
                 revert(0, 0)
             }
         }

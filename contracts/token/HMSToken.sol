@@ -20,7 +20,6 @@ contract HMSToken is IHMSErrors, ERC20, ERC20Permit, ERC20Votes {
     /// @notice The whole supply, minted once in the constructor.
     uint256 public constant TOTAL_SUPPLY = 800_000_000 ether;
 
-
     /**
      * @notice Mints the entire fixed supply to `allocation` (the TokenAllocation contract).
      * @param allocation Receiver of the whole supply.

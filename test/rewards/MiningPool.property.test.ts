@@ -74,7 +74,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat() }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant("sign" as const), pick: fc.nat(), mask: fc.integer({ min: 1, max: 127 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant("sign" as const),
+      pick: fc.nat(),
+      mask: fc.integer({ min: 1, max: 127 }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reclaim" as const), pick: fc.nat() }) },
   {

@@ -905,11 +905,16 @@ describe("MiningPool", () => {
         .to.be.revertedWithCustomError(sys.pool, "RemovedSigner")
         .withArgs(6);
       await expect(
-        sys.pool.addSignatures(0, p0.terms, { ...p0.attestation, signers: 0b1111111n }, {
-          keys: [...live],
-          signers: 0n,
-          signatures: [],
-        }),
+        sys.pool.addSignatures(
+          0,
+          p0.terms,
+          { ...p0.attestation, signers: 0b1111111n },
+          {
+            keys: [...live],
+            signers: 0n,
+            signatures: [],
+          },
+        ),
       )
         .to.be.revertedWithCustomError(sys.pool, "AttestationMismatch")
         .withArgs(0);

@@ -335,7 +335,9 @@ describe("BookkeeperStaking: property-based invariants", function () {
                 const [locks] = await s.locksOf(who);
                 const now = BigInt(await time.latest());
                 await time.setNextBlockTimestamp(now + 1n);
-                const ownLocks = locks.filter((l) => l.own && l.releaseAt > now + 1n).reduce((a, l) => a + l.amount, 0n);
+                const ownLocks = locks
+                  .filter((l) => l.own && l.releaseAt > now + 1n)
+                  .reduce((a, l) => a + l.amount, 0n);
                 stakeBefore.set(who, { margin: info.margin, delegated: info.delegated, ownLocks, locks: new Map() });
                 tx = await ctx.council.connect(ctx.members[2]).vote(2, who);
                 break;

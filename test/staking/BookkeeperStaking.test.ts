@@ -315,7 +315,9 @@ describe("BookkeeperStaking", () => {
         .and.to.emit(ctx.staking, "StatusChanged")
         .withArgs(sybil, Status.Registered, Status.None)
         .and.to.emit(ctx.staking, "BookkeeperRegistered");
-      expect(await ctx.staking.candidates()).to.include(honest.address).and.not.include(sybil);
+      expect(await ctx.staking.candidates())
+        .to.include(honest.address)
+        .and.not.include(sybil);
       expect((await ctx.staking.candidates()).length).to.equal(16);
       // The evicted account keeps its margin (bonded, no longer a candidate) and may unbond it.
       expect((await ctx.staking.bookkeeperInfo(sybil)).margin).to.equal(MIN_MARGIN);
@@ -337,10 +339,9 @@ describe("BookkeeperStaking", () => {
       // With room on the list, registerReplacing is a plain registration and evicts nobody.
       await ctx.staking.setParameter(Param.MaxCandidates, 17);
       await fund(ctx, ctx.bookkeepers[2], MIN_MARGIN);
-      await expect(ctx.staking.connect(ctx.bookkeepers[2]).registerReplacing(MIN_MARGIN, 0, sybils[6].address)).to.not.emit(
-        ctx.staking,
-        "CandidateEvicted",
-      );
+      await expect(
+        ctx.staking.connect(ctx.bookkeepers[2]).registerReplacing(MIN_MARGIN, 0, sybils[6].address),
+      ).to.not.emit(ctx.staking, "CandidateEvicted");
     });
 
     it("tops up and changes commission only while registered", async () => {

@@ -8,6 +8,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HMSToken, ReferenceVotesToken } from "../../typechain-types";
 
 const N = 5;
 const E = 10n ** 18n;
@@ -19,7 +20,11 @@ type Step =
   | { kind: "wait"; seconds: number };
 
 const who = fc.integer({ min: 0, max: N - 1 });
-const amount = fc.oneof(fc.bigInt({ min: 0n, max: 1_000n * E }), fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 30n }));
+const amount = fc.oneof(
+  fc.bigInt({ min: 0n, max: 1_000n * E }),
+  fc.constant(0n),
+  fc.bigInt({ min: 1n, max: 10n ** 30n }),
+);
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("transfer" as const), from: who, to: who, amount }) },
   {
@@ -33,8 +38,18 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       allowance: amount,
     }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("delegate" as const), from: who, to: fc.integer({ min: -1, max: N - 1 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("wait" as const), seconds: fc.integer({ min: 1, max: 5_000 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("delegate" as const),
+      from: who,
+      to: fc.integer({ min: -1, max: N - 1 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("wait" as const), seconds: fc.integer({ min: 1, max: 5_000 }) }),
+  },
 );
 
 async function tokens() {
@@ -49,8 +64,10 @@ async function tokens() {
 }
 
 /** Runs `f` on both tokens; both succeed, or both revert with the same error. */
-async function both(f: (t: any) => Promise<unknown>, hms: unknown, ref: unknown): Promise<boolean> {
-  const outcome = async (t: unknown) =>
+type Token = HMSToken | ReferenceVotesToken;
+
+async function both(f: (t: Token) => Promise<unknown>, hms: Token, ref: Token): Promise<boolean> {
+  const outcome = async (t: Token) =>
     f(t).then(
       () => "ok",
       (e: Error) => {
