@@ -135,6 +135,9 @@ describe("Rewards gas (docs/GAS.md)", () => {
     );
     rows.push(["  … per period", g8 / 8n]);
     expect(g2).to.be.lessThan(g1);
+    // A single claim to a payee that already holds HMS: 70,069 before issue 16. The goal is ≤ 60,000 (docs/GAS.md);
+    // this guards what has been reached so far.
+    expect(g2).to.be.at.most(62_500n);
     expect(gb2 / 9n).to.be.at.most(60_000n);
   });
 
