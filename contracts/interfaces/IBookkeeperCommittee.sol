@@ -34,12 +34,31 @@ interface IBookkeeperCommittee {
     /// @return signingKeys Their signing keys as of the election; address(0) for removed members.
     function committee(uint64 epoch) external view returns (address[] memory bookkeepers, address[] memory signingKeys);
 
+    /// @notice The committee of `epoch` and which of its members were removed at any time since that election —
+    ///         slashed, dismissed or blacklisted, whether from this committee or later (an older committee keeps
+    ///         its keys in {committee}, but a member removed since must not be paid for what it signed then).
+    /// @param epoch The epoch.
+    /// @return bookkeepers Bookkeeper accounts in leader order (empty if none was elected).
+    /// @return removed Bit i set when member i was removed since the election.
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed);
+
     /// @notice Commitment to the committee of `epoch` for O(1) quorum verification (see above).
     /// @param epoch The epoch.
     /// @return keysHash keccak256(abi.encodePacked(signingKeys)).
     /// @return size Number of members elected (0 if no election for that epoch).
     /// @return quorum Signatures required: size * 2 / 3 + 1.
     function committeeCommitment(uint64 epoch) external view returns (bytes32 keysHash, uint256 size, uint256 quorum);
+
+    /// @notice Election metadata of `epoch`.
+    /// @param epoch The epoch.
+    /// @return electedAt Timestamp of the election (0 if none).
+    /// @return removedMask Bit i set when member i was removed.
+    /// @return previousElected The epoch elected before it (the committee that served until this election), if
+    ///         `hasPrevious`.
+    /// @return hasPrevious Whether an election preceded it.
+    function committeeInfo(
+        uint64 epoch
+    ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious);
 
     /// @notice Credits rewards to bookkeepers' staking pools (their delegators share after commission).
     ///         Pulls the sum of `amounts` from the caller with transferFrom. Caller needs REWARDER_ROLE.

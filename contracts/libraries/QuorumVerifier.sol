@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 
 /**
  * @title QuorumVerifier
@@ -21,9 +22,10 @@ import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
  *         Signers are distinct because each bitmap bit is used once and a signing key belongs to at
  *         most one bookkeeper (NodeRegistry enforces a global key → owner map).
  *
- *         Which epochs may sign ({checkEpoch}): the committee of `lastElectedEpoch()`, and during the
- *         first `grace` seconds of that epoch also the committee of the epoch right before it (so that
- *         a message signed just before an election still lands).
+ *         Which epochs may sign ({checkEpoch}): the committee of `lastElectedEpoch()`, and for `grace`
+ *         seconds after that election (counted from the later of the election and the epoch's start) also
+ *         the committee elected before it — the one that actually served until then, even when epochs
+ *         were skipped in between — so that a message signed just before an election still lands.
  *
  *         Used by MiningPool and ContributionRegistry; anything else that is quorum-signed should use
  *         it too.
@@ -45,9 +47,7 @@ library QuorumVerifier {
         Signature[] signatures;
     }
 
-    /// @notice No committee was elected for `epoch`.
-    error NoCommittee(uint64 epoch);
-    /// @notice `epoch` may not sign now: only `lastElected` (or `lastElected - 1` until `graceEnd`) may.
+    /// @notice `epoch` may not sign now: only `lastElected` (or the committee elected before it, until `graceEnd`) may.
     error EpochNotAccepted(uint64 epoch, uint64 lastElected, uint256 graceEnd);
     /// @notice The keys passed hash to `passed`, not to the epoch's commitment `committed`.
     error CommitteeKeysMismatch(uint64 epoch, bytes32 passed, bytes32 committed);
@@ -66,13 +66,20 @@ library QuorumVerifier {
      * @notice Reverts unless the committee of `epoch` may sign now (see the contract notice).
      * @param committee The bookkeeper committee (BookkeeperStaking).
      * @param epoch The epoch whose committee signed.
-     * @param grace Seconds after the start of the last elected epoch during which the previous
-     *        epoch's committee is still accepted.
+     * @param grace Seconds after the last election (or its epoch's start, if later) during which the
+     *        committee elected before it is still accepted.
      */
     function checkEpoch(IBookkeeperCommittee committee, uint64 epoch, uint256 grace) internal view {
         uint64 last = committee.lastElectedEpoch();
         if (epoch == last) return;
-        uint256 graceEnd = last != 0 && epoch == last - 1 ? committee.epochStart(last) + grace : 0;
+        (uint64 electedAt, , uint64 previous, bool hasPrevious) = committee.committeeInfo(last);
+        uint256 graceEnd;
+        if (hasPrevious && epoch == previous) {
+            // The committee that served until the election (epochs may have been skipped in between), from the
+            // later of the election and the epoch start: a late election does not cut it off at once.
+            uint256 start = committee.epochStart(last);
+            graceEnd = (electedAt > start ? electedAt : start) + grace;
+        }
         if (block.timestamp >= graceEnd) revert EpochNotAccepted(epoch, last, graceEnd);
     }
 
@@ -92,7 +99,7 @@ library QuorumVerifier {
         Quorum calldata q
     ) internal view returns (uint256 count) {
         (bytes32 keysHash, uint256 size, uint256 quorum) = committee.committeeCommitment(epoch);
-        if (size == 0) revert NoCommittee(epoch);
+        if (size == 0) revert IHMSErrors.NoCommittee(epoch);
         address[] calldata keys = q.keys;
         bytes32 passed;
         assembly ("memory-safe") {
@@ -104,6 +111,68 @@ library QuorumVerifier {
         }
         if (passed != keysHash) revert CommitteeKeysMismatch(epoch, passed, keysHash);
         return _checkSignatures(digest, q, quorum);
+    }
+
+    /**
+     * @notice Verifies further signatures of a digest already quorum-signed by `epoch`'s committee: the keys are
+     *         checked against the commitment as in {verify}; each set bit of `q.signers` not in `known` must carry a
+     *         valid signature by its (live) key; bits already in `known` are skipped, their signatures unchecked.
+     *         No quorum is required.
+     * @param committee The bookkeeper committee.
+     * @param epoch The epoch whose committee signed.
+     * @param digest The EIP-712 digest.
+     * @param q Keys, bitmap of the signatures passed, and the signatures in bitmap order.
+     * @param known Signer bits already recorded.
+     * @return added The bits newly verified (none of them in `known`).
+     */
+    function verifyAdditional(
+        IBookkeeperCommittee committee,
+        uint64 epoch,
+        bytes32 digest,
+        Quorum calldata q,
+        uint256 known
+    ) internal view returns (uint256 added) {
+        (bytes32 keysHash, uint256 size, ) = committee.committeeCommitment(epoch);
+        if (size == 0) revert IHMSErrors.NoCommittee(epoch);
+        bytes32 passed = _keysHash(q.keys);
+        if (passed != keysHash) revert CommitteeKeysMismatch(epoch, passed, keysHash);
+        return _checkAdditional(digest, q, known);
+    }
+
+    function _checkAdditional(bytes32 digest, Quorum calldata q, uint256 known) private pure returns (uint256 added) {
+        address[] calldata keys = q.keys;
+        uint256 bitmap = q.signers;
+        if (keys.length < 256 && bitmap >> keys.length != 0) revert SignerOutOfRange(bitmap, keys.length);
+        Signature[] calldata sigs = q.signatures;
+        uint256 bits = popcount(bitmap);
+        if (bits != sigs.length) revert SignatureCountMismatch(bits, sigs.length);
+        uint256 j;
+        for (uint256 i; bitmap != 0; ++i) {
+            if (bitmap & 1 != 0) {
+                if ((known >> i) & 1 == 0) {
+                    address key = keys[i];
+                    if (key == address(0)) revert RemovedSigner(i);
+                    address recovered = _recover(digest, sigs[j]);
+                    if (recovered != key) revert InvalidSignature(i, key, recovered);
+                    added |= 1 << i;
+                }
+                unchecked {
+                    ++j;
+                }
+            }
+            bitmap >>= 1;
+        }
+    }
+
+    /// @dev keccak256(abi.encodePacked(keys)): abi.encodePacked(address[]) pads every element to 32 bytes, exactly
+    ///      the calldata words.
+    function _keysHash(address[] calldata keys) private pure returns (bytes32 passed) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, keys.length)
+            calldatacopy(ptr, keys.offset, len)
+            passed := keccak256(ptr, len)
+        }
     }
 
     function _checkSignatures(bytes32 digest, Quorum calldata q, uint256 quorum) private pure returns (uint256 j) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -35,7 +36,7 @@ import {IContributionScore} from "../interfaces/IContributionScore.sol";
  * `amount − fee` to the node's payout address. The floor favours the provider by less than 1 wei per
  * settlement; the treasury never receives more than feeBps of what was settled.
  */
-contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
+contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- types
@@ -453,10 +454,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice `caller` is not the operator of `nodeId`.
-    error NotOperator(bytes32 nodeId, address caller);
     /// @notice The node is unknown to the registry or inactive.
     error NodeNotActive(bytes32 nodeId);
     /// @notice A node of `nodeKind` cannot offer `kind`.
@@ -493,7 +490,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     error RateTooLarge(uint96 pricePerUnitSecond, uint64 units);
     /// @notice The offer is of another kind than the order.
     error WrongKind(uint256 offerId, ResourceKind offerKind, ResourceKind orderKind);
-    /// @notice The offer's price is above the order's maximum.
+    /// @notice The offer's price is above the limit in force (the lower of the order's maximum and the caller's).
     error PriceAboveMax(uint256 offerId, uint96 price, uint96 maxPrice);
     /// @notice The offer has fewer free units than the order needs.
     error InsufficientUnits(uint256 offerId, uint64 available, uint64 requested);
@@ -523,12 +520,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     error ExceedsMaxDuration(uint256 leaseId, uint256 newEnd, uint64 maxEnd);
     /// @notice A failure time must lie between what was already settled and now.
     error FailureTimeOutOfRange(uint256 leaseId, uint64 failedAt, uint64 earliest, uint64 latest);
-    /// @notice The node has no payout address.
-    error NoPayoutAddress(bytes32 nodeId);
-    /// @notice The task endpoint is longer than MAX_ENDPOINT_LENGTH.
-    error EndpointTooLong(uint256 length, uint256 max);
-    /// @notice A batch is empty or longer than MAX_BATCH.
-    error InvalidBatchSize(uint256 size, uint256 max);
     /// @notice The fee is above MAX_FEE_BPS.
     error FeeTooHigh(uint16 bps, uint16 max);
     /// @notice K must be in 1..MAX_MATCH_K.
@@ -719,15 +710,24 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
     /**
      * @notice The order's user takes a specific offer: the order becomes a lease at the offer's price
      *         and the escrow above that price is refunded at once.
+     * @dev `maxPricePerUnitSecond` is the highest price the user accepts now (usually the price it saw): a
+     *      provider that raises its price with {updateOffer} just before the take cannot make the lease open at
+     *      any price up to the order's maximum (`PriceAboveMax` names the offer's price and the limit in force,
+     *      the lower of the order's maximum and this one).
      * @param orderId The user's open, unexpired order.
      * @param offerId An active offer of the same kind that satisfies every constraint of the order.
+     * @param maxPricePerUnitSecond Highest price per unit-second accepted for this take.
      * @return leaseId The lease id (= orderId).
      */
-    function takeOffer(uint256 orderId, uint256 offerId) external nonReentrant returns (uint256 leaseId) {
+    function takeOffer(
+        uint256 orderId,
+        uint256 offerId,
+        uint96 maxPricePerUnitSecond
+    ) external nonReentrant returns (uint256 leaseId) {
         Order storage order = _fillableOrder(orderId);
         if (offerId == 0 || offerId > offerCount) revert UnknownOffer(offerId);
         Offer storage offer = _offers[offerId];
-        _eligible(order, offerId, offer, true);
+        _eligible(order, offerId, offer, _limit(order, maxPricePerUnitSecond), true);
         _openLease(orderId, order, offerId, offer);
         return orderId;
     }
@@ -738,12 +738,15 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      *         offer with probability proportional to `scoreFloor + min(score, MAX_SCORE_WEIGHT)`.
      *         Randomness: keccak256(prevrandao, blockhash(block.number − 1), orderId, this) — see
      *         docs/MARKET.md for its manipulation risk and the commit–reveal hardening.
+     *         Only offers priced at most `maxPricePerUnitSecond` (and the order's maximum) are eligible, so a
+     *         provider raising its price just before the match cannot lift what the user pays.
      * @param orderId The user's open, unexpired order.
+     * @param maxPricePerUnitSecond Highest price per unit-second accepted for this match.
      * @return offerId The offer chosen (the lease id is orderId).
      */
-    function matchOrder(uint256 orderId) external nonReentrant returns (uint256 offerId) {
+    function matchOrder(uint256 orderId, uint96 maxPricePerUnitSecond) external nonReentrant returns (uint256 offerId) {
         Order storage order = _fillableOrder(orderId);
-        Draw memory d = _draw(orderId, order);
+        Draw memory d = _draw(orderId, order, _limit(order, maxPricePerUnitSecond));
         offerId = d.offerId;
         Offer storage winner = _offers[offerId];
         emit OrderMatched(orderId, offerId, winner.nodeId, d.examined, d.eligible, d.weight, d.totalWeight, d.seed);
@@ -778,7 +781,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      */
     function withdrawBatch(uint256[] calldata leaseIds) external nonReentrant returns (uint256 total) {
         uint256 count = leaseIds.length;
-        if (count == 0 || count > MAX_BATCH) revert InvalidBatchSize(count, MAX_BATCH);
+        if (count == 0 || count > MAX_BATCH) revert BadBatchSize(count, MAX_BATCH);
         uint256 fees;
         for (uint256 i; i < count; ++i) {
             Lease storage lease = _leaseOf(leaseIds[i]);
@@ -1219,6 +1222,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         Order storage order,
         uint256 offerId,
         Offer storage offer,
+        uint96 maxPrice,
         bool strict
     ) private view returns (bool) {
         if (!offer.active) {
@@ -1229,7 +1233,6 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
             if (strict) revert WrongKind(offerId, offer.kind, order.kind);
             return false;
         }
-        uint96 maxPrice = order.maxPricePerUnitSecond;
         if (offer.pricePerUnitSecond > maxPrice) {
             if (strict) revert PriceAboveMax(offerId, offer.pricePerUnitSecond, maxPrice);
             return false;
@@ -1284,7 +1287,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
      *      from a random start (wrapping), eligible offers weighted by {_weight}, one drawn with
      *      probability weight / totalWeight. Reverts with NoEligibleOffer if the window has none.
      */
-    function _draw(uint256 orderId, Order storage order) private view returns (Draw memory d) {
+    function _draw(uint256 orderId, Order storage order, uint96 maxPrice) private view returns (Draw memory d) {
         uint256[] storage index = _kindIndex[order.kind];
         uint256 n = index.length;
         uint256 k = matchK;
@@ -1297,7 +1300,7 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
         for (uint256 j; j < k; ++j) {
             uint256 id = index[(first + j) % n];
             Offer storage offer = _offers[id];
-            if (!_eligible(order, id, offer, false)) continue;
+            if (!_eligible(order, id, offer, maxPrice, false)) continue;
             uint256 w = _weight(offer.nodeId);
             ids[d.eligible] = id;
             weights[d.eligible] = w;
@@ -1313,6 +1316,12 @@ contract ResourceMarket is AccessControl, ReentrancyGuardTransient {
             }
             draw -= weights[i];
         }
+    }
+
+    /// @dev The price limit of a take or match: the lower of the order's maximum and the caller's.
+    function _limit(Order storage order, uint96 maxPrice) private view returns (uint96) {
+        uint96 orderMax = order.maxPricePerUnitSecond;
+        return maxPrice < orderMax ? maxPrice : orderMax;
     }
 
     function _weight(bytes32 nodeId) private view returns (uint256) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IBookkeeperCommittee} from "../interfaces/IBookkeeperCommittee.sol";
@@ -30,7 +31,7 @@ import {QuorumVerifier} from "../libraries/QuorumVerifier.sol";
  * (QuorumVerifier), ordered by a shared nonce (each nonce is accepted once). Batches are size-bounded and sorted by
  * node id (so a node appears once per batch).
  */
-contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
+contract ContributionRegistry is IHMSErrors, IContributionScore, AccessControl, EIP712 {
     /// @notice The four measured resources of the basic contribution.
     enum Resource {
         Cpu,
@@ -195,14 +196,8 @@ contract ContributionRegistry is IContributionScore, AccessControl, EIP712 {
     /// @param electionGrace Seconds.
     event ElectionGraceSet(uint32 electionGrace);
 
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice A parameter is out of its bounds.
-    error ParameterOutOfBounds(string name, uint256 value, uint256 min, uint256 max);
     /// @notice The message's nonce is not the next one.
     error BadNonce(uint64 nonce, uint64 expected);
-    /// @notice A batch is empty or larger than `max`.
-    error BadBatchSize(uint256 size, uint256 max);
     /// @notice Node ids of a batch must be strictly ascending; the one at `index` is not.
     error UnsortedBatch(uint256 index);
     /// @notice A gradient table is malformed at `index` (empty, too long, unsorted, lengths differ, points too high).

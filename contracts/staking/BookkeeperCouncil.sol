@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IBookkeeperOversight, IBookkeeperAdmission} from "./IBookkeeperOversight.sol";
 
@@ -25,7 +26,7 @@ import {IBookkeeperOversight, IBookkeeperAdmission} from "./IBookkeeperOversight
  * in the staking domain ("HMS BookkeeperStaking", "1"), each usable once; submitting one counts as the
  * signer's approval of the candidate's admission.
  */
-contract BookkeeperCouncil is IBookkeeperAdmission {
+contract BookkeeperCouncil is IHMSErrors, IBookkeeperAdmission {
     /// @notice Motion kinds.
     enum Action {
         AddMember,
@@ -138,7 +139,7 @@ contract BookkeeperCouncil is IBookkeeperAdmission {
     error RetainDeadline(address member, uint64 deadline);
     /// @notice The candidate is already admitted.
     error AlreadyAdmitted(address candidate);
-    /// @notice The target is not a registered bookkeeper.
+    /// @notice A Dismiss target neither registered nor holding margin (bonded or still unbonding).
     error NotRegisteredBookkeeper(address target);
     /// @notice The target is blacklisted.
     error TargetBlacklisted(address target);
@@ -355,7 +356,7 @@ contract BookkeeperCouncil is IBookkeeperAdmission {
             if (_admitted[target]) revert AlreadyAdmitted(target);
             if (staking.isBlacklisted(target)) revert TargetBlacklisted(target);
         } else if (action == Action.Dismiss) {
-            if (!staking.isRegistered(target)) revert NotRegisteredBookkeeper(target);
+            if (!staking.isDismissable(target)) revert NotRegisteredBookkeeper(target);
         } else if (action == Action.Blacklist) {
             if (staking.isBlacklisted(target)) revert TargetBlacklisted(target);
         }
@@ -399,7 +400,7 @@ contract BookkeeperCouncil is IBookkeeperAdmission {
         bool valid;
         if (action == Action.AddMember) valid = _members.length < MAX_MEMBERS;
         else if (action == Action.Admit || action == Action.Blacklist) valid = !staking.isBlacklisted(target);
-        else if (action == Action.Dismiss) valid = staking.isRegistered(target);
+        else if (action == Action.Dismiss) valid = staking.isDismissable(target);
         else valid = true; // Retain: the member keeps its seat.
         if (!valid) {
             emit MotionClosed(motionId, action, target);

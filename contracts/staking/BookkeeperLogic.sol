@@ -10,6 +10,7 @@ import {HMSTypes} from "../libraries/HMSTypes.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IMiningPool} from "../interfaces/IMiningPool.sol";
 import {IBookkeeperStaking as I} from "./IBookkeeperStaking.sol";
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 
 /**
  * @title BookkeeperLogic
@@ -40,6 +41,8 @@ library BookkeeperLogic {
         uint64 slashEpoch;
         uint64 slashedAt;
         uint16 slashBps;
+        /// @dev Last time it was slashed, dismissed or blacklisted (committees elected before then exclude it).
+        uint64 removedAt;
     }
 
     struct Committee {
@@ -124,6 +127,7 @@ library BookkeeperLogic {
     uint256 internal constant MAX_BATCH = 256;
     uint256 internal constant MAX_CLOCK_SEGMENTS = 32;
     uint256 internal constant BPS = 10_000;
+    uint256 internal constant MAX_BOUNTY_BPS = 5_000;
     uint256 internal constant MIN_MARGIN_FLOOR = 1 ether;
     uint256 internal constant MIN_MARGIN_CEILING = 100_000_000 ether;
     uint256 internal constant MIN_UNBONDING = 1 days;
@@ -225,6 +229,40 @@ library BookkeeperLogic {
         (weight, ) = _weight(b, account, _context(s, token, registry, snapshot));
     }
 
+    /**
+     * @notice Makes room on a full candidate list for `newcomer` (about to register with `margin`) by evicting
+     *         `evictee`, which must weigh strictly less in an election of the current epoch now (a candidate
+     *         without a key or below the minimum margin weighs nothing). The evicted account keeps its margin,
+     *         bonded but no longer a candidate (status None): it may unbond it, or register again when it
+     *         outweighs someone. Sybils at the minimum margin therefore cannot lock newcomers out.
+     * @param s The staking state.
+     * @param token The HMS token (votes).
+     * @param registry The node registry (keys).
+     * @param newcomer The registering account.
+     * @param margin Its margin after the deposit.
+     * @param evictee The candidate to evict.
+     */
+    function evict(
+        State storage s,
+        IVotes token,
+        INodeRegistry registry,
+        address newcomer,
+        uint256 margin,
+        address evictee
+    ) external {
+        Bookkeeper storage e = s.bookkeepers[evictee];
+        if (e.status != I.Status.Registered) revert I.NotRegistered(evictee);
+        uint256 snapshot = epochStart(s, currentEpoch(s));
+        if (snapshot >= block.timestamp) snapshot = block.timestamp - 1; // votes are only readable in the past
+        WeightContext memory ctx = _context(s, token, registry, snapshot);
+        (uint256 evicteeWeight, ) = _weight(e, evictee, ctx);
+        (uint256 weight, ) = _weightWith(s.bookkeepers[newcomer], newcomer, margin, ctx);
+        if (weight <= evicteeWeight) revert I.NotOutweighed(evictee, evicteeWeight, weight);
+        removeCandidate(s, e);
+        setStatus(evictee, e, I.Status.None);
+        emit I.CandidateEvicted(evictee, newcomer, evicteeWeight, weight);
+    }
+
     // ---------------------------------------------------------------- slashing
 
     /**
@@ -278,17 +316,16 @@ library BookkeeperLogic {
         I.Status status = b.status;
         if (blacklist) {
             if (status == I.Status.Blacklisted) revert I.AlreadyBlacklisted(bookkeeper);
-        } else if (status != I.Status.Registered) {
+        } else if (!dismissable(s, bookkeeper)) {
+            // A bookkeeper that unbonded everything while the motion gathered votes is still reachable.
             revert I.NotRegistered(bookkeeper);
         }
         forfeited = b.margin + _takeOwnLocks(s, bookkeeper, 0, true);
         b.margin = 0;
+        b.removedAt = uint64(block.timestamp);
         if (status == I.Status.Registered) removeCandidate(s, b);
-        setStatus(
-            bookkeeper,
-            b,
-            blacklist ? I.Status.Blacklisted : (status == I.Status.Jailed ? status : I.Status.None)
-        );
+        I.Status next = blacklist ? I.Status.Blacklisted : (status == I.Status.Jailed ? status : I.Status.None);
+        if (next != status) setStatus(bookkeeper, b, next);
         _removeFromCommittees(s, bookkeeper, NO_EPOCH);
         emit I.BookkeeperDismissed(bookkeeper, forfeited, blacklist);
         if (forfeited > 0) toPool(s, token, forfeited);
@@ -363,10 +400,35 @@ library BookkeeperLogic {
         for (uint256 i; i < keys.length; ++i) if ((mask >> i) & 1 == 1) keys[i] = address(0);
     }
 
+    /// @dev Members of `c` removed since its election: from `c` itself, or slashed / dismissed / blacklisted later.
+    function removedSince(State storage s, Committee storage c) internal view returns (uint256 removed) {
+        removed = c.removedMask;
+        uint64 electedAt = c.electedAt;
+        uint256 size = c.size;
+        for (uint256 i; i < size; ++i) {
+            if (s.bookkeepers[c.bookkeepers[i]].removedAt >= electedAt) removed |= 1 << i;
+        }
+    }
+
     function positionOf(Committee storage c, address account) internal view returns (uint256) {
         uint256 size = c.size;
         for (uint256 i; i < size; ++i) if (c.bookkeepers[i] == account) return i;
         return type(uint256).max;
+    }
+
+    /// @dev Whether a Dismiss reaches `account`: registered, or not blacklisted and holding margin, bonded or in
+    ///      margin locks still unbonding (at most MAX_LOCKS of them).
+    function dismissable(State storage s, address account) internal view returns (bool) {
+        Bookkeeper storage b = s.bookkeepers[account];
+        I.Status status = b.status;
+        if (status == I.Status.Registered) return true;
+        if (status == I.Status.Blacklisted) return false;
+        if (b.margin != 0) return true;
+        I.Lock[] storage locks = s.locks[account];
+        for (uint256 i; i < locks.length; ++i) {
+            if (locks[i].own && locks[i].releaseAt > block.timestamp) return true;
+        }
+        return false;
     }
 
     /// @dev Queues `amount` for the mining pool and forwards everything pending if the pool is set.
@@ -521,7 +583,16 @@ library BookkeeperLogic {
         address account,
         WeightContext memory ctx
     ) private view returns (uint256 weight, address key) {
-        uint256 margin = b.margin;
+        return _weightWith(b, account, b.margin, ctx);
+    }
+
+    /// @dev {_weight} with `margin` in place of the stored margin (a registration about to deposit more).
+    function _weightWith(
+        Bookkeeper storage b,
+        address account,
+        uint256 margin,
+        WeightContext memory ctx
+    ) private view returns (uint256 weight, address key) {
         if (margin < ctx.minMargin) return (0, address(0));
         key = ctx.registry.bookkeeperKeyOf(account);
         if (key == address(0)) return (0, address(0));
@@ -559,7 +630,7 @@ library BookkeeperLogic {
             keccak256(abi.encode(HMSTypes.PROPOSAL_TYPEHASH, p.epoch, p.period, p.round, p.digest))
         );
         (address signer, ECDSA.RecoverError err, bytes32 detail) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError) revert I.InvalidSignature(uint8(err), detail);
+        if (err != ECDSA.RecoverError.NoError) revert I.InvalidEvidenceSignature(uint8(err), detail);
         return signer;
     }
 
@@ -607,13 +678,17 @@ library BookkeeperLogic {
         b.slashEpoch = epoch;
         b.slashedAt = uint64(block.timestamp);
         b.slashBps = delegatedBps;
+        b.removedAt = uint64(block.timestamp);
         I.Status status = b.status;
         if (status == I.Status.Registered) removeCandidate(s, b);
         if (status != I.Status.Blacklisted) setStatus(bookkeeper, b, I.Status.Jailed);
         _removeFromCommittees(s, bookkeeper, epoch);
 
         total = margin + unbonding + delegatedCut;
-        uint256 bounty = (total * bountyBps) / BPS;
+        // The bounty comes from the offender's own margin only, never from its delegators' cut, and is at most
+        // half of it (MAX_BOUNTY_BPS): the contract cannot tell an accomplice from an honest reporter, so an
+        // offender reporting itself must always lose at least what it is paid (docs/STAKING.md).
+        uint256 bounty = ((margin + unbonding) * bountyBps) / BPS;
         emit I.Slashed(bookkeeper, epoch, margin, unbonding, delegatedCut, delegatedBps, bounty, total - bounty);
         if (bounty > 0) token.safeTransfer(msg.sender, bounty);
         if (total > bounty) toPool(s, token, total - bounty);
@@ -708,8 +783,26 @@ library BookkeeperLogic {
             );
         } else if (param == I.Parameter.MaxCandidates) (min, max) = (s.config.committeeSize, MAX_CANDIDATES_CAP);
         else if (param == I.Parameter.MissPenaltyCap) (min, max) = (1, MAX_MISS_PENALTY_CAP);
+        else if (param == I.Parameter.BountyBps) max = MAX_BOUNTY_BPS;
         else if (param == I.Parameter.AdmissionRequired) (min, max) = (0, 1);
-        if (value < min || value > max) revert I.ParameterOutOfBounds(param, value, min, max);
+        if (value < min || value > max) revert IHMSErrors.ParameterOutOfBounds(parameterName(param), value, min, max);
+    }
+
+    /// @dev The parameter's name as documented (the `name` of IHMSErrors.ParameterOutOfBounds).
+    function parameterName(I.Parameter param) internal pure returns (string memory) {
+        string[10] memory names = [
+            "MinMargin",
+            "UnbondingPeriod",
+            "EpochLength",
+            "CommitteeSize",
+            "MaxCandidates",
+            "SlashDelegatedBps",
+            "BountyBps",
+            "MaxCommissionBps",
+            "MissPenaltyCap",
+            "AdmissionRequired"
+        ];
+        return names[uint256(param)];
     }
 
     /// @dev The new length applies from the next epoch boundary; epochs already started keep their numbers.

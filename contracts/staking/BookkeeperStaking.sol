@@ -41,8 +41,9 @@ import {BookkeeperCouncil} from "./BookkeeperCouncil.sol";
  *   (bonded, and unbonding requested since the offence epoch) and `slashDelegatedBps` of its delegated
  *   stake (bonded at once; unbonding delegations requested since the offence epoch when they are
  *   withdrawn), remove it from the committees at once and jail it for good (one evidence slash per
- *   account, like a Cosmos tombstone). The reporter gets `bountyBps` of what is slashed at once; the rest
- *   goes to the mining pool (queued until governance sets it; {flushToPool}).
+ *   account, like a Cosmos tombstone). The reporter gets `bountyBps` (≤ 50 %) of the margin slashed, never
+ *   of the delegated stake (an offender can always report itself through another account); the rest goes to
+ *   the mining pool (queued until governance sets it; {flushToPool}).
  * - Council ({BookkeeperCouncil}, created here with the initial members): admission mode, dismissal
  *   (> 1/3) and blacklisting (≥ 2/3), both forfeiting the margin to the mining pool.
  *
@@ -114,6 +115,23 @@ contract BookkeeperStaking is
      * @param commissionBps Commission on delegators' rewards (≤ maxCommissionBps).
      */
     function register(uint256 amount, uint16 commissionBps) external nonReentrant {
+        _register(amount, commissionBps, address(0));
+    }
+
+    /**
+     * @notice {register}, and if the candidate list is full, make room by evicting `evictee`, a candidate that
+     *         weighs strictly less than the caller will (its election weight now; a candidate without a key or
+     *         below the minimum margin weighs nothing). The evictee keeps its margin, bonded, off the list. With
+     *         room on the list nobody is evicted. So a list filled by cheap Sybils never locks newcomers out.
+     * @param amount Tokens to deposit (see {register}).
+     * @param commissionBps Commission on delegators' rewards (≤ maxCommissionBps).
+     * @param evictee The candidate to evict if the list is full (e.g. the lightest one, from {electionWeight}).
+     */
+    function registerReplacing(uint256 amount, uint16 commissionBps, address evictee) external nonReentrant {
+        _register(amount, commissionBps, evictee);
+    }
+
+    function _register(uint256 amount, uint16 commissionBps, address evictee) private {
         BookkeeperLogic.Bookkeeper storage b = _s.bookkeepers[msg.sender];
         Status status = b.status;
         if (status == Status.Registered) revert AlreadyRegistered(msg.sender);
@@ -125,9 +143,12 @@ contract BookkeeperStaking is
             revert NotAdmitted(msg.sender);
         }
         if (commissionBps > c.maxCommissionBps) revert CommissionTooHigh(commissionBps, c.maxCommissionBps);
-        if (_s.candidates.length >= c.maxCandidates) revert CandidateListFull(c.maxCandidates);
         uint256 margin = b.margin + amount;
         if (margin < c.minMargin) revert MarginBelowMinimum(margin, c.minMargin);
+        if (_s.candidates.length >= c.maxCandidates) {
+            if (evictee == address(0)) revert CandidateListFull(c.maxCandidates);
+            _s.evict(token, registry, msg.sender, margin, evictee);
+        }
 
         b.margin = margin.toUint96();
         b.commissionBps = commissionBps;
@@ -314,6 +335,11 @@ contract BookkeeperStaking is
     }
 
     /// @inheritdoc IBookkeeperOversight
+    function isDismissable(address account) external view returns (bool) {
+        return _s.dismissable(account);
+    }
+
+    /// @inheritdoc IBookkeeperOversight
     function isRegistered(address account) external view returns (bool) {
         return _s.bookkeepers[account].status == Status.Registered;
     }
@@ -407,7 +433,7 @@ contract BookkeeperStaking is
      * @notice Governance changes a parameter. Bounds: MinMargin [1, 100,000,000] HMS; UnbondingPeriod
      *         [1, 365] days (new locks only); EpochLength [1 hour, 30 days] (from the next epoch on, epochs
      *         already started keep their numbers); CommitteeSize [1, min(48, MaxCandidates)] (next
-     *         election); MaxCandidates [CommitteeSize, 512]; SlashDelegatedBps, BountyBps,
+     *         election); MaxCandidates [CommitteeSize, 512]; BountyBps [0, 5,000]; SlashDelegatedBps,
      *         MaxCommissionBps [0, 10,000]; MissPenaltyCap [1, 255]; AdmissionRequired 0 or 1.
      * @param param The parameter.
      * @param value The new value.
@@ -447,6 +473,12 @@ contract BookkeeperStaking is
     function committee(uint64 epoch) public view returns (address[] memory bookkeepers, address[] memory signingKeys) {
         BookkeeperLogic.Committee storage c = _s.committees[epoch];
         return (c.bookkeepers, BookkeeperLogic.liveKeys(c));
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed) {
+        BookkeeperLogic.Committee storage c = _s.committees[epoch];
+        return (c.bookkeepers, BookkeeperLogic.removedSince(_s, c));
     }
 
     /// @inheritdoc IBookkeeperCommittee
@@ -508,14 +540,7 @@ contract BookkeeperStaking is
         signingKey = (c.removedMask >> i) & 1 == 1 ? address(0) : c.keys[i];
     }
 
-    /**
-     * @notice Election metadata of `epoch`.
-     * @param epoch The epoch.
-     * @return electedAt Timestamp of the election (0 if none).
-     * @return removedMask Bit i set when member i was removed.
-     * @return previousElected The epoch elected before it, if `hasPrevious`.
-     * @return hasPrevious Whether an election preceded it.
-     */
+    /// @inheritdoc IBookkeeperCommittee
     function committeeInfo(
         uint64 epoch
     ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious) {

@@ -16,11 +16,19 @@ interface IBookkeeperOversight {
     function recommendationDigest(address candidate, uint64 deadline) external view returns (bytes32);
 
     /// @notice Council verdict: removes `bookkeeper`, forfeits its margin (bonded and unbonding) to the
-    ///         mining pool; with `blacklist` it may never register again. Callable by the council only.
+    ///         mining pool; with `blacklist` it may never register again. A Dismiss needs {isDismissable}: a
+    ///         bookkeeper that unbonded its whole margin while the motion gathered votes is still reached.
+    ///         Callable by the council only.
     /// @param bookkeeper The bookkeeper account.
     /// @param blacklist Whether to blacklist it for good.
     /// @return forfeited Tokens forfeited to the mining pool.
     function councilDismiss(address bookkeeper, bool blacklist) external returns (uint256 forfeited);
+
+    /// @notice Whether a Dismiss verdict can reach `account`: it is registered, or (not blacklisted) still holds
+    ///         margin, bonded or in margin locks that have not matured. Unbonding does not escape a verdict.
+    /// @param account The account.
+    /// @return True if a Dismiss would forfeit something or take it off the candidate list.
+    function isDismissable(address account) external view returns (bool);
 
     /// @notice Whether `account` is a registered (electable) bookkeeper.
     /// @param account The account.

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 /**
  * @title IBookkeeperStaking
  * @notice Types, events and errors of BookkeeperStaking, shared with its linked library BookkeeperLogic
  *         (which emits and reverts with them on the staking contract's behalf). The functions are
  *         documented on BookkeeperStaking.
  */
-interface IBookkeeperStaking {
+interface IBookkeeperStaking is IHMSErrors {
     /// @notice Life cycle of a bookkeeper account.
     enum Status {
         /// @dev Never registered, exited, or dismissed: an ordinary account.
@@ -48,7 +49,7 @@ interface IBookkeeperStaking {
         uint16 maxCandidates;
         /// @dev Fraction of delegated stake slashed on equivocation, in bps (default 1,000 = 10 %).
         uint16 slashDelegatedBps;
-        /// @dev Reporter bounty, in bps of the amount slashed (default 1,000 = 10 %).
+        /// @dev Reporter bounty, in bps of the offender's own margin slashed (default 1,000 = 10 %, at most 5,000).
         uint16 bountyBps;
         /// @dev Highest commission a bookkeeper may charge, in bps (default 5,000 = 50 %).
         uint16 maxCommissionBps;
@@ -174,6 +175,12 @@ interface IBookkeeperStaking {
         uint64 epoch,
         bool own
     );
+    /// @notice A full candidate list made room for a heavier newcomer by evicting a lighter candidate.
+    /// @param evictee The candidate taken off the list (its margin stays bonded; status None).
+    /// @param newcomer The account registering in its place.
+    /// @param evicteeWeight The evictee's election weight now (zero without a key or below the minimum margin).
+    /// @param weight The newcomer's election weight after its deposit.
+    event CandidateEvicted(address indexed evictee, address indexed newcomer, uint256 evicteeWeight, uint256 weight);
     /// @notice A bookkeeper left the candidate list by unbonding its whole margin.
     /// @param bookkeeper The bookkeeper.
     /// @param margin Margin unbonded.
@@ -249,7 +256,7 @@ interface IBookkeeperStaking {
     /// @param unbondingMargin Unbonding margin taken.
     /// @param delegated Bonded delegated stake taken.
     /// @param delegatedBps Fraction of delegated stake slashed (also applied to unbonding delegations later).
-    /// @param bounty Paid to the reporter.
+    /// @param bounty Paid to the reporter: bountyBps of the margin taken (bonded + unbonding), none of the delegated.
     /// @param toPool Sent (or queued) to the mining pool.
     event Slashed(
         address indexed bookkeeper,
@@ -311,12 +318,6 @@ interface IBookkeeperStaking {
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice An amount of zero.
-    error ZeroAmount();
-    /// @notice A required address is zero.
-    error ZeroAddress();
-    /// @notice The address is not a contract.
-    error NotAContract(address account);
     /// @notice The account is already a registered bookkeeper.
     error AlreadyRegistered(address account);
     /// @notice The account is not a registered bookkeeper.
@@ -329,8 +330,10 @@ interface IBookkeeperStaking {
     error NotAdmitted(address account);
     /// @notice Commission above the governance maximum.
     error CommissionTooHigh(uint256 commissionBps, uint256 maxBps);
-    /// @notice The candidate list is full.
+    /// @notice The candidate list is full (use registerReplacing to evict a lighter candidate).
     error CandidateListFull(uint256 maxCandidates);
+    /// @notice The candidate named for eviction weighs at least as much as the newcomer would.
+    error NotOutweighed(address evictee, uint256 evicteeWeight, uint256 weight);
     /// @notice A registered bookkeeper's margin would be below the minimum (and not zero).
     error MarginBelowMinimum(uint256 margin, uint256 minMargin);
     /// @notice More margin requested than held.
@@ -351,8 +354,6 @@ interface IBookkeeperStaking {
     error NoEligibleCandidates(uint64 epoch);
     /// @notice No committee was ever elected.
     error NoElection();
-    /// @notice No committee was elected for the epoch.
-    error NoCommittee(uint64 epoch);
     /// @notice The account is not a member of the epoch's committee.
     error NotCommitteeMember(uint64 epoch, address account);
     /// @notice The two proposals are not for the same (epoch, period, round).
@@ -360,7 +361,7 @@ interface IBookkeeperStaking {
     /// @notice The two proposals carry the same digest (no conflict).
     error SameDigest(bytes32 digest);
     /// @notice A signature is malformed, malleable (high s) or has a bad v (OZ ECDSA.RecoverError code).
-    error InvalidSignature(uint8 reason, bytes32 detail);
+    error InvalidEvidenceSignature(uint8 reason, bytes32 detail);
     /// @notice The proposals were signed by different keys.
     error DifferentSigners(address signerA, address signerB);
     /// @notice The evidence (epoch, period, round, signer) was already used.
@@ -373,16 +374,12 @@ interface IBookkeeperStaking {
     error AlreadyBlacklisted(address bookkeeper);
     /// @notice Caller is not the council.
     error NotCouncil(address caller);
-    /// @notice Array lengths differ.
-    error LengthMismatch(uint256 a, uint256 b);
     /// @notice Batch longer than MAX_BATCH.
     error BatchTooLarge(uint256 length, uint256 maxLength);
     /// @notice The mining pool is not set.
     error MiningPoolNotSet();
     /// @notice Nothing is pending for the mining pool.
     error NothingToFlush();
-    /// @notice A parameter outside its bounds.
-    error ParameterOutOfBounds(Parameter param, uint256 value, uint256 min, uint256 max);
     /// @notice Genesis in the future.
     error InvalidGenesis(uint256 genesis, uint256 nowTimestamp);
     /// @notice Too many epoch-length changes.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 
@@ -22,7 +23,7 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
  * Storage is laid out for the hot readers: `payoutOf` (reward claims, market payouts) and
  * `resourceProfile` (market matching) each cost one cold SLOAD.
  */
-contract NodeRegistry is INodeRegistry, AccessControl {
+contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
     /// @notice What an operator submits to register a node.
     struct Registration {
         /// @dev Non-zero, unused node id.
@@ -138,10 +139,6 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     error ZeroNodeId();
     /// @notice The node id is already registered (ids are never reused, even after deregistration).
     error NodeExists(bytes32 nodeId);
-    /// @notice No node has this id.
-    error UnknownNode(bytes32 nodeId);
-    /// @notice The caller is not the node's operator.
-    error NotOperator(bytes32 nodeId, address caller);
     /// @notice The node was deregistered and cannot change any more.
     error NodeRetired(bytes32 nodeId);
     /// @notice The kind number is not a NodeKind.
@@ -150,8 +147,6 @@ contract NodeRegistry is INodeRegistry, AccessControl {
     error UnknownTier(uint8 tier);
     /// @notice The endpoint is empty.
     error EmptyEndpoint();
-    /// @notice The endpoint is longer than the limit.
-    error EndpointTooLong(uint256 length, uint256 maxLength);
     /// @notice A resource node advertised zero capacity.
     error ZeroCapacity();
     /// @notice The signing key is the zero address.

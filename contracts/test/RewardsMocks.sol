@@ -31,6 +31,8 @@ contract MockCommittee is IBookkeeperCommittee {
     /// @dev Like BookkeeperStaking: the commitment is stored, not recomputed (O(1) for verifiers).
     mapping(uint64 => bytes32) private _keysHash;
     mapping(uint64 => uint256) private _size;
+    mapping(uint64 => uint64) private _electedAt;
+    mapping(uint64 => uint64) private _prevPlusOne;
     /// @notice Total credited to each bookkeeper.
     mapping(address => uint256) public credited;
     /// @notice Missed duties per (epoch, bookkeeper).
@@ -39,6 +41,8 @@ contract MockCommittee is IBookkeeperCommittee {
     address public stakeless;
     /// @notice Where a stakeless bookkeeper's rewards go back to.
     address public returnPool;
+    /// @notice Accounts removed since every election (older committees keep their keys).
+    mapping(address => bool) public removedSince;
     /// @notice Number of creditRewards calls.
     uint256 public creditCalls;
     /// @notice Number of recordMissedDuty calls.
@@ -77,7 +81,11 @@ contract MockCommittee is IBookkeeperCommittee {
         _keys[epoch] = keys;
         _keysHash[epoch] = keccak256(abi.encodePacked(keys));
         _size[epoch] = keys.length;
-        if (!_elected || epoch > _last) _last = epoch;
+        if (!_elected || epoch > _last) {
+            _prevPlusOne[epoch] = _elected ? _last + 1 : 0;
+            _electedAt[epoch] = uint64(block.timestamp);
+            _last = epoch;
+        }
         _elected = true;
     }
 
@@ -121,10 +129,33 @@ contract MockCommittee is IBookkeeperCommittee {
     }
 
     /// @inheritdoc IBookkeeperCommittee
+    /// @dev Removed = removed with {removeMember} or {setRemovedSince}.
+    function committeeStanding(uint64 epoch) external view returns (address[] memory bookkeepers, uint256 removed) {
+        bookkeepers = _bookkeepers[epoch];
+        for (uint256 i; i < bookkeepers.length; ++i) {
+            if (_keys[epoch][i] == address(0) || removedSince[bookkeepers[i]]) removed |= 1 << i;
+        }
+    }
+
+    /// @notice Marks `bookkeeper` as removed (slashed or dismissed) since every election, without touching keys.
+    /// @param bookkeeper The account.
+    function setRemovedSince(address bookkeeper) external {
+        removedSince[bookkeeper] = true;
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
     function committeeCommitment(uint64 epoch) external view returns (bytes32 keysHash, uint256 size, uint256 quorum) {
         size = _size[epoch];
         keysHash = _keysHash[epoch];
         quorum = size == 0 ? 0 : (size * 2) / 3 + 1;
+    }
+
+    /// @inheritdoc IBookkeeperCommittee
+    function committeeInfo(
+        uint64 epoch
+    ) external view returns (uint64 electedAt, uint64 removedMask, uint64 previousElected, bool hasPrevious) {
+        uint64 prev = _prevPlusOne[epoch];
+        return (_electedAt[epoch], 0, prev == 0 ? 0 : prev - 1, prev != 0);
     }
 
     /// @inheritdoc IBookkeeperCommittee

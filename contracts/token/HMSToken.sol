@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
@@ -15,12 +16,9 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
  *      `mode=timestamp`) so that the bookkeeper election can snapshot voting power exactly at an
  *      epoch boundary, which is defined in seconds.
  */
-contract HMSToken is ERC20, ERC20Permit, ERC20Votes {
+contract HMSToken is IHMSErrors, ERC20, ERC20Permit, ERC20Votes {
     /// @notice The whole supply, minted once in the constructor.
     uint256 public constant TOTAL_SUPPLY = 800_000_000 ether;
-
-    /// @notice The initial holder is the zero address.
-    error ZeroAddress();
 
     /**
      * @notice Mints the entire fixed supply to `allocation` (the TokenAllocation contract).
@@ -44,6 +42,37 @@ contract HMSToken is ERC20, ERC20Permit, ERC20Votes {
         return "mode=timestamp";
     }
 
+    /// @dev An account's balance and its votes delegate share one storage slot (the supply fits 96 bits): a transfer
+    ///      reads the sender's and the receiver's delegates — which ERC20Votes needs on every transfer — from the
+    ///      slots it reads for their balances anyway, instead of two more cold slots (≈ 4,000 gas per transfer).
+    struct Account {
+        uint96 balance;
+        address delegatee;
+    }
+
+    mapping(address account => Account) private _accounts;
+    uint96 private _supply;
+
+    /// @notice Total supply (TOTAL_SUPPLY once the constructor minted it).
+    /// @return The supply in token wei.
+    function totalSupply() public view override returns (uint256) {
+        return _supply;
+    }
+
+    /// @notice Balance of `account`.
+    /// @param account The account.
+    /// @return Its balance in token wei.
+    function balanceOf(address account) public view override returns (uint256) {
+        return _accounts[account].balance;
+    }
+
+    /// @notice The account `account` delegates its votes to (zero if none).
+    /// @param account The account.
+    /// @return Its delegate.
+    function delegates(address account) public view override returns (address) {
+        return _accounts[account].delegatee;
+    }
+
     /// @notice The permit / votes-by-signature nonce of `owner`.
     /// @param owner The account.
     /// @return The next unused nonce.
@@ -51,7 +80,40 @@ contract HMSToken is ERC20, ERC20Permit, ERC20Votes {
         return super.nonces(owner);
     }
 
+    /// @dev ERC20's balance update and ERC20Votes' vote move over the packed {Account} slots (same checks, errors
+    ///      and events as OpenZeppelin's; checked against a plain OpenZeppelin ERC20Votes by a property test).
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
-        super._update(from, to, value);
+        if (from == address(0)) {
+            uint256 supply = uint256(_supply) + value;
+            if (supply > type(uint96).max) revert ERC20ExceededSafeSupply(supply, type(uint96).max);
+            _supply = uint96(supply);
+        } else {
+            Account storage a = _accounts[from];
+            uint256 balance = a.balance;
+            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+            unchecked {
+                a.balance = uint96(balance - value);
+            }
+        }
+        if (to == address(0)) {
+            unchecked {
+                _supply -= uint96(value); // value ≤ the sender's balance ≤ supply
+            }
+        } else {
+            unchecked {
+                _accounts[to].balance += uint96(value); // balance + value ≤ supply < 2^96
+            }
+        }
+        emit Transfer(from, to, value);
+        _transferVotingUnits(from, to, value);
+    }
+
+    /// @dev Votes' delegation over the packed {Account} slot.
+    function _delegate(address account, address delegatee) internal override {
+        Account storage a = _accounts[account];
+        address oldDelegate = a.delegatee;
+        a.delegatee = delegatee;
+        emit DelegateChanged(account, oldDelegate, delegatee);
+        _moveDelegateVotes(oldDelegate, delegatee, a.balance);
     }
 }

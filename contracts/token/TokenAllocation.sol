@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
@@ -24,7 +25,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
  * in the same second moves nothing). Beneficiaries change in two steps: governance proposes, the new
  * beneficiary accepts. The mining beneficiary must be a contract and is set once by governance.
  */
-contract TokenAllocation is AccessControl {
+contract TokenAllocation is IHMSErrors, AccessControl {
     using SafeERC20 for IERC20;
 
     /// @notice The five allocation buckets.
@@ -107,8 +108,6 @@ contract TokenAllocation is AccessControl {
     /// @param current The new beneficiary.
     event BeneficiaryChanged(Bucket indexed bucket, address indexed previous, address indexed current);
 
-    /// @notice A required address is zero.
-    error ZeroAddress();
     /// @notice The token balance received at genesis does not match the allocation.
     error AllocationMismatch(uint256 balance, uint256 expected);
     /// @notice Operation funds are released only through {releaseOperation}.
@@ -117,12 +116,8 @@ contract TokenAllocation is AccessControl {
     error BeneficiaryNotSet(Bucket bucket);
     /// @notice More than what is still available was requested.
     error ExceedsReleasable(uint256 requested, uint256 available);
-    /// @notice A release of zero tokens was requested.
-    error ZeroAmount();
     /// @notice An Operation release must publish a non-empty reason or URI.
     error EmptyReason();
-    /// @notice The mining beneficiary must be a contract, never an externally owned account.
-    error NotAContract(address account);
     /// @notice The mining pool was already set.
     error MiningPoolAlreadySet(address pool);
     /// @notice Caller is not the pending beneficiary of the bucket.

@@ -14,6 +14,22 @@ export const hmsTokenAbi = [
     "type": "constructor"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "CheckpointUnorderedInsertion",
     "type": "error"
@@ -193,6 +209,22 @@ export const hmsTokenAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -209,6 +241,97 @@ export const hmsTokenAbi = [
   {
     "inputs": [],
     "name": "InvalidShortString",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NoCommittee",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParameterOutOfBounds",
     "type": "error"
   },
   {
@@ -241,6 +364,17 @@ export const hmsTokenAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "expiry",
         "type": "uint256"
@@ -252,6 +386,11 @@ export const hmsTokenAbi = [
   {
     "inputs": [],
     "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
     "type": "error"
   },
   {
@@ -972,6 +1111,22 @@ export const tokenAllocationAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "enum TokenAllocation.Bucket",
         "name": "bucket",
         "type": "uint8"
@@ -988,6 +1143,22 @@ export const tokenAllocationAbi = [
   {
     "inputs": [],
     "name": "EmptyReason",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
     "type": "error"
   },
   {
@@ -1014,6 +1185,22 @@ export const tokenAllocationAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "pool",
         "type": "address"
@@ -1025,12 +1212,50 @@ export const tokenAllocationAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NoCommittee",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
     "type": "error"
   },
   {
@@ -1052,12 +1277,49 @@ export const tokenAllocationAbi = [
   {
     "inputs": [
       {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParameterOutOfBounds",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
       }
     ],
     "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
     "type": "error"
   },
   {
@@ -2918,6 +3180,22 @@ export const nodeRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "EmptyEndpoint",
     "type": "error"
@@ -2983,12 +3261,50 @@ export const nodeRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "bookkeeper",
         "type": "address"
       }
     ],
     "name": "NoBookkeeperKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NoCommittee",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
     "type": "error"
   },
   {
@@ -3016,6 +3332,17 @@ export const nodeRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "nodeId",
         "type": "bytes32"
@@ -3027,6 +3354,32 @@ export const nodeRegistryAbi = [
       }
     ],
     "name": "NotOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParameterOutOfBounds",
     "type": "error"
   },
   {
@@ -3060,6 +3413,16 @@ export const nodeRegistryAbi = [
       }
     ],
     "name": "UnknownTier",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
     "type": "error"
   },
   {
@@ -4164,6 +4527,22 @@ export const bookkeeperStakingAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "length",
         "type": "uint256"
       },
@@ -4296,6 +4675,22 @@ export const bookkeeperStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "evidenceId",
         "type": "bytes32"
@@ -4339,6 +4734,22 @@ export const bookkeeperStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "reason",
+        "type": "uint8"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "detail",
+        "type": "bytes32"
+      }
+    ],
+    "name": "InvalidEvidenceSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "genesis",
         "type": "uint256"
@@ -4350,22 +4761,6 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "InvalidGenesis",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint8",
-        "name": "reason",
-        "type": "uint8"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "detail",
-        "type": "bytes32"
-      }
-    ],
-    "name": "InvalidSignature",
     "type": "error"
   },
   {
@@ -4430,6 +4825,17 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "NoEligibleCandidates",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
     "type": "error"
   },
   {
@@ -4500,6 +4906,43 @@ export const bookkeeperStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "evicteeWeight",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "NotOutweighed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -4527,9 +4970,9 @@ export const bookkeeperStakingAbi = [
   {
     "inputs": [
       {
-        "internalType": "enum IBookkeeperStaking.Parameter",
-        "name": "param",
-        "type": "uint8"
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
       },
       {
         "internalType": "uint256",
@@ -4618,6 +5061,17 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "TooManyLocks",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
     "type": "error"
   },
   {
@@ -4714,6 +5168,37 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "BookkeeperRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newcomer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "evicteeWeight",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "name": "CandidateEvicted",
     "type": "event"
   },
   {
@@ -5736,6 +6221,30 @@ export const bookkeeperStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "committeeStanding",
+    "outputs": [
+      {
+        "internalType": "address[]",
+        "name": "bookkeepers",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "removed",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "council",
     "outputs": [
@@ -6016,6 +6525,25 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "isBlacklisted",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "isDismissable",
     "outputs": [
       {
         "internalType": "bool",
@@ -6334,6 +6862,29 @@ export const bookkeeperStakingAbi = [
       }
     ],
     "name": "register",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint16",
+        "name": "commissionBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "address",
+        "name": "evictee",
+        "type": "address"
+      }
+    ],
+    "name": "registerReplacing",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -6671,11 +7222,43 @@ export const bookkeeperCouncilAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "maxMembers",
         "type": "uint256"
       }
     ],
     "name": "CouncilFull",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
     "type": "error"
   },
   {
@@ -6702,6 +7285,22 @@ export const bookkeeperCouncilAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "enum BookkeeperCouncil.Action",
         "name": "action",
         "type": "uint8"
@@ -6713,6 +7312,17 @@ export const bookkeeperCouncilAbi = [
       }
     ],
     "name": "MotionAlreadyOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NoCommittee",
     "type": "error"
   },
   {
@@ -6734,12 +7344,50 @@ export const bookkeeperCouncilAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "NotMember",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
     "type": "error"
   },
   {
@@ -6762,6 +7410,32 @@ export const bookkeeperCouncilAbi = [
       }
     ],
     "name": "OwnRetainVote",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParameterOutOfBounds",
     "type": "error"
   },
   {
@@ -6821,6 +7495,27 @@ export const bookkeeperCouncilAbi = [
       }
     ],
     "name": "TargetBlacklisted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
     "type": "error"
   },
   {
@@ -7427,6 +8122,11 @@ export const miningPoolAbi = [
             "internalType": "uint32",
             "name": "electionGrace",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "signatureWindow",
+            "type": "uint32"
           }
         ],
         "internalType": "struct MiningPool.Params",
@@ -7600,6 +8300,22 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -7700,6 +8416,22 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "totalTraffic",
         "type": "uint64"
@@ -7748,6 +8480,22 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      }
+    ],
+    "name": "NoNewSignatures",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "nodeId",
         "type": "bytes32"
@@ -7760,11 +8508,38 @@ export const miningPoolAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "beneficiary",
         "type": "address"
       }
     ],
     "name": "NotMiningBeneficiary",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
     "type": "error"
   },
   {
@@ -7941,6 +8716,38 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignatureWindowClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignatureWindowOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "signers",
         "type": "uint256"
@@ -7979,6 +8786,17 @@ export const miningPoolAbi = [
       }
     ],
     "name": "StringTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
     "type": "error"
   },
   {
@@ -8245,6 +9063,11 @@ export const miningPoolAbi = [
             "type": "uint64"
           },
           {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
             "internalType": "uint256",
             "name": "signers",
             "type": "uint256"
@@ -8253,6 +9076,11 @@ export const miningPoolAbi = [
             "internalType": "uint96",
             "name": "bookkeeperShare",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
           },
           {
             "internalType": "bytes32",
@@ -8387,6 +9215,56 @@ export const miningPoolAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "previous",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "current",
+        "type": "uint32"
+      }
+    ],
+    "name": "SignatureWindowChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "added",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignaturesAdded",
+    "type": "event"
+  },
+  {
     "inputs": [],
     "name": "DEFAULT_ADMIN_ROLE",
     "outputs": [
@@ -8505,6 +9383,19 @@ export const miningPoolAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_SIGNATURE_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MINING_POOL",
     "outputs": [
       {
@@ -8537,6 +9428,170 @@ export const miningPoolAbi = [
         "internalType": "uint32",
         "name": "",
         "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_SIGNATURE_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "rewardsRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "totalTraffic",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "nodeCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "nodeEmission",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "claimDeadline",
+            "type": "uint40"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "attestationHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct MiningPool.PeriodTerms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "signers",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint96",
+            "name": "bookkeeperShare",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "carryRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "dataCid",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct MiningPool.Attestation",
+        "name": "attestation",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address[]",
+            "name": "keys",
+            "type": "address[]"
+          },
+          {
+            "internalType": "uint256",
+            "name": "signers",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "bytes32",
+                "name": "r",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "vs",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct QuorumVerifier.Signature[]",
+            "name": "signatures",
+            "type": "tuple[]"
+          }
+        ],
+        "internalType": "struct QuorumVerifier.Quorum",
+        "name": "extra",
+        "type": "tuple"
+      }
+    ],
+    "name": "addSignatures",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "added",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "period",
+        "type": "uint64"
+      }
+    ],
+    "name": "addedSigners",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -8931,6 +9986,11 @@ export const miningPoolAbi = [
             "type": "uint64"
           },
           {
+            "internalType": "uint64",
+            "name": "fromPeriod",
+            "type": "uint64"
+          },
+          {
             "internalType": "uint256",
             "name": "signers",
             "type": "uint256"
@@ -8939,6 +9999,11 @@ export const miningPoolAbi = [
             "internalType": "uint96",
             "name": "bookkeeperShare",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint40",
+            "name": "signaturesUntil",
+            "type": "uint40"
           },
           {
             "internalType": "bytes32",
@@ -9456,7 +10521,7 @@ export const miningPoolAbi = [
     "outputs": [
       {
         "internalType": "bytes32",
-        "name": "",
+        "name": "leaf",
         "type": "bytes32"
       }
     ],
@@ -9518,6 +10583,19 @@ export const miningPoolAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "seconds_",
+        "type": "uint32"
+      }
+    ],
+    "name": "setSignatureWindow",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint64",
@@ -9569,6 +10647,11 @@ export const miningPoolAbi = [
                 "type": "uint64"
               },
               {
+                "internalType": "uint64",
+                "name": "fromPeriod",
+                "type": "uint64"
+              },
+              {
                 "internalType": "uint256",
                 "name": "signers",
                 "type": "uint256"
@@ -9577,6 +10660,11 @@ export const miningPoolAbi = [
                 "internalType": "uint96",
                 "name": "bookkeeperShare",
                 "type": "uint96"
+              },
+              {
+                "internalType": "uint40",
+                "name": "signaturesUntil",
+                "type": "uint40"
               },
               {
                 "internalType": "bytes32",
@@ -9642,6 +10730,11 @@ export const miningPoolAbi = [
       {
         "internalType": "uint32",
         "name": "electionGrace",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "signatureWindow",
         "type": "uint32"
       }
     ],
@@ -9980,6 +11073,22 @@ export const contributionRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "EndpointTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -10027,12 +11136,66 @@ export const contributionRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
       }
     ],
     "name": "NoCommittee",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NoPayoutAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotOperator",
     "type": "error"
   },
   {
@@ -10134,6 +11297,17 @@ export const contributionRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "index",
         "type": "uint256"
@@ -10145,6 +11319,11 @@ export const contributionRegistryAbi = [
   {
     "inputs": [],
     "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
     "type": "error"
   },
   {
@@ -11527,6 +12706,22 @@ export const resourceMarketAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadBatchSize",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "offerId",
         "type": "uint256"
       },
@@ -11558,7 +12753,7 @@ export const resourceMarketAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "max",
+        "name": "maxLength",
         "type": "uint256"
       }
     ],
@@ -11647,22 +12842,6 @@ export const resourceMarketAbi = [
       }
     ],
     "name": "InsufficientUnits",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "size",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
-    ],
-    "name": "InvalidBatchSize",
     "type": "error"
   },
   {
@@ -11775,6 +12954,22 @@ export const resourceMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "a",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "b",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint16",
         "name": "k",
         "type": "uint16"
@@ -11802,6 +12997,17 @@ export const resourceMarketAbi = [
       }
     ],
     "name": "MaxOffersOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "NoCommittee",
     "type": "error"
   },
   {
@@ -11840,6 +13046,17 @@ export const resourceMarketAbi = [
       }
     ],
     "name": "NodeNotActive",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotAContract",
     "type": "error"
   },
   {
@@ -11969,6 +13186,32 @@ export const resourceMarketAbi = [
       }
     ],
     "name": "OrderNotOpen",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "min",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "ParameterOutOfBounds",
     "type": "error"
   },
   {
@@ -12128,6 +13371,17 @@ export const resourceMarketAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "nodeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "UnknownNode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "offerId",
         "type": "uint256"
@@ -12171,6 +13425,11 @@ export const resourceMarketAbi = [
   {
     "inputs": [],
     "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
     "type": "error"
   },
   {
@@ -13660,6 +14919,11 @@ export const resourceMarketAbi = [
         "internalType": "uint256",
         "name": "orderId",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint96",
+        "name": "maxPricePerUnitSecond",
+        "type": "uint96"
       }
     ],
     "name": "matchOrder",
@@ -14046,6 +15310,11 @@ export const resourceMarketAbi = [
         "internalType": "uint256",
         "name": "offerId",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint96",
+        "name": "maxPricePerUnitSecond",
+        "type": "uint96"
       }
     ],
     "name": "takeOffer",

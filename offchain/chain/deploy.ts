@@ -26,6 +26,7 @@ import { DEFAULT_STAKING_PARAMS, LOCAL_COUNCIL_ACCOUNTS, linkedArtifacts, type S
 import {
   DEFAULT_CONTRIBUTION_PARAMS,
   DEFAULT_MINING_POOL_PARAMS,
+  LOCAL_SIGNATURE_WINDOW,
   type ContributionParams,
   type MiningPoolParams,
 } from "./rewards";
@@ -106,6 +107,8 @@ export function localDeployOptions(accounts: readonly Address[]): DeployOptions 
     foundation: accounts[1],
     beneficiaries: { ido: accounts[2], technology: accounts[3], foundation: accounts[4] },
     committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => accounts[i]),
+    // Local chains move time by hand: the shortest window the pool accepts keeps settlement close to the report.
+    miningPool: { signatureWindow: LOCAL_SIGNATURE_WINDOW },
   };
 }
 

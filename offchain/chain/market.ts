@@ -135,5 +135,12 @@ function single<N extends EventName>(receipt: { logs: Log[] }, name: N): ArgsOf<
 export const offerPosted = (receipt: { logs: Log[] }) => single(receipt, "OfferPosted");
 /** The OrderCreated event of a `createOrder*` receipt. */
 export const orderCreated = (receipt: { logs: Log[] }) => single(receipt, "OrderCreated");
+/**
+ * The `maxPricePerUnitSecond` of `takeOffer` / `matchOrder` that adds no limit of its own (the order's maximum still
+ * applies). A dApp should pass the price it showed the user instead, so that a provider raising its offer just
+ * before the transaction lands makes it revert (`PriceAboveMax`) rather than open the lease at a higher price.
+ */
+export const NO_PRICE_LIMIT = 2n ** 96n - 1n;
+
 /** The LeaseStarted event of a `takeOffer` / `matchOrder` receipt. */
 export const leaseStarted = (receipt: { logs: Log[] }) => single(receipt, "LeaseStarted");

@@ -1,7 +1,8 @@
 /**
  * Mining pool access for dApps and daemons (viem): read a reported period (its terms and attestation come from the
  * `PeriodReported` event and are checked against the hash the pool stored) and the range of periods it covers,
- * check a node's claim, and build the arguments of `claim` / `claimBatch` / `settleBookkeepers` / `reclaimExpired`.
+ * check a node's claim, and build the arguments of `claim` / `claimBatch` / `addSignatures` / `settleBookkeepers` /
+ * `reclaimExpired`.
  *
  * ```ts
  * const period = await readPeriod(publicClient, poolAddress, 42n);
@@ -13,6 +14,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { miningPoolAbi } from "./abis";
 import { termsHash, type Attestation, type PeriodTerms, type RewardClaim } from "../protocol/report";
 import { HmsError } from "../core/errors";
+import { quorumArgs, type KeySignature, type QuorumArgs } from "../protocol/quorum";
 
 /** Constructor parameters of MiningPool (`MiningPool.Params`). */
 export interface MiningPoolParams {
@@ -30,9 +32,14 @@ export interface MiningPoolParams {
   claimWindow: number;
   /** Seconds after an election during which the previous committee may still sign (≤ 1 day). */
   electionGrace: number;
+  /** Seconds after a report lands during which further signatures may be added; settlement waits for it (60 s – 1 day). */
+  signatureWindow: number;
 }
 
-/** DESIGN §4 defaults: 600-s periods, H = 210,240, E0 = pool / 2H, 5 % to bookkeepers, 365-day claims, 1-h grace. */
+/**
+ * DESIGN §4 defaults: 600-s periods, H = 210,240, E0 = pool / 2H, 5 % to bookkeepers, 365-day claims, 1-h grace, 1-h
+ * signature window.
+ */
 export const DEFAULT_MINING_POOL_PARAMS: MiningPoolParams = {
   genesis: 0n,
   periodLength: 600,
@@ -41,7 +48,11 @@ export const DEFAULT_MINING_POOL_PARAMS: MiningPoolParams = {
   bookkeeperShareBps: 500,
   claimWindow: 365 * 24 * 3600,
   electionGrace: 3600,
+  signatureWindow: 3600,
 };
+
+/** The signature window of local deployments (`localDeployOptions`): the shortest the pool accepts. */
+export const LOCAL_SIGNATURE_WINDOW = 60;
 
 /** Constructor parameters of ContributionRegistry (`ContributionRegistry.Params`), 18-decimal weights. */
 export interface ContributionParams {
@@ -88,6 +99,8 @@ export interface ReportedPeriod {
   recycled: bigint;
   /** Tokens claimed so far (the node emission once reclaimed). */
   claimed: bigint;
+  /** Signer bits added by `addSignatures` since the report landed (beside `attestation.signers`). */
+  addedSigners: bigint;
   blockNumber: bigint;
   transactionHash: Hex;
 }
@@ -109,6 +122,12 @@ export async function readPeriod(
     args: [period],
   });
   if (!reported) throw new RewardsError(`period ${period} was not reported on ${pool}`, period);
+  const addedSigners = await client.readContract({
+    address: pool,
+    abi: miningPoolAbi,
+    functionName: "addedSigners",
+    args: [period],
+  });
   const logs = await client.getContractEvents({
     address: pool,
     abi: miningPoolAbi,
@@ -129,6 +148,7 @@ export async function readPeriod(
       emissionFrom,
       recycled,
       claimed,
+      addedSigners,
       blockNumber: log.blockNumber,
       transactionHash: log.transactionHash,
     };
@@ -185,7 +205,27 @@ export function batchClaim(
   };
 }
 
-/** One entry of `settleBookkeepers`. */
+/** Every signer recorded for a reported period: the submitted bitmap and the bits added since. */
+export function signersOf(period: Pick<ReportedPeriod, "attestation" | "addedSigners">): bigint {
+  return period.attestation.signers | period.addedSigners;
+}
+
+/**
+ * Arguments of `addSignatures`: further signatures of a landed report, during its signature window (until
+ * `attestation.signaturesUntil`). `keys` are the committee keys of `attestation.epoch` (as for `submitReport`),
+ * `signed` the signatures to add (a validator passes at least its own when `signersOf(period)` lacks it; signers
+ * already recorded are skipped by the pool). The validator daemon should call this for its own signature, after
+ * any report of a period it signed lands without it, before the window ends.
+ */
+export function addSignaturesArgs(
+  period: ReportedPeriod,
+  keys: readonly Address[],
+  signed: readonly KeySignature[],
+): [bigint, PeriodTerms, Attestation, QuorumArgs] {
+  return [period.period, period.terms, period.attestation, quorumArgs(keys, signed)];
+}
+
+/** One entry of `settleBookkeepers` (accepted once the period's signature window ended). */
 export function settlement(period: ReportedPeriod): {
   period: bigint;
   terms: PeriodTerms;

@@ -22,7 +22,7 @@ export interface StakingParams {
   maxCandidates: number;
   /** Fraction of delegated stake slashed on equivocation, bps. */
   slashDelegatedBps: number;
-  /** Reporter bounty, bps of the amount slashed. */
+  /** Reporter bounty, bps of the offender's own margin slashed (at most 5,000). */
   bountyBps: number;
   /** Highest commission a bookkeeper may charge, bps. */
   maxCommissionBps: number;
@@ -73,6 +73,13 @@ export const StakingParameter = {
   MissPenaltyCap: 8,
   AdmissionRequired: 9,
 } as const;
+
+/** The `name` a `ParameterOutOfBounds` revert carries for each staking parameter (`StakingParameter` value → name). */
+export function stakingParameterName(param: number): string {
+  const name = Object.entries(StakingParameter).find(([, v]) => v === param)?.[0];
+  if (name === undefined) throw new RangeError(`unknown staking parameter ${param}`);
+  return name;
+}
 
 /** `BookkeeperCouncil.Action` */
 export const CouncilAction = { AddMember: 0, Admit: 1, Dismiss: 2, Blacklist: 3, Retain: 4 } as const;

@@ -200,8 +200,13 @@ export interface PeriodTerms {
 /** `MiningPool.Attestation`: who signed a report and what else it committed to. */
 export interface Attestation {
   epoch: bigint;
+  /** The report's base (first period it covers); with the terms it rebuilds the signed report. */
+  fromPeriod: bigint;
+  /** Signer bitmap as submitted; signatures added later are in `MiningPool.addedSigners(period)`. */
   signers: bigint;
   bookkeeperShare: bigint;
+  /** Further signatures may be added (`addSignatures`) until this timestamp; settlement only from then on. */
+  signaturesUntil: number;
   carryRoot: Hex;
   dataCid: Hex;
 }
@@ -210,8 +215,16 @@ export interface Attestation {
 export function attestationHash(a: Attestation): Hex {
   return keccak256(
     encodeAbiParameters(
-      [{ type: "uint64" }, { type: "uint256" }, { type: "uint96" }, { type: "bytes32" }, { type: "bytes32" }],
-      [a.epoch, a.signers, a.bookkeeperShare, a.carryRoot, a.dataCid],
+      [
+        { type: "uint64" },
+        { type: "uint64" },
+        { type: "uint256" },
+        { type: "uint96" },
+        { type: "uint40" },
+        { type: "bytes32" },
+        { type: "bytes32" },
+      ],
+      [a.epoch, a.fromPeriod, a.signers, a.bookkeeperShare, a.signaturesUntil, a.carryRoot, a.dataCid],
     ),
   );
 }

@@ -10,6 +10,7 @@ import { keccak256, toHex, zeroAddress, type Address, type Hash, type WalletClie
 import { mnemonicToAccount } from "viem/accounts";
 import { type DemoContext, demoNodeId, demoNodeKey, heading, hms, table } from "./context";
 import {
+  NO_PRICE_LIMIT,
   ResourceKind,
   accruedAt,
   escrowPermit,
@@ -117,7 +118,14 @@ export async function marketChapter(ctx: DemoContext): Promise<void> {
   const { orderId } = orderCreated(
     await wait(await userMarket.write.createOrderWithPermit([terms, permit], by(w[USER]))),
   );
-  const lease = leaseStarted(await wait(await userMarket.write.takeOffer([orderId, posted.offerId], by(w[USER]))));
+  const lease = leaseStarted(
+    await wait(
+      await userMarket.write.takeOffer(
+        [orderId, posted.offerId, (await userMarket.read.getOffer([posted.offerId])).pricePerUnitSecond],
+        by(w[USER]),
+      ),
+    ),
+  );
   console.log(
     `  order ${orderId} by #${USER}: 100 GiB × 7 days, max 150 gwei → escrow ${hms(escrow, 6)} HMS (permit); ` +
       `takes offer ${posted.offerId}`,
@@ -190,7 +198,7 @@ export async function marketChapter(ctx: DemoContext): Promise<void> {
   const t2 = { ...terms, units: 10n, duration: DAY, expiresAt: (await ctx.publicClient.getBlock()).timestamp + 3_600n };
   const second = orderCreated(await wait(await userMarket.write.createOrder([t2], by(w[USER]))));
   const matched = marketEvents(
-    await wait(await userMarket.write.matchOrder([second.orderId], by(w[USER]))),
+    await wait(await userMarket.write.matchOrder([second.orderId, NO_PRICE_LIMIT], by(w[USER]))),
     "OrderMatched",
   )[0];
   const scores = ctx.hms.ContributionRegistry;

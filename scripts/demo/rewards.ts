@@ -1,14 +1,14 @@
 /**
  * Demo chapter: Proof-of-Traffic rewards (DESIGN §4, §11). Clients and nodes sign traffic receipts; the meta
  * layer matches them into the period ledger; the report (top nodes, Merkle root, carry-over, CID of the full JSON)
- * is built with offchain/protocol/report.ts; the four demo bookkeepers elected in the previous chapter sign it with
+ * is built with offchain/meta/report.ts; the four demo bookkeepers elected in the previous chapter sign it with
  * EIP-712 in TypeScript; it is posted; three nodes claim, and each payout is printed beside the formula; finally
  * the bookkeepers' share is settled into their staking pools.
  */
 import { keccak256, toHex, type Address, type Hash, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type DemoContext, demoBookkeeperKey, demoNodeId, demoNodeKey, heading, hms, table } from "./context";
-import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
+import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
 import { quorumArgs } from "../../offchain/protocol/quorum";
 import { domainOf, recoverTyped, signTyped, type TrafficReceiptMessage } from "../../offchain/core/signing";
 import { applyMatched, emptyLedger, matchReceipts } from "../../offchain/protocol/ledger";
@@ -138,6 +138,9 @@ export async function rewardsChapter(ctx: DemoContext): Promise<void> {
       async (i) => (await BookkeeperStaking.read.bookkeeperInfo([ctx.wallets[5 + i].account!.address])).delegated,
     ),
   );
+  // Settlement waits for the report's signature window (further signatures may be added until then).
+  await ctx.testClient.increaseTime({ seconds: LOCAL_SIGNATURE_WINDOW });
+  await ctx.testClient.mine({ blocks: 1 });
   await wait(await MiningPool.write.settleBookkeepers([[settlement(p)]], by(ctx.wallets[0])));
   const out = [];
   for (const i of [0, 1, 2, 3]) {

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { keccak256, parseEther, toHex, type Hex } from "viem";
-import { claimArgs, readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
+import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
 import { claimAmount } from "../../offchain/protocol/report";
 import { periodEnd } from "../../offchain/protocol/proposal";
 import {
@@ -162,6 +162,9 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
         payouts.push([String(p.period), `node ${node} ${short(c.nodeId)}`, `${formatGb(claim.traffic)} GB`, hms(paid)]);
       }
     }
+    // Settlement waits for the last report's signature window (the daemons retry until it has passed).
+    await ctx.testClient.increaseTime({ seconds: LOCAL_SIGNATURE_WINDOW });
+    await ctx.testClient.mine({ blocks: 1 });
     await poll(
       "bookkeepers settled",
       async () => (await MiningPool.read.isSettled([reports[reports.length - 1].period])) || undefined,

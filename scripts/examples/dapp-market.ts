@@ -95,7 +95,15 @@ async function main() {
   const permit = await escrowPermit(user, chainId, token, market, nonce, escrow, now + 600n);
   const userMarket = as(16).ResourceMarket;
   const { orderId } = orderCreated(await wait(await userMarket.write.createOrderWithPermit([terms, permit])));
-  const started = leaseStarted(await wait(await userMarket.write.takeOffer([orderId, offerId])));
+  const started = leaseStarted(
+    await wait(
+      await userMarket.write.takeOffer([
+        orderId,
+        offerId,
+        (await userMarket.read.getOffer([offerId])).pricePerUnitSecond,
+      ]),
+    ),
+  );
   console.log(
     `order ${orderId}: escrow ${formatEther(escrow)} HMS; lease at ${started.pricePerUnitSecond} wei/GiB·s, ` +
       `lease escrow ${formatEther(started.escrow)}, excess refunded ${formatEther(started.excessRefund)}`,

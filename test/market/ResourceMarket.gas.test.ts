@@ -5,6 +5,7 @@
  * MarketMockScores behind the market). The bounds below fail the test if a change makes a call
  * markedly more expensive.
  */
+import { NO_PRICE_LIMIT } from "../../offchain/chain/market";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -61,9 +62,13 @@ describe("ResourceMarket gas", () => {
     await gas("createOrderWithPermit", market.connect(bob).createOrderWithPermit(o, permit), 175_000n);
 
     const id = await createOrder(f, alice);
-    await gas("takeOffer (excess refunded)", market.connect(alice).takeOffer(id, 1), 165_000n);
+    await gas("takeOffer (excess refunded)", market.connect(alice).takeOffer(id, 1, NO_PRICE_LIMIT), 165_000n);
     const exact = await createOrder(f, alice, { maxPricePerUnitSecond: 10n ** 9n });
-    await gas("takeOffer (at the max price, no refund)", market.connect(alice).takeOffer(exact, 1), 150_000n);
+    await gas(
+      "takeOffer (at the max price, no refund)",
+      market.connect(alice).takeOffer(exact, 1, NO_PRICE_LIMIT),
+      150_000n,
+    );
     await time.increase(3600);
     await gas("withdraw (first payment to node and treasury)", market.connect(opA).withdraw(id), 125_000n);
     await time.increase(3600);
@@ -78,19 +83,19 @@ describe("ResourceMarket gas", () => {
     await gas("closeLease by user (refund)", market.connect(alice).closeLease(id), 78_000n);
 
     const id2 = await createOrder(f, alice);
-    await market.connect(alice).takeOffer(id2, 1);
+    await market.connect(alice).takeOffer(id2, 1, NO_PRICE_LIMIT);
     await time.increase(600);
     await gas("closeLease by provider (refund + settlement)", market.connect(opA).closeLease(id2), 123_000n);
 
     const id3 = await createOrder(f, alice);
-    await market.connect(alice).takeOffer(id3, 1);
+    await market.connect(alice).takeOffer(id3, 1, NO_PRICE_LIMIT);
     await time.increase(600);
     await gas("terminateLease (oracle)", market.connect(oracle).terminateLease(id3, 0, ethers.id("r")), 84_000n);
 
     const batch: bigint[] = [];
     for (let i = 0; i < 10; i++) {
       const leaseId = await createOrder(f, alice, { duration: 600n });
-      await market.connect(alice).takeOffer(leaseId, 1);
+      await market.connect(alice).takeOffer(leaseId, 1, NO_PRICE_LIMIT);
       batch.push(leaseId);
     }
     await time.increase(1200);
@@ -111,7 +116,7 @@ describe("ResourceMarket gas", () => {
       expect(await market.offerCountOfKind(Kind.Storage)).to.equal(40);
       await market.setMatchK(k);
       const id = await createOrder(f, alice, { units: 1n });
-      const tx = market.connect(alice).matchOrder(id);
+      const tx = market.connect(alice).matchOrder(id, NO_PRICE_LIMIT);
       await expect(tx).to.emit(market, "OrderMatched");
       await gas(`matchOrder K = ${k} (${k} eligible of 40)`, tx, k === 8 ? 320_000n : 750_000n);
     });

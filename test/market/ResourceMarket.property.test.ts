@@ -20,6 +20,7 @@
  * Rejected actions must be rejected with one of the market's own custom errors (never a panic or a
  * token error); for withdraw, close, cancel and top-up the test predicts success or rejection.
  */
+import { NO_PRICE_LIMIT } from "../../offchain/chain/market";
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
@@ -62,9 +63,9 @@ async function propertyFixture() {
     expiresAt: 2n ** 63n,
   });
   await f.market.connect(f.alice).createOrder(order(Kind.Storage, 9n, 10n, 2000n));
-  await f.market.connect(f.alice).takeOffer(1, 1);
+  await f.market.connect(f.alice).takeOffer(1, 1, NO_PRICE_LIMIT);
   await f.market.connect(f.bob).createOrder(order(Kind.Compute, 3n, 150n, 1500n));
-  await f.market.connect(f.bob).takeOffer(2, 3);
+  await f.market.connect(f.bob).takeOffer(2, 3, NO_PRICE_LIMIT);
   return { ...f, operators };
 }
 
@@ -358,7 +359,9 @@ class Run {
         const id = this.orders[this.orders.length - 1];
         await time.setNextBlockTimestamp(next + 1n);
         await this.send(() =>
-          a.how === 0 ? market.connect(user).matchOrder(id) : market.connect(user).takeOffer(id, a.how),
+          a.how === 0
+            ? market.connect(user).matchOrder(id, NO_PRICE_LIMIT)
+            : market.connect(user).takeOffer(id, a.how, NO_PRICE_LIMIT),
         );
         return;
       }
@@ -369,7 +372,9 @@ class Run {
         const [o] = await market.getOrder(id);
         const user = users.find((u) => u.address === o.user)!;
         await this.send(() =>
-          a.t === "take" ? market.connect(user).takeOffer(id, a.offer) : market.connect(user).matchOrder(id),
+          a.t === "take"
+            ? market.connect(user).takeOffer(id, a.offer, NO_PRICE_LIMIT)
+            : market.connect(user).matchOrder(id, NO_PRICE_LIMIT),
         );
         return;
       }

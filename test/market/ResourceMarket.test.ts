@@ -1,3 +1,4 @@
+import { NO_PRICE_LIMIT } from "../../offchain/chain/market";
 import { expect } from "chai";
 import hre, { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -41,7 +42,7 @@ function accountKey(i: number): `0x${string}` {
 async function leased(f: MarketFixture, o: Parameters<typeof order>[0] = {}, price = PRICE) {
   const offerId = await postOffer(f, f.opA, NODE_A, { pricePerUnitSecond: price });
   const orderId = await createOrder(f, f.alice, o);
-  await f.market.connect(f.alice).takeOffer(orderId, offerId);
+  await f.market.connect(f.alice).takeOffer(orderId, offerId, NO_PRICE_LIMIT);
   const [lease] = await f.market.getLease(orderId);
   return { offerId, leaseId: orderId, lease };
 }
@@ -414,7 +415,7 @@ describe("ResourceMarket", () => {
       const offerId = await postOffer(f, f.opA, NODE_A, { pricePerUnitSecond: PRICE });
       const orderId = await createOrder(f, alice, { maxPricePerUnitSecond: 3n * PRICE, units: 10n, duration: DAY });
       const excess = 2n * PRICE * 10n * DAY;
-      const tx = market.connect(alice).takeOffer(orderId, offerId);
+      const tx = market.connect(alice).takeOffer(orderId, offerId, NO_PRICE_LIMIT);
       await expect(tx)
         .to.emit(market, "LeaseStarted")
         .withArgs(orderId, NODE_A, alice.address, offerId, 10, PRICE, anyValue, anyValue, PRICE * 10n * DAY, excess);
@@ -437,7 +438,7 @@ describe("ResourceMarket", () => {
       const storage = await postOffer(f, f.opA, NODE_A, { pricePerUnitSecond: 5n * PRICE });
       const compute = await postOffer(f, f.opC, NODE_C, { kind: Kind.Compute });
       const orderId = await createOrder(f, alice, { maxPricePerUnitSecond: 2n * PRICE });
-      const take = (offerId: bigint | number) => market.connect(alice).takeOffer(orderId, offerId);
+      const take = (offerId: bigint | number) => market.connect(alice).takeOffer(orderId, offerId, NO_PRICE_LIMIT);
       await expect(take(0)).to.be.revertedWithCustomError(market, "UnknownOffer").withArgs(0);
       await expect(take(3)).to.be.revertedWithCustomError(market, "UnknownOffer").withArgs(3);
       await expect(take(compute))
@@ -450,13 +451,39 @@ describe("ResourceMarket", () => {
       await expect(take(storage)).to.be.revertedWithCustomError(market, "OfferNotActive").withArgs(storage);
     });
 
+    it("a provider front-running takeOffer with updateOffer cannot raise the price: the user's limit bounds it", async () => {
+      const f = await marketFixture();
+      const { market, alice } = f;
+      const offerId = await postOffer(f, f.opA, NODE_A, { pricePerUnitSecond: PRICE });
+      const orderId = await createOrder(f, alice, { maxPricePerUnitSecond: 5n * PRICE });
+      // The user saw the offer at PRICE; the provider raises it to the order's maximum before the take lands.
+      await market.connect(f.opA).updateOffer(offerId, 100, 5n * PRICE, 60, 30n * DAY);
+      await expect(market.connect(alice).takeOffer(orderId, offerId, PRICE))
+        .to.be.revertedWithCustomError(market, "PriceAboveMax")
+        .withArgs(offerId, 5n * PRICE, PRICE);
+      // A limit above the order's own maximum is no wider than the order.
+      const cheap = await createOrder(f, alice, { maxPricePerUnitSecond: 2n * PRICE });
+      await expect(market.connect(alice).takeOffer(cheap, offerId, 10n * PRICE))
+        .to.be.revertedWithCustomError(market, "PriceAboveMax")
+        .withArgs(offerId, 5n * PRICE, 2n * PRICE);
+      // matchOrder takes the same limit: the raised offer is not eligible, the order stays open.
+      await expect(market.connect(alice).matchOrder(orderId, PRICE))
+        .to.be.revertedWithCustomError(market, "NoEligibleOffer")
+        .withArgs(orderId, 1);
+      // At the price seen, the take goes through at that price.
+      await market.connect(f.opA).updateOffer(offerId, 100, PRICE, 60, 30n * DAY);
+      await expect(market.connect(alice).takeOffer(orderId, offerId, PRICE))
+        .to.emit(market, "LeaseStarted")
+        .withArgs(orderId, NODE_A, alice.address, offerId, 10, PRICE, anyValue, anyValue, anyValue, anyValue);
+    });
+
     it("rejects insufficient units, a duration out of range, the wrong region or tier, and an inactive node", async () => {
       const f = await marketFixture();
       const { market, alice, registry } = f;
       const offerId = await postOffer(f, f.opA, NODE_A, { units: 50n, minDuration: 3600n, maxDuration: 7n * DAY });
       const tryOrder = async (o: Parameters<typeof order>[0]) => {
         const id = await createOrder(f, alice, o);
-        return market.connect(alice).takeOffer(id, offerId);
+        return market.connect(alice).takeOffer(id, offerId, NO_PRICE_LIMIT);
       };
       await expect(tryOrder({ units: 51n }))
         .to.be.revertedWithCustomError(market, "InsufficientUnits")
@@ -475,7 +502,7 @@ describe("ResourceMarket", () => {
         .withArgs(offerId, Tier.Normal, Tier.Super);
       // Units held by a lease are not available to the next order.
       const first = await createOrder(f, alice, { units: 30n });
-      await market.connect(alice).takeOffer(first, offerId);
+      await market.connect(alice).takeOffer(first, offerId, NO_PRICE_LIMIT);
       await expect(tryOrder({ units: 21n }))
         .to.be.revertedWithCustomError(market, "InsufficientUnits")
         .withArgs(offerId, 20, 21);
@@ -491,25 +518,25 @@ describe("ResourceMarket", () => {
       const offerId = await postOffer(f, f.opA, NODE_A);
       const expiresAt = BigInt(await time.latest()) + 20n;
       const orderId = await createOrder(f, alice, { expiresAt });
-      await expect(market.connect(bob).takeOffer(orderId, offerId))
+      await expect(market.connect(bob).takeOffer(orderId, offerId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "NotOrderUser")
         .withArgs(orderId, bob.address);
-      await expect(market.connect(bob).matchOrder(orderId))
+      await expect(market.connect(bob).matchOrder(orderId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "NotOrderUser")
         .withArgs(orderId, bob.address);
       await time.increaseTo(expiresAt);
-      await expect(market.connect(alice).takeOffer(orderId, offerId))
+      await expect(market.connect(alice).takeOffer(orderId, offerId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "OrderExpired")
         .withArgs(orderId, expiresAt);
-      await expect(market.connect(alice).matchOrder(orderId))
+      await expect(market.connect(alice).matchOrder(orderId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "OrderExpired")
         .withArgs(orderId, expiresAt);
       const other = await createOrder(f, alice);
-      await market.connect(alice).takeOffer(other, offerId);
-      await expect(market.connect(alice).takeOffer(other, offerId))
+      await market.connect(alice).takeOffer(other, offerId, NO_PRICE_LIMIT);
+      await expect(market.connect(alice).takeOffer(other, offerId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "OrderNotOpen")
         .withArgs(other, OrderStatus.Filled);
-      await expect(market.connect(alice).takeOffer(77, offerId))
+      await expect(market.connect(alice).takeOffer(77, offerId, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(market, "UnknownOrder")
         .withArgs(77);
     });
@@ -529,7 +556,7 @@ describe("ResourceMarket", () => {
         const id = await createOrder(f, alice, { units: 1n });
         const outcome = await market
           .connect(alice)
-          .matchOrder(id)
+          .matchOrder(id, NO_PRICE_LIMIT)
           .then(
             async (tx) => ({ receipt: await tx.wait(), err: undefined }),
             (err: unknown) => ({ receipt: undefined, err }),
@@ -558,11 +585,11 @@ describe("ResourceMarket", () => {
     it("reverts NoEligibleOffer with an empty index or when no offer fits", async () => {
       const f = await marketFixture();
       const id = await createOrder(f, f.alice);
-      await expect(f.market.connect(f.alice).matchOrder(id))
+      await expect(f.market.connect(f.alice).matchOrder(id, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(f.market, "NoEligibleOffer")
         .withArgs(id, 0);
       await postOffer(f, f.opA, NODE_A, { pricePerUnitSecond: 100n * PRICE });
-      await expect(f.market.connect(f.alice).matchOrder(id))
+      await expect(f.market.connect(f.alice).matchOrder(id, NO_PRICE_LIMIT))
         .to.be.revertedWithCustomError(f.market, "NoEligibleOffer")
         .withArgs(id, 1);
     });
@@ -580,7 +607,7 @@ describe("ResourceMarket", () => {
       const RUNS = 110;
       for (let i = 0; i < RUNS; i++) {
         const id = await createOrder(f, alice, { units: 1n, duration: 60n });
-        const receipt = await (await market.connect(alice).matchOrder(id)).wait();
+        const receipt = await (await market.connect(alice).matchOrder(id, NO_PRICE_LIMIT)).wait();
         const event = receipt!.logs.map((l) => market.interface.parseLog(l)).find((p) => p?.name === "OrderMatched")!;
         expect(event.args.totalWeight).to.equal(11n * 10n ** 18n);
         wins[event.args.nodeId as string]++;
@@ -600,7 +627,7 @@ describe("ResourceMarket", () => {
       expect(await market.weightOf(NODE_A)).to.equal(10n ** 18n);
       await postOffer(f, f.opA, NODE_A);
       const id = await createOrder(f, f.alice);
-      await expect(market.connect(f.alice).matchOrder(id))
+      await expect(market.connect(f.alice).matchOrder(id, NO_PRICE_LIMIT))
         .to.emit(market, "OrderMatched")
         .withArgs(id, 1, NODE_A, 1, 1, 10n ** 18n, 10n ** 18n, anyValue);
     });
@@ -611,7 +638,7 @@ describe("ResourceMarket", () => {
       const b = await postOffer(f, f.opB, NODE_B);
       await f.registry.removeNode(NODE_A);
       const id = await createOrder(f, f.alice);
-      await expect(f.market.connect(f.alice).matchOrder(id))
+      await expect(f.market.connect(f.alice).matchOrder(id, NO_PRICE_LIMIT))
         .to.emit(f.market, "OrderMatched")
         .withArgs(id, b, NODE_B, 2, 1, anyValue, anyValue, anyValue);
     });
@@ -736,7 +763,7 @@ describe("ResourceMarket", () => {
       const ids: bigint[] = [];
       for (let i = 0; i < 3; i++) {
         const id = await createOrder(f, alice, { duration: 100n });
-        await market.connect(alice).takeOffer(id, offerId);
+        await market.connect(alice).takeOffer(id, offerId, NO_PRICE_LIMIT);
         ids.push(id);
       }
       await time.increase(1000); // all three ran to their end
@@ -753,10 +780,10 @@ describe("ResourceMarket", () => {
         .to.be.revertedWithCustomError(market, "NothingToWithdraw")
         .withArgs(ids[0]);
       await expect(market.connect(opA).withdrawBatch([]))
-        .to.be.revertedWithCustomError(market, "InvalidBatchSize")
+        .to.be.revertedWithCustomError(market, "BadBatchSize")
         .withArgs(0, 64);
       await expect(market.connect(opA).withdrawBatch(Array(65).fill(ids[0])))
-        .to.be.revertedWithCustomError(market, "InvalidBatchSize")
+        .to.be.revertedWithCustomError(market, "BadBatchSize")
         .withArgs(65, 64);
       await expect(market.connect(alice).withdrawBatch(ids))
         .to.be.revertedWithCustomError(market, "NotOperator")
@@ -973,7 +1000,7 @@ describe("ResourceMarket", () => {
       await evil.connect(alice).approve(await market.getAddress(), ethers.MaxUint256);
       await market.connect(opA).postOffer(NODE_A, offer());
       await market.connect(alice).createOrder(order());
-      await market.connect(alice).takeOffer(1, 1);
+      await market.connect(alice).takeOffer(1, 1, NO_PRICE_LIMIT);
       await time.increase(100);
       // During the payout transfer the token calls market.closeLease(1) (as if it were the user).
       await evil.arm(await market.getAddress(), market.interface.encodeFunctionData("withdraw", [1n]));

@@ -14,6 +14,7 @@ import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
 import {
   CloseReason,
+  NO_PRICE_LIMIT,
   LeaseStatus,
   ResourceKind,
   accruedAt,
@@ -122,7 +123,9 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
     const userBefore = await reader.HMSToken.read.balanceOf([user.address]);
     const created = orderCreated(await wait(await s.as(16).ResourceMarket.write.createOrderWithPermit([t, permit])));
     expect(created.escrow).to.equal(escrow);
-    const started = leaseStarted(await wait(await s.as(16).ResourceMarket.write.takeOffer([created.orderId, offerId])));
+    const started = leaseStarted(
+      await wait(await s.as(16).ResourceMarket.write.takeOffer([created.orderId, offerId, NO_PRICE_LIMIT])),
+    );
     expect(started.nodeId).to.equal(nodeIdOf(0));
     expect(started.excessRefund).to.equal(escrow / 2n); // offer at half the order's maximum price
     await wait(
@@ -184,7 +187,7 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
       const t = await s.terms({ units: 10n, duration: DAY });
       const { orderId } = orderCreated(await wait(await as(18).ResourceMarket.write.createOrder([t])));
       const [matched] = marketEvents(
-        await wait(await as(18).ResourceMarket.write.matchOrder([orderId])),
+        await wait(await as(18).ResourceMarket.write.matchOrder([orderId, NO_PRICE_LIMIT])),
         "OrderMatched",
       );
       expect(matched.offerId).to.equal(second);
@@ -214,7 +217,7 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
     const iface = ResourceMarket__factory.createInterface();
     const gas: Record<string, bigint> = {};
     const warm = await order();
-    gas.take = (await wait(await as(18).ResourceMarket.write.takeOffer([warm, 1n]))).gasUsed;
+    gas.take = (await wait(await as(18).ResourceMarket.write.takeOffer([warm, 1n, NO_PRICE_LIMIT]))).gasUsed;
     await time.increase(3_600);
     gas.withdraw = (await wait(await as(12).ResourceMarket.write.withdraw([warm]))).gasUsed;
     await time.increase(3_600);
@@ -222,7 +225,7 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
     for (const k of [8, 32]) {
       await govern(s.timelock, reader.ResourceMarket.address, iface.encodeFunctionData("setMatchK", [k]));
       const id = await order();
-      const receipt = await wait(await as(18).ResourceMarket.write.matchOrder([id]));
+      const receipt = await wait(await as(18).ResourceMarket.write.matchOrder([id, NO_PRICE_LIMIT]));
       expect(marketEvents(receipt, "OrderMatched")[0].examined).to.equal(BigInt(k));
       gas[`match${k}`] = receipt.gasUsed;
     }

@@ -98,8 +98,10 @@ describe("offchain/protocol/report: period reports, CIDs, terms", () => {
     const { pool } = await loadFixture(rewardsSystem);
     const attestation = {
       epoch: 9n,
+      fromPeriod: 2n ** 40n + 3n,
       signers: 0b1011101n,
       bookkeeperShare: 123_456_789n,
+      signaturesUntil: 2_000_000_123,
       carryRoot: node(1),
       dataCid: node(2),
     };

@@ -8,7 +8,9 @@
  *     every open liability (unclaimed node emission, unsettled bookkeeper shares),
  *   - a quorum-signed report lands only if it builds on the first unreported period (`fromPeriod = nextPeriod`,
  *     else `ReportBaseMismatch`, or `EmptyReportRange` past its own period), so the ranges of the reports that land
- *     partition the periods: no traffic is paid twice.
+ *     partition the periods: no traffic is paid twice,
+ *   - every member who signed — in the submitted bitmap or added later with `addSignatures` during the signature
+ *     window — is paid the same share and never recorded as missing duty; settlement never runs inside the window.
  * "Paid" is observed independently from the token's Transfer events out of the pool.
  */
 import { expect } from "chai";
@@ -17,7 +19,17 @@ import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Hex } from "viem";
 import { HMS } from "../helpers/fixtures";
-import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum, DAY } from "./fixtures";
+import {
+  electCommittee,
+  endOfPeriod,
+  first,
+  nodeId,
+  period,
+  rewardsSystem,
+  signQuorum,
+  DAY,
+  SIGNATURE_WINDOW,
+} from "./fixtures";
 import { ledgerFrom } from "../../offchain/protocol/ledger";
 import { buildReport, type BuiltReport } from "../../offchain/protocol/report";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
@@ -30,6 +42,7 @@ type Action =
   | { kind: "batch"; node: number }
   | { kind: "fund"; amount: bigint }
   | { kind: "settle"; pick: number }
+  | { kind: "sign"; pick: number; mask: number }
   | { kind: "reclaim"; pick: number }
   | { kind: "jump"; seconds: bigint };
 
@@ -58,13 +71,21 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("fund" as const), amount: fc.bigInt({ min: 1n, max: HMS(5_000) }) }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("sign" as const),
+      pick: fc.nat(),
+      mask: fc.integer({ min: 1, max: 127 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("reclaim" as const), pick: fc.nat() }) },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("jump" as const),
-      seconds: fc.oneof(fc.bigInt({ min: 1n, max: 3_600n }), fc.constant(366n * DAY)),
+      seconds: fc.oneof(fc.bigInt({ min: 1n, max: 3_600n }), fc.constant(SIGNATURE_WINDOW), fc.constant(366n * DAY)),
     }),
   },
 );
@@ -91,7 +112,12 @@ describe("MiningPool (property)", () => {
       fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 10 }), async (actions) => {
         const { sys, c } = await loadFixture(withPayouts);
         const poolAddress = await sys.pool.getAddress();
-        const reported: { p: ReportedPeriod; built: BuiltReport }[] = [];
+        const reported: {
+          p: ReportedPeriod;
+          built: BuiltReport;
+          all: Awaited<ReturnType<typeof signQuorum>>;
+          known: bigint;
+        }[] = [];
         let next = 0n;
         let paid = 0n;
         let funded = await sys.pool.totalFunded();
@@ -118,7 +144,8 @@ describe("MiningPool (property)", () => {
               await expect(tx).to.be.revertedWithCustomError(sys.pool, "ReportBaseMismatch").withArgs(from, next);
             } else {
               await (await tx).wait();
-              reported.push({ p: await period(sys, p), built });
+              const all = await signQuorum(sys, c, report, first(7));
+              reported.push({ p: await period(sys, p), built, all, known: (1n << BigInt(a.signers)) - 1n });
               next = p + 1n;
             }
           } else if (a.kind === "claim" && reported.length > 0) {
@@ -147,10 +174,52 @@ describe("MiningPool (property)", () => {
             await sys.token.connect(sys.ido).approve(sys.pool, a.amount);
             await sys.pool.connect(sys.ido).fund(a.amount);
             funded += a.amount;
+          } else if (a.kind === "sign" && reported.length > 0) {
+            const r = reported[a.pick % reported.length];
+            const now = BigInt(await time.latest()) + 1n;
+            await time.setNextBlockTimestamp(now);
+            const bits = [0, 1, 2, 3, 4, 5, 6].filter((i) => (a.mask >> i) & 1);
+            const tx = sys.pool.addSignatures(r.p.period, r.p.terms, r.p.attestation, {
+              keys: r.all.keys,
+              signers: BigInt(a.mask),
+              signatures: bits.map((i) => r.all.signatures[i]),
+            });
+            const fresh = BigInt(a.mask) & ~r.known;
+            if (now >= BigInt(r.p.attestation.signaturesUntil)) {
+              await expect(tx).to.be.revertedWithCustomError(sys.pool, "SignatureWindowClosed");
+            } else if (fresh === 0n) {
+              await expect(tx).to.be.revertedWithCustomError(sys.pool, "NoNewSignatures");
+            } else {
+              await expect(tx)
+                .to.emit(sys.pool, "SignaturesAdded")
+                .withArgs(r.p.period, 0, fresh, r.known | fresh);
+              r.known |= fresh;
+            }
           } else if (a.kind === "settle" && reported.length > 0) {
             const r = reported[a.pick % reported.length];
             if (await sys.pool.isSettled(r.p.period)) continue;
-            await outflow(sys.pool.settleBookkeepers([settlement(r.p)]));
+            const now = BigInt(await time.latest()) + 1n;
+            await time.setNextBlockTimestamp(now);
+            if (now < BigInt(r.p.attestation.signaturesUntil)) {
+              await expect(sys.pool.settleBookkeepers([settlement(r.p)])).to.be.revertedWithCustomError(
+                sys.pool,
+                "SignatureWindowOpen",
+              );
+              continue;
+            }
+            const missedBefore = await Promise.all(c.bookkeepers.map((b) => sys.committee.missed(0, b)));
+            const tx = sys.pool.settleBookkeepers([settlement(r.p)]);
+            // Every recorded signer is paid (nobody was removed here), nobody who signed is missing duty.
+            const signed = BigInt([0, 1, 2, 3, 4, 5, 6].filter((i) => (r.known >> BigInt(i)) & 1n).length);
+            const share = r.p.attestation.bookkeeperShare;
+            await expect(tx)
+              .to.emit(sys.pool, "BookkeepersSettled")
+              .withArgs(r.p.period, 0, share / signed, signed, 7n - signed, share - (share / signed) * signed);
+            await outflow(tx);
+            for (let i = 0; i < 7; i++) {
+              const signedIt = ((r.known >> BigInt(i)) & 1n) === 1n;
+              expect(await sys.committee.missed(0, c.bookkeepers[i])).to.equal(missedBefore[i] + (signedIt ? 0n : 1n));
+            }
           } else if (a.kind === "reclaim" && reported.length > 0) {
             const r = reported[a.pick % reported.length];
             const now = BigInt(await time.latest()) + 1n;

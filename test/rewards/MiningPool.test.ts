@@ -9,6 +9,7 @@ import {
   E0,
   HALVING,
   POOL_PARAMS,
+  SIGNATURE_WINDOW,
   committeeKey,
   deployPool,
   electCommittee,
@@ -414,6 +415,23 @@ describe("MiningPool", () => {
         .withArgs(5, 1, 0);
     });
 
+    it("keeps the outgoing committee's grace when epochs were skipped or the election came late", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      // No election for epochs 1 and 2; epoch 3's comes two hours after its start.
+      const epoch3 = await sys.committee.epochStart(3);
+      await time.increaseTo(epoch3 + 7200n);
+      const next = await electCommittee(sys, 3n, 4, 20);
+      const electedAt = BigInt(await time.latest());
+      // The committee that actually served until now is epoch 0's (not "epoch 2"): it may still land its report
+      // during the grace, counted from the election moment (not from the epoch start, long past).
+      await expect(post(sys, c, reportOf(0n, 0n, 2).report, first(5))).to.emit(sys.pool, "PeriodReported");
+      await time.increaseTo(electedAt + 3600n);
+      await expect(post(sys, c, reportOf(1n, 0n, 2).report, first(5)))
+        .to.be.revertedWithCustomError(sys.pool, "EpochNotAccepted")
+        .withArgs(0, 3, electedAt + 3600n);
+      await expect(post(sys, next, reportOf(1n, 3n, 2).report, first(3))).to.emit(sys.pool, "PeriodReported");
+    });
+
     it("rejects a removed (slashed) member's signature and an epoch without committee", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       const r = reportOf(0n, 0n, 2).report;
@@ -480,6 +498,7 @@ describe("MiningPool", () => {
         500n,
         365n * DAY,
         3600n,
+        SIGNATURE_WINDOW,
       ]);
     });
 
@@ -743,6 +762,11 @@ describe("MiningPool", () => {
       const per0 = p0.attestation.bookkeeperShare / 5n;
       const per1 = p1.attestation.bookkeeperShare / 6n;
       const committeeAddress = await sys.committee.getAddress();
+      // Settlement waits for the signature window of each period.
+      await expect(sys.pool.settleBookkeepers([settlement(p0)]))
+        .to.be.revertedWithCustomError(sys.pool, "SignatureWindowOpen")
+        .withArgs(0, p0.attestation.signaturesUntil);
+      await time.increase(SIGNATURE_WINDOW);
       const tx = sys.pool.connect(sys.outsider).settleBookkeepers([settlement(p0), settlement(p1)]);
       await expect(tx)
         .to.emit(sys.pool, "BookkeepersSettled")
@@ -771,6 +795,7 @@ describe("MiningPool", () => {
       await post(sys, c, reportOf(0n, 0n, 2).report, first(5));
       const p0 = await period(sys, 0n);
       await sys.committee.removeMember(0, 1); // slashed after signing
+      await time.increase(SIGNATURE_WINDOW);
       const per = p0.attestation.bookkeeperShare / 5n;
       const [, , reserveBefore] = await sys.pool.state();
       const forged = { ...settlement(p0), attestation: { ...p0.attestation, signers: 0b1111111n } };
@@ -795,6 +820,7 @@ describe("MiningPool", () => {
       const p1 = await period(sys, 1n);
       const p2 = await period(sys, 2n);
       await sys.committee.setCommittee(0, [], []); // committee 0 now reads empty
+      await time.increase(SIGNATURE_WINDOW);
       await expect(sys.pool.settleBookkeepers([settlement(p1), { ...settlement(p2), attestation: p0.attestation }]))
         .to.be.revertedWithCustomError(sys.pool, "MixedEpochs")
         .withArgs(1, 0);
@@ -804,12 +830,121 @@ describe("MiningPool", () => {
       );
     });
 
+    it("signers stripped from a report by a front-runner add their signatures back and are paid, never missed", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 0n);
+      const built = reportOf(0n, 0n, 2);
+      // All seven signed; a front-runner lands the report with a bare quorum (members 0..4).
+      const all = await signQuorum(sys, c, built.report, first(7));
+      await sys.pool.connect(sys.outsider).submitReport(built.report, await signQuorum(sys, c, built.report, first(5)));
+      const p0 = await period(sys, 0n);
+      expect(p0.attestation.signers).to.equal(0b11111n);
+      expect(p0.attestation.fromPeriod).to.equal(0n);
+      // Member 5 adds its own signature, then anyone adds 6's (and repeats 5's: skipped).
+      const compact = (idx: number[]) => ({
+        keys: all.keys,
+        signers: idx.reduce((m, i) => m | (1n << BigInt(i)), 0n),
+        signatures: idx.map((i) => all.signatures[i]),
+      });
+      await expect(sys.pool.addSignatures(0, p0.terms, p0.attestation, compact([5])))
+        .to.emit(sys.pool, "SignaturesAdded")
+        .withArgs(0, 0, 0b100000n, 0b111111n);
+      await expect(sys.pool.addSignatures(0, p0.terms, p0.attestation, compact([5, 6])))
+        .to.emit(sys.pool, "SignaturesAdded")
+        .withArgs(0, 0, 0b1000000n, 0b1111111n);
+      await expect(sys.pool.addSignatures(0, p0.terms, p0.attestation, compact([0, 6])))
+        .to.be.revertedWithCustomError(sys.pool, "NoNewSignatures")
+        .withArgs(0, 0b1111111n);
+      expect(await sys.pool.addedSigners(0)).to.equal(0b1100000n);
+      // Settlement waits for the window, then pays all seven equally and records nobody as missing duty.
+      await expect(sys.pool.settleBookkeepers([settlement(p0)])).to.be.revertedWithCustomError(
+        sys.pool,
+        "SignatureWindowOpen",
+      );
+      await time.increase(SIGNATURE_WINDOW);
+      await expect(sys.pool.addSignatures(0, p0.terms, p0.attestation, compact([6])))
+        .to.be.revertedWithCustomError(sys.pool, "SignatureWindowClosed")
+        .withArgs(0, p0.attestation.signaturesUntil);
+      const per = p0.attestation.bookkeeperShare / 7n;
+      await expect(sys.pool.settleBookkeepers([settlement(p0)]))
+        .to.emit(sys.pool, "BookkeepersSettled")
+        .withArgs(0, 0, per, 7, 0, p0.attestation.bookkeeperShare - 7n * per);
+      for (let i = 0; i < 7; i++) {
+        expect(await sys.committee.credited(c.bookkeepers[i])).to.equal(per);
+        expect(await sys.committee.missed(0, c.bookkeepers[i])).to.equal(0n);
+      }
+    });
+
+    it("rejects an added signature that is not the member's, and one by a member removed since", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 0n);
+      const built = reportOf(0n, 0n, 2);
+      const all = await signQuorum(sys, c, built.report, first(7));
+      await post(sys, c, built.report, first(5));
+      const p0 = await period(sys, 0n);
+      // Member 6's signature passed as member 5's.
+      await expect(
+        sys.pool.addSignatures(0, p0.terms, p0.attestation, {
+          keys: all.keys,
+          signers: 1n << 5n,
+          signatures: [all.signatures[6]],
+        }),
+      )
+        .to.be.revertedWithCustomError(sys.pool, "InvalidSignature")
+        .withArgs(5, c.keys[5], c.keys[6]);
+      // Member 6 removed (slashed) since: its key is zero in the commitment and it cannot be added.
+      await sys.committee.removeMember(0, 6);
+      const [, live] = await sys.committee.committee(0);
+      await expect(
+        sys.pool.addSignatures(0, p0.terms, p0.attestation, {
+          keys: [...live],
+          signers: 1n << 6n,
+          signatures: [all.signatures[6]],
+        }),
+      )
+        .to.be.revertedWithCustomError(sys.pool, "RemovedSigner")
+        .withArgs(6);
+      await expect(
+        sys.pool.addSignatures(
+          0,
+          p0.terms,
+          { ...p0.attestation, signers: 0b1111111n },
+          {
+            keys: [...live],
+            signers: 0n,
+            signatures: [],
+          },
+        ),
+      )
+        .to.be.revertedWithCustomError(sys.pool, "AttestationMismatch")
+        .withArgs(0);
+    });
+
+    it("does not pay a member removed after an older epoch's election when that epoch's report is settled", async () => {
+      const { sys, c } = await loadFixture(withCommittee);
+      await endOfPeriod(sys.pool, 0n);
+      await post(sys, c, reportOf(0n, 0n, 2).report, first(5));
+      const p0 = await period(sys, 0n);
+      // Member 1 is slashed much later: the old committee's keys are untouched (only recent committees are
+      // updated), but it was removed since that election.
+      await sys.committee.setRemovedSince(c.bookkeepers[1]);
+      expect((await sys.committee.committee(0))[1][1]).to.equal(c.keys[1]);
+      await time.increase(SIGNATURE_WINDOW);
+      const per = p0.attestation.bookkeeperShare / 5n;
+      await expect(sys.pool.settleBookkeepers([settlement(p0)]))
+        .to.emit(sys.pool, "BookkeepersSettled")
+        .withArgs(0, 0, per, 4, 2, p0.attestation.bookkeeperShare - 4n * per);
+      expect(await sys.committee.credited(c.bookkeepers[1])).to.equal(0n);
+      expect(await sys.committee.missed(0, c.bookkeepers[1])).to.equal(0n);
+    });
+
     it("accepts the committee returning a stakeless signer's reward through fund() during settlement", async () => {
       const { sys, c } = await loadFixture(withCommittee);
       await endOfPeriod(sys.pool, 0n);
       await post(sys, c, reportOf(0n, 0n, 2).report, first(5));
       const p0 = await period(sys, 0n);
       await sys.committee.setStakeless(c.bookkeepers[2], await sys.pool.getAddress());
+      await time.increase(SIGNATURE_WINDOW);
       const per = p0.attestation.bookkeeperShare / 5n;
       const funded = await sys.pool.totalFunded();
       await expect(sys.pool.settleBookkeepers([settlement(p0)]))
@@ -824,6 +959,7 @@ describe("MiningPool", () => {
       await endOfPeriod(sys.pool, 0n);
       await post(sys, c, buildReport(ledgerFrom(0n, []), { epoch: 0n, topN: 5, fromPeriod: 0n }).report, first(5));
       const p = await period(sys, 0n);
+      await time.increase(SIGNATURE_WINDOW);
       await expect(sys.pool.settleBookkeepers([settlement(p)]))
         .to.emit(sys.pool, "BookkeepersSettled")
         .withArgs(0, 0, 0, 5, 2, 0);

@@ -36,7 +36,11 @@ export const POOL_PARAMS = {
   bookkeeperShareBps: 500,
   claimWindow: Number(365n * DAY),
   electionGrace: 3600,
+  signatureWindow: 60,
 };
+
+/** Seconds after a report during which signatures may be added (settlement only after it). */
+export const SIGNATURE_WINDOW = 60n;
 
 /** ContributionRegistry.Params defaults. */
 export const REGISTRY_PARAMS = {

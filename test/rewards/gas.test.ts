@@ -7,10 +7,19 @@
  */
 import { expect } from "chai";
 import hre from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Address, Hex } from "viem";
 import type { ContractTransactionResponse } from "ethers";
-import { electCommittee, endOfPeriod, first, nodeId, period, rewardsSystem, signQuorum } from "./fixtures";
+import {
+  SIGNATURE_WINDOW,
+  electCommittee,
+  endOfPeriod,
+  first,
+  nodeId,
+  period,
+  rewardsSystem,
+  signQuorum,
+} from "./fixtures";
 import { ledgerFrom } from "../../offchain/protocol/ledger";
 import { buildReport, type BuiltReport } from "../../offchain/protocol/report";
 import { batchClaim, claimArgs, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
@@ -115,6 +124,7 @@ describe("Rewards gas (docs/GAS.md)", () => {
       sys.pool.claimBatch(nodeId(1), batch(1, 10, nodeId(1))),
     );
     rows.push(["  … per claim", gb2 / 9n]);
+    await time.increase(SIGNATURE_WINDOW); // settlement waits for the signature window
     await gas(
       "settleBookkeepers, 1 period (5 credited, 2 missed)",
       sys.pool.settleBookkeepers([settlement(periods[0])]),
@@ -125,6 +135,9 @@ describe("Rewards gas (docs/GAS.md)", () => {
     );
     rows.push(["  … per period", g8 / 8n]);
     expect(g2).to.be.lessThan(g1);
+    // A single claim to a payee that already holds HMS: 70,069 before issue 16. The goal is ≤ 60,000 (docs/GAS.md);
+    // this guards what has been reached so far.
+    expect(g2).to.be.at.most(62_500n);
     expect(gb2 / 9n).to.be.at.most(60_000n);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Rewards in the deployed system (offchain/chain/deploy.ts, the same code as `npm run deploy:local`): the real
- * BookkeeperStaking elects a committee; its members sign a period report in TypeScript (offchain/protocol/report.ts,
+ * BookkeeperStaking elects a committee; its members sign a period report in TypeScript (offchain/meta/report.ts,
  * offchain/core/signing.ts); the report is posted; nodes registered in the real NodeRegistry claim to their payout
  * addresses; the bookkeeper share is credited to the real staking pools and missed duty is recorded; a
  * measurement batch and coefficients reach the ContributionRegistry; governance goes through the timelock.
@@ -14,7 +14,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { hmsContracts, loadDeployment } from "../../offchain/chain";
-import { claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
+import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, settlement } from "../../offchain/chain/rewards";
 import { quorumArgs } from "../../offchain/protocol/quorum";
 import { ledgerFrom } from "../../offchain/protocol/ledger";
 import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
@@ -167,6 +167,7 @@ describe("rewards in the deployed system", () => {
     // delegators' part); the member who did not sign records a missed duty.
     const per = p.attestation.bookkeeperShare / 3n;
     const margins = await Promise.all(c.members.map(async (m) => (await staking.bookkeeperInfo(m)).margin));
+    await time.increase(LOCAL_SIGNATURE_WINDOW); // settlement waits for the signature window
     const tx = await ethers
       .getContractAt("MiningPool", poolAddress)
       .then((pool) => pool.connect(signers[19]).settleBookkeepers([settlement(p)]));

@@ -273,6 +273,55 @@ describe("BookkeeperCouncil", () => {
       await ctx.staking.connect(bk).register(MIN_MARGIN, 0);
     });
 
+    it("a Dismiss reaches margin that is unbonding: unbonding first does not escape it, nor does registering again", async () => {
+      const { ctx, bk } = await loadFixture(withBookkeepers);
+      await ctx.council.connect(ctx.members[4]).propose(Action.Dismiss, bk.address, "ipfs://report-43");
+      await approve(ctx, Action.Dismiss, bk.address, [5]);
+      // Seeing the motion gather votes, the bookkeeper unbonds its whole margin: off the candidate list, status None.
+      await ctx.staking.connect(bk).unbond(HMS(15_000));
+      expect((await ctx.staking.bookkeeperInfo(bk.address)).status).to.equal(Status.None);
+      expect(await ctx.staking.isDismissable(bk.address)).to.equal(true);
+      // The deciding vote still finds it: both pending margin locks (5k + 15k) are forfeited.
+      await expect(ctx.council.connect(ctx.members[6]).vote(Action.Dismiss, bk.address))
+        .to.emit(ctx.staking, "BookkeeperDismissed")
+        .withArgs(bk.address, HMS(20_000), false)
+        .and.to.emit(ctx.council, "VerdictApplied")
+        .withArgs(bk.address, HMS(20_000), false);
+      expect(await ctx.staking.pendingPoolFunds()).to.equal(HMS(20_000));
+      await time.increase(31n * DAY);
+      await expect(ctx.staking.connect(bk).withdraw()).to.be.revertedWithCustomError(ctx.staking, "NothingToWithdraw");
+
+      // Unbonding and registering again (fresh margin) does not escape a motion either: it takes both.
+      const { ctx: c2, b2 } = await loadFixture(withBookkeepers);
+      await c2.council.connect(c2.members[4]).propose(Action.Dismiss, b2.address, "ipfs://report-44");
+      await approve(c2, Action.Dismiss, b2.address, [5]);
+      await c2.staking.connect(b2).unbond(HMS(20_000));
+      await fund(c2, b2, MIN_MARGIN);
+      await c2.staking.connect(b2).register(MIN_MARGIN, 0);
+      await expect(c2.council.connect(c2.members[6]).vote(Action.Dismiss, b2.address))
+        .to.emit(c2.staking, "BookkeeperDismissed")
+        .withArgs(b2.address, HMS(20_000) + MIN_MARGIN, false);
+      await time.increase(31n * DAY);
+      await expect(c2.staking.connect(b2).withdraw()).to.be.revertedWithCustomError(c2.staking, "NothingToWithdraw");
+    });
+
+    it("a Dismiss motion may target an account with margin still unbonding; not one with nothing at stake", async () => {
+      const { ctx, bk, b2 } = await loadFixture(withBookkeepers);
+      await ctx.staking.connect(b2).unbond(HMS(20_000));
+      await ctx.council.connect(ctx.members[0]).propose(Action.Dismiss, b2.address, "left with its margin");
+      await approve(ctx, Action.Dismiss, b2.address, [1, 2]);
+      expect((await ctx.staking.bookkeeperInfo(b2.address)).margin).to.equal(0n);
+      expect((await ctx.staking.locksOf(b2.address))[0].length).to.equal(0);
+      // Once the locks matured and were withdrawn there is nothing left to reach.
+      await ctx.staking.connect(bk).unbond(HMS(15_000));
+      await time.increase(31n * DAY);
+      await ctx.staking.connect(bk).withdraw();
+      expect(await ctx.staking.isDismissable(bk.address)).to.equal(false);
+      await expect(
+        ctx.council.connect(ctx.members[0]).propose(Action.Dismiss, bk.address, ""),
+      ).to.be.revertedWithCustomError(ctx.council, "NotRegisteredBookkeeper");
+    });
+
     it("blacklists with 2/3: banned for good, and its recommenders face a re-vote", async () => {
       const { ctx, bk } = await loadFixture(withBookkeepers);
       const [m0, m1] = ctx.members;
@@ -356,10 +405,13 @@ describe("BookkeeperCouncil", () => {
       await time.increase(RETAIN_PERIOD + 1n);
       await ctx.council.concludeRetain(m1.address);
       expect((await ctx.council.motion(Action.AddMember, newcomer)).approvals).to.equal(1n);
-      // b2 leaves before the dismissal passes: the motion closes without effect.
+      // b2 leaves and its margin matures and is withdrawn before the dismissal passes (the council took longer
+      // than the unbonding wait): nothing is left to reach, and the motion closes without effect.
       await ctx.council.connect(m0).propose(Action.Dismiss, b2.address, "");
       await approve(ctx, Action.Dismiss, b2.address, [2]);
       await ctx.staking.connect(b2).unbond(HMS(20_000));
+      await time.increase(31n * DAY);
+      await ctx.staking.connect(b2).withdraw();
       await expect(ctx.council.connect(ctx.members[3]).vote(Action.Dismiss, b2.address))
         .to.emit(ctx.council, "MotionClosed")
         .withArgs(anyValue, Action.Dismiss, b2.address)

@@ -6,7 +6,9 @@
  *   2. nothing is withdrawn before its wait ends (and every matured lock can be withdrawn);
  *   3. a slash never exceeds the stake it comes from (margin, unbonding margin, delegations, each lock);
  *   4. every elected committee is exactly the top n candidates by weight (ties: lower address);
- *   5. delegation pools stay solvent: the delegators' shares are never worth more than the pool.
+ *   5. delegation pools stay solvent: the delegators' shares are never worth more than the pool;
+ *   6. a council dismissal forfeits exactly the margin and the margin locks still unbonding (a bookkeeper that
+ *      unbonded first does not escape it), and what it forfeits can never be withdrawn.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -48,6 +50,7 @@ type Step =
   | { kind: "miss"; member: number; count: number }
   | { kind: "elect" }
   | { kind: "slash"; member: number; period: number }
+  | { kind: "dismiss"; bk: number }
   | { kind: "wait"; seconds: number };
 
 const bk = fc.integer({ min: 0, max: N_BOOKKEEPERS - 1 });
@@ -123,6 +126,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       period: fc.integer({ min: 0, max: 3 }),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("dismiss" as const), bk }) },
   {
     weight: 5,
     arbitrary: fc.record({ kind: fc.constant("wait" as const), seconds: fc.integer({ min: 600, max: 5 * 24 * 3600 }) }),
@@ -205,6 +209,7 @@ describe("BookkeeperStaking: property-based invariants", function () {
     let withdrawals = 0;
     let locksCreated = 0;
     let lateCuts = 0;
+    let dismissals = 0;
     await fc.assert(
       fc.asyncProperty(setup, fc.array(step, { minLength: 10, maxLength: 30 }), async (initial, rest) => {
         const steps = [...initial, ...rest];
@@ -321,6 +326,22 @@ describe("BookkeeperStaking: property-based invariants", function () {
                 tx = await s.connect(delegators[0]).reportEquivocation(ev.a, ev.sigA, ev.b, ev.sigB);
                 break;
               }
+              case "dismiss": {
+                // three of the seven council members (more than 1/3) dismiss a bookkeeper, unbonding or not
+                const who = bookkeepers[st.bk].address;
+                await ctx.council.connect(ctx.members[0]).propose(2, who, "property");
+                await ctx.council.connect(ctx.members[1]).vote(2, who);
+                const info = await s.bookkeeperInfo(who);
+                const [locks] = await s.locksOf(who);
+                const now = BigInt(await time.latest());
+                await time.setNextBlockTimestamp(now + 1n);
+                const ownLocks = locks
+                  .filter((l) => l.own && l.releaseAt > now + 1n)
+                  .reduce((a, l) => a + l.amount, 0n);
+                stakeBefore.set(who, { margin: info.margin, delegated: info.delegated, ownLocks, locks: new Map() });
+                tx = await ctx.council.connect(ctx.members[2]).vote(2, who);
+                break;
+              }
               case "wait":
                 await time.increase(st.seconds);
                 break;
@@ -356,6 +377,14 @@ describe("BookkeeperStaking: property-based invariants", function () {
                 expect(e.args.bounty + e.args.toPool).to.equal(
                   e.args.margin + e.args.unbondingMargin + e.args.delegated,
                 );
+              } else if (e.name === "BookkeeperDismissed") {
+                dismissals++;
+                // (6) exactly the margin and the margin still unbonding, nothing of it left to withdraw
+                const before = stakeBefore.get(e.args.bookkeeper)!;
+                expect(e.args.forfeited).to.equal(before.margin + before.ownLocks);
+                const [left] = await s.locksOf(e.args.bookkeeper);
+                for (const l of left) if (l.own) expect(l.releaseAt <= timestamp).to.equal(true);
+                expect((await s.bookkeeperInfo(e.args.bookkeeper)).margin).to.equal(0n);
               } else if (e.name === "CommitteeElected") {
                 elections++;
                 // (4) exactly the top n by weight
@@ -400,10 +429,11 @@ describe("BookkeeperStaking: property-based invariants", function () {
     );
     console.log(
       `      ${actions} actions: ${elections} elections, ${slashes} slashes, ${locksCreated} locks, ` +
-        `${withdrawals} withdrawn (${lateCuts} with a delegated-stake cut)`,
+        `${withdrawals} withdrawn (${lateCuts} with a delegated-stake cut), ${dismissals} dismissals`,
     );
     expect(elections).to.be.greaterThan(0);
     expect(slashes).to.be.greaterThan(0);
     expect(withdrawals).to.be.greaterThan(0);
+    expect(dismissals).to.be.greaterThan(0);
   });
 });

@@ -13,6 +13,7 @@ import {
   HMS,
   MIN_MARGIN,
   Param,
+  paramName,
   Status,
   conflictingProposals,
   defaultStaking,
@@ -133,13 +134,13 @@ describe("BookkeeperStaking", () => {
         .withArgs(future, anyValue);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, committeeSize: 49 }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.CommitteeSize, 49, 1, 48);
+        .withArgs(paramName(Param.CommitteeSize), 49, 1, 48);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, unbondingPeriod: DAY - 1n }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.UnbondingPeriod, DAY - 1n, DAY, 365n * DAY);
+        .withArgs(paramName(Param.UnbondingPeriod), DAY - 1n, DAY, 365n * DAY);
       await expect(factory.deploy(t, r, admin, members, { ...DEFAULT_STAKING_PARAMS, epochLength: 3599n }))
         .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
-        .withArgs(Param.EpochLength, 3599, 3600, 30n * DAY);
+        .withArgs(paramName(Param.EpochLength), 3599, 3600, 30n * DAY);
       await expect(factory.deploy(t, r, admin, [], DEFAULT_STAKING_PARAMS)).to.be.revertedWithCustomError(
         ctx.council,
         "InvalidMembers",
@@ -165,7 +166,7 @@ describe("BookkeeperStaking", () => {
         [Param.CommitteeSize, 1n, 48n],
         [Param.MaxCandidates, 4n, 512n],
         [Param.SlashDelegatedBps, 0n, 10_000n],
-        [Param.BountyBps, 0n, 10_000n],
+        [Param.BountyBps, 0n, 5_000n],
         [Param.MaxCommissionBps, 0n, 10_000n],
         [Param.MissPenaltyCap, 1n, 255n],
         [Param.AdmissionRequired, 0n, 1n],
@@ -174,11 +175,11 @@ describe("BookkeeperStaking", () => {
         if (min > 0n) {
           await expect(s.setParameter(param, min - 1n))
             .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-            .withArgs(param, min - 1n, min, max);
+            .withArgs(paramName(param), min - 1n, min, max);
         }
         await expect(s.setParameter(param, max + 1n))
           .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-          .withArgs(param, max + 1n, min, max);
+          .withArgs(paramName(param), max + 1n, min, max);
       }
       await expect(s.setParameter(Param.BountyBps, 2_500))
         .to.emit(s, "ParameterChanged")
@@ -192,11 +193,11 @@ describe("BookkeeperStaking", () => {
       await s.setParameter(Param.MaxCandidates, 10);
       await expect(s.setParameter(Param.CommitteeSize, 11))
         .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-        .withArgs(Param.CommitteeSize, 11, 1, 10);
+        .withArgs(paramName(Param.CommitteeSize), 11, 1, 10);
       await s.setParameter(Param.CommitteeSize, 10);
       await expect(s.setParameter(Param.MaxCandidates, 9))
         .to.be.revertedWithCustomError(s, "ParameterOutOfBounds")
-        .withArgs(Param.MaxCandidates, 9, 10, 512);
+        .withArgs(paramName(Param.MaxCandidates), 9, 10, 512);
     });
 
     it("changes the epoch length from the next epoch on, keeping past epoch numbers and starts", async () => {
@@ -285,6 +286,62 @@ describe("BookkeeperStaking", () => {
       await expect(ctx.staking.connect(c).register(MIN_MARGIN, 0))
         .to.be.revertedWithCustomError(ctx.staking, "CandidateListFull")
         .withArgs(2);
+    });
+
+    it("Sybils filling the candidate list do not lock newcomers out: a heavier newcomer evicts the lightest", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [honest, heavy] = ctx.bookkeepers;
+      await ctx.staking.setParameter(Param.MaxCandidates, 16);
+      // The attack: keyless, zero-weight candidates at the minimum margin (fully recoverable) fill the list.
+      const sybils: Wallet[] = [];
+      for (let i = 0; i < 16; i++) {
+        const w = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
+        await setBalance(w.address, 10n ** 18n);
+        await fund(ctx, w as unknown as HardhatEthersSigner, MIN_MARGIN);
+        await ctx.staking.connect(w).register(MIN_MARGIN, 0);
+        sybils.push(w);
+      }
+      await fund(ctx, honest, HMS(20_000));
+      await ctx.registry.connect(honest).setBookkeeperKey(signingKey(1).address);
+      await expect(ctx.staking.connect(honest).register(HMS(20_000), 0))
+        .to.be.revertedWithCustomError(ctx.staking, "CandidateListFull")
+        .withArgs(16);
+      // The fix: naming a lighter candidate evicts it (a keyless one weighs nothing).
+      const sybil = sybils[3].address;
+      const weight = HMS(20_000); // margin × 1 (no votes)
+      await expect(ctx.staking.connect(honest).registerReplacing(HMS(20_000), 0, sybil))
+        .to.emit(ctx.staking, "CandidateEvicted")
+        .withArgs(sybil, honest.address, 0, weight)
+        .and.to.emit(ctx.staking, "StatusChanged")
+        .withArgs(sybil, Status.Registered, Status.None)
+        .and.to.emit(ctx.staking, "BookkeeperRegistered");
+      expect(await ctx.staking.candidates())
+        .to.include(honest.address)
+        .and.not.include(sybil);
+      expect((await ctx.staking.candidates()).length).to.equal(16);
+      // The evicted account keeps its margin (bonded, no longer a candidate) and may unbond it.
+      expect((await ctx.staking.bookkeeperInfo(sybil)).margin).to.equal(MIN_MARGIN);
+      await ctx.staking.connect(sybils[3]).unbond(MIN_MARGIN);
+      // A newcomer must outweigh whoever it names: the honest candidate (20k, keyed) is not evictable by 15k.
+      await fund(ctx, heavy, HMS(15_000));
+      await ctx.registry.connect(heavy).setBookkeeperKey(signingKey(2).address);
+      await expect(ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, honest.address))
+        .to.be.revertedWithCustomError(ctx.staking, "NotOutweighed")
+        .withArgs(honest.address, weight, HMS(15_000));
+      // Nor can a keyless newcomer evict anyone (its weight is zero), and the named account must be a candidate.
+      await expect(ctx.staking.connect(sybils[3]).registerReplacing(MIN_MARGIN, 0, sybils[4].address))
+        .to.be.revertedWithCustomError(ctx.staking, "NotOutweighed")
+        .withArgs(sybils[4].address, 0, 0);
+      await expect(ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, sybil))
+        .to.be.revertedWithCustomError(ctx.staking, "NotRegistered")
+        .withArgs(sybil);
+      await ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, sybils[5].address);
+      // With room on the list, registerReplacing is a plain registration and evicts nobody.
+      await ctx.staking.setParameter(Param.MaxCandidates, 17);
+      await fund(ctx, ctx.bookkeepers[2], MIN_MARGIN);
+      await expect(
+        ctx.staking.connect(ctx.bookkeepers[2]).registerReplacing(MIN_MARGIN, 0, sybils[6].address),
+      ).to.not.emit(ctx.staking, "CandidateEvicted");
     });
 
     it("tops up and changes commission only while registered", async () => {
@@ -714,18 +771,18 @@ describe("BookkeeperStaking", () => {
       );
       const [, keysBefore] = await ctx.staking.committee(epoch);
       const position = keysBefore.indexOf(key.address);
-      // total = 30,000 margin + 1,000 delegated; bounty 3,100; pool 27,900
+      // total = 30,000 margin + 1,000 delegated; bounty 10 % of the margin, 3,000; pool 28,000
       const tx4 = ctx.staking.connect(reporter).reportEquivocation(a, sigA, b, sigB);
       await expect(tx4)
         .to.emit(ctx.staking, "EquivocationProven")
         .withArgs(bk.address, key.address, reporter.address, epoch, a.period, a.round, a.digest, b.digest, evidenceId)
         .and.to.emit(ctx.staking, "Slashed")
-        .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, HMS(3_100), HMS(27_900))
+        .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, HMS(3_000), HMS(28_000))
         .and.to.emit(ctx.staking, "StatusChanged")
         .withArgs(bk.address, Status.Registered, Status.Jailed)
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(27_900), HMS(27_900));
-      await expect(tx4).to.changeTokenBalances(ctx.token, [reporter, ctx.staking], [HMS(3_100), -HMS(3_100)]);
+        .withArgs(HMS(28_000), HMS(28_000));
+      await expect(tx4).to.changeTokenBalances(ctx.token, [reporter, ctx.staking], [HMS(3_000), -HMS(3_000)]);
       const info = await ctx.staking.bookkeeperInfo(bk.address);
       expect(info.status).to.equal(Status.Jailed);
       expect(info.margin).to.equal(0n);
@@ -786,7 +843,7 @@ describe("BookkeeperStaking", () => {
       const highS = (SECP256K1_N - s).toString(16).padStart(64, "0");
       const twin = `${r}${highS}${(v === 27 ? 28 : 27).toString(16)}` as Hex;
       await expect(ctx.staking.reportEquivocation(a, twin, b, sigB))
-        .to.be.revertedWithCustomError(ctx.staking, "InvalidSignature")
+        .to.be.revertedWithCustomError(ctx.staking, "InvalidEvidenceSignature")
         .withArgs(3, `0x${highS}`);
       // another slot of the same bookkeeper: it was already slashed
       const other = await conflictingProposals(ctx, key, epoch, 8n);
@@ -814,7 +871,7 @@ describe("BookkeeperStaking", () => {
         .to.be.revertedWithCustomError(s, "SameDigest")
         .withArgs(a.digest);
       await expect(s.reportEquivocation(a, "0x1234", b, sigB))
-        .to.be.revertedWithCustomError(s, "InvalidSignature")
+        .to.be.revertedWithCustomError(s, "InvalidEvidenceSignature")
         .withArgs(2, ethers.toBeHex(2, 32));
       const otherKey = signingKey(2); // a member, but another one
       const sigOther = await signTyped(otherKey, stakingDomain(ctx), "Proposal", b);
@@ -853,10 +910,10 @@ describe("BookkeeperStaking", () => {
       await ctx.staking.connect(d2).undelegate(bk.address, HMS(1_000)); // epoch 1: slashable
       await time.increase(2n * DAY);
       const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
-      // margin 20k + unbonding 5k + 10 % of 2k bonded delegations
+      // margin 20k + unbonding 5k + 10 % of 2k bonded delegations; bounty 10 % of the 25k margin
       await expect(ctx.staking.reportEquivocation(a, sigA, b, sigB))
         .to.emit(ctx.staking, "Slashed")
-        .withArgs(bk.address, epoch, HMS(20_000), HMS(5_000), HMS(200), 1000, HMS(2_520), HMS(22_680))
+        .withArgs(bk.address, epoch, HMS(20_000), HMS(5_000), HMS(200), 1000, HMS(2_500), HMS(22_700))
         .and.to.emit(ctx.staking, "LockSlashed")
         .withArgs(bk.address, 3, HMS(5_000));
       await ctx.staking.connect(d3).undelegate(bk.address, HMS(1_000)); // after the slash: 900, no second cut
@@ -870,7 +927,7 @@ describe("BookkeeperStaking", () => {
         .to.emit(ctx.staking, "Withdrawn")
         .withArgs(d2.address, bk.address, anyValue, HMS(900), HMS(100))
         .and.to.emit(ctx.staking, "PoolFundsPending")
-        .withArgs(HMS(100), HMS(22_780));
+        .withArgs(HMS(100), HMS(22_800));
       await expect(tx5).to.changeTokenBalance(ctx.token, d2, HMS(900));
       await expect(ctx.staking.connect(d3).withdraw()).to.changeTokenBalance(ctx.token, d3, HMS(900));
       const [, value] = await ctx.staking.delegationOf(bk.address, d4.address);
@@ -895,6 +952,55 @@ describe("BookkeeperStaking", () => {
           .withArgs(bk.address, epoch, HMS(30_000), 0, HMS(1_000), 1000, 0, HMS(31_000));
         await expect(tx, from).to.changeTokenBalances(ctx.token, [sender], [0]);
       }
+    });
+
+    it("an offender reporting itself from an unrelated account never profits: the bounty is only from its own margin", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [bk, b2, b3, b4] = ctx.bookkeepers;
+      const accomplice = ctx.signers[19]; // an account the contract cannot tell apart from an honest reporter
+      const key = await registerBookkeeper(ctx, bk, HMS(10_000), 1);
+      for (const [i, b] of [b2, b3, b4].entries()) await registerBookkeeper(ctx, b, HMS(10_000), i + 2);
+      // A large delegation: 10 % of it (200,000) is slashed too, far more than the offender's own margin.
+      await delegateTo(ctx, ctx.delegators[0], bk.address, HMS(2_000_000));
+      const epoch = await electNext(ctx.staking);
+      const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, epoch);
+      const tx = ctx.staking.connect(accomplice).reportEquivocation(a, sigA, b, sigB);
+      // Bounty = 10 % of the offender's own margin (1,000), never a share of its delegators' loss; the rest to the pool.
+      await expect(tx)
+        .to.emit(ctx.staking, "Slashed")
+        .withArgs(bk.address, epoch, HMS(10_000), 0, HMS(200_000), 1000, HMS(1_000), HMS(209_000));
+      await expect(tx).to.changeTokenBalance(ctx.token, accomplice, HMS(1_000));
+      // Offender + accomplice: −10,000 margin + 1,000 bounty: the self-report costs it 9,000, more than it pays.
+      // (Before: the bounty was 10 % of everything slashed, 21,000: the pair gained 11,000 from the delegators.)
+      // Governance cannot raise the bounty above half of the margin slashed: a self-report always costs the
+      // offender at least what it pays.
+      await expect(ctx.staking.setParameter(Param.BountyBps, 5_001))
+        .to.be.revertedWithCustomError(ctx.staking, "ParameterOutOfBounds")
+        .withArgs(paramName(Param.BountyBps), 5_001, 0, 5_000);
+    });
+
+    it("committeeStanding marks a member slashed after an older election, whose keys were not touched", async () => {
+      const ctx = await loadFixture(defaultStaking);
+      const [bk, b2, b3, b4] = ctx.bookkeepers;
+      const key = await registerBookkeeper(ctx, bk, HMS(10_000), 1);
+      for (const [i, b] of [b2, b3, b4].entries()) await registerBookkeeper(ctx, b, HMS(10_000), i + 2);
+      const old = await electNext(ctx.staking);
+      await electNext(ctx.staking);
+      const latest = await electNext(ctx.staking);
+      const [members] = await ctx.staking.committee(old);
+      const position = members.indexOf(bk.address);
+      expect((await ctx.staking.committeeStanding(old))[1]).to.equal(0n);
+      const { a, sigA, b, sigB } = await conflictingProposals(ctx, key, latest);
+      await ctx.staking.connect(ctx.delegators[0]).reportEquivocation(a, sigA, b, sigB);
+      // The old committee keeps its keys and commitment (it can no longer sign anyway) ...
+      expect((await ctx.staking.committee(old))[1][position]).to.equal(key.address);
+      // ... but its standing shows the member removed since, so its share of old reports is not paid.
+      const [standing, removed] = await ctx.staking.committeeStanding(old);
+      expect(standing).to.deep.equal(members);
+      expect(removed).to.equal(1n << BigInt(position));
+      // A committee elected after the removal is not affected by it.
+      const after = await electNext(ctx.staking);
+      expect((await ctx.staking.committeeStanding(after))[1]).to.equal(0n);
     });
 
     it("handles the extreme fractions: 100 % of delegations slashed, no bounty", async () => {

@@ -28,7 +28,11 @@ export const MIN_MARGIN = DEFAULT_STAKING_PARAMS.minMargin;
 export const Status = Object.fromEntries(Object.entries(BookkeeperStatus).map(([k, v]) => [k, BigInt(v)])) as {
   readonly [K in keyof typeof BookkeeperStatus]: bigint;
 };
-export { StakingParameter as Param, CouncilAction as Action } from "../../offchain/chain/staking";
+export {
+  StakingParameter as Param,
+  CouncilAction as Action,
+  stakingParameterName as paramName,
+} from "../../offchain/chain/staking";
 
 /** Deterministic committee signing key #i for tests. */
 export function signingKey(i: number): PrivateKeyAccount {

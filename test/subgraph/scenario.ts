@@ -5,13 +5,20 @@
  * moves, an equivocation slash, council verdicts and admissions, a governance batch through the timelock, oracle
  * terminations and pruning in the market, withdrawals, a second election and reclaims after the claim window.
  */
+import { NO_PRICE_LIMIT } from "../../offchain/chain/market";
 import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { deploySystem, type Deployment } from "../../offchain/chain";
 import { LOCAL_COUNCIL_ACCOUNTS } from "../../offchain/chain/staking";
-import { claimArgs, readPeriod, settlement, type ReportedPeriod } from "../../offchain/chain/rewards";
+import {
+  LOCAL_SIGNATURE_WINDOW,
+  claimArgs,
+  readPeriod,
+  settlement,
+  type ReportedPeriod,
+} from "../../offchain/chain/rewards";
 import { quorumArgs } from "../../offchain/protocol/quorum";
 import { domainOf, signTyped } from "../../offchain/core/signing";
 import { ledgerFrom } from "../../offchain/protocol/ledger";
@@ -79,6 +86,7 @@ export async function runScenario(): Promise<Scenario> {
     foundation: accounts[1],
     beneficiaries: { ido: accounts[2], technology: accounts[3], foundation: accounts[4] },
     committee: LOCAL_COUNCIL_ACCOUNTS.map((i) => accounts[i]),
+    miningPool: { signatureWindow: LOCAL_SIGNATURE_WINDOW },
   });
   const at = (name: string) => deployment.contracts[name].address;
   const token = HMSToken__factory.connect(at("HMSToken"), s[0]);
@@ -161,6 +169,7 @@ export async function runScenario(): Promise<Scenario> {
   const p2: ReportedPeriod = await readPeriod(publicClient, poolAddress, period2);
   const claim0 = built.claims.find((c) => c.nodeId === demoNodeId(0))!;
   await send(pool.connect(s[19]).claim(...claimArgs(p2, claim0)));
+  await time.increase(LOCAL_SIGNATURE_WINDOW); // settlement waits for the signature window
   await send(pool.settleBookkeepers([settlement(p2)]));
   const missedSigner = accounts[8];
 
@@ -283,7 +292,7 @@ export async function runScenario(): Promise<Scenario> {
   };
   await send(market.connect(s[16]).createOrder(order));
   const leaseId = await market.orderCount();
-  await send(market.connect(s[16]).takeOffer(leaseId, 1));
+  await send(market.connect(s[16]).takeOffer(leaseId, 1, NO_PRICE_LIMIT));
   await send(market.connect(s[16]).topUp(leaseId, DAY));
   await time.increase(DAY);
   const failedAt = BigInt(await time.latest()) - 600n;

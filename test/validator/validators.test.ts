@@ -12,7 +12,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { hmsContracts } from "../../offchain/chain/contracts";
-import { claimArgs, readPeriod, reportedRange } from "../../offchain/chain/rewards";
+import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, reportedRange } from "../../offchain/chain/rewards";
 import { createEip712Crypto, sha256Hex } from "../../offchain/consensus/pbft/crypto";
 import type { PrePrepare } from "../../offchain/consensus/pbft/types";
 import { HttpTransport } from "../../offchain/core/transport";
@@ -280,6 +280,10 @@ describe("hms validator — four processes on a local chain", function () {
           .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       };
     }
+    // Settlement waits for the last report's signature window (the daemons retry until it has passed).
+    const testClient = await hre.viem.getTestClient();
+    await testClient.increaseTime({ seconds: LOCAL_SIGNATURE_WINDOW });
+    await testClient.mine({ blocks: 1 });
     await waitFor("bookkeepers settled", async () => pool.read.isSettled([base + 2n]));
     expect(await pool.read.isSettled([base])).to.equal(true);
     expect(signatureConflicts()).to.deep.equal([]);
