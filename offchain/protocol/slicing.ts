@@ -69,15 +69,12 @@ export function sliceLayout(sliceSize: number = DEFAULT_SLICE_SIZE, maxLinks: nu
 /**
  * ipfs-unixfs-importer options of Kubo's `ipfs add` with these flags. Kubo's defaults without a profile are
  * the `unixfs-v0-2015` profile's (links first, 174 links, balanced), with `--cid-version` and `--raw-leaves`
- * on top; `chunker` and `layout` are set explicitly so that the profile's own chunk size never applies.
+ * on top (raw leaves are always CIDv1, also under a CIDv0 root, as in Kubo); `chunker` and `layout` are set
+ * explicitly so that the profile's own chunk size never applies.
  */
 export function kuboImporterOptions(add: KuboAddOptions): ImporterOptions {
   if (add.cidVersion !== 0 && add.cidVersion !== 1)
     throw new HmsError("STORAGE_IPFS_UNSUPPORTED", "cid-version must be 0 or 1", { value: add.cidVersion });
-  if (add.cidVersion === 0 && add.rawLeaves)
-    throw new HmsError("STORAGE_IPFS_UNSUPPORTED", "raw leaves need CIDv1 (Kubo upgrades; this API refuses)", {
-      value: "cid-version=0&raw-leaves=true",
-    });
   checkSliceSize(add.chunkSize);
   checkMaxLinks(add.maxLinks);
   return {

@@ -6,11 +6,11 @@
  * Pure: no I/O.
  */
 import { z } from "zod";
-import type { Address, Hex } from "viem";
+import { keccak256, type Address, type Hex } from "viem";
 import { HmsError } from "../core/errors";
 import type { StorageAckMessage, UploadGrantMessage } from "../core/signing";
-import type { NodeEndpoint, SignedStorageAck } from "./network";
-import { wireReceiptSchema, type WireReceipt } from "./receipts";
+import type { FileCommit, NodeEndpoint, SignedStorageAck } from "./network";
+import { wireReceiptSchema, type SignedReceipt, type WireReceipt } from "./receipts";
 
 /** Routes of a worker. */
 export const SLICES_PATH = "/v1/slices";
@@ -235,4 +235,39 @@ export function ackMessage(ack: SignedStorageAck): StorageAckMessage {
   return { nodeId: ack.nodeId, slice: ack.slice, size: ack.size, owner: ack.owner, uploadId: ack.uploadId };
 }
 
+/** A receipt parsed by {@link wireReceiptSchema}, as a signed receipt. */
+export function receiptOfWire(w: z.output<typeof wireReceiptSchema>): SignedReceipt {
+  return {
+    receipt: { taskId: w.taskId, nodeId: w.nodeId, client: w.client, bytesServed: w.bytesServed, period: w.period },
+    signature: w.signature,
+  };
+}
+
 export type { WireReceipt };
+
+/**
+ * What a worker's GC asks the meta layer: which of these uploads were committed to the index (FileCommit
+ * carries the uploadId). The meta client implements it; until then GC collects only temp files.
+ */
+export interface UploadCommits {
+  committed(uploadIds: readonly Hex[]): Promise<Set<Hex>>;
+}
+
+/**
+ * The `contentHash` an owner signs in the `IndexWrite` of a put: keccak256 of the canonical JSON of the file
+ * record without the acks — `{"owner","path","rootCid","size","sliceSize","uploadId","slices":[{"cid","size"}],
+ * "dagBlocks":[{"cid","size"}]}`, keys in that order, addresses and hex lower case, size as a decimal string.
+ */
+export function fileCommitHash(file: FileCommit): Hex {
+  const canonical = JSON.stringify({
+    owner: file.owner.toLowerCase(),
+    path: file.path,
+    rootCid: file.rootCid,
+    size: file.size.toString(),
+    sliceSize: file.sliceSize,
+    uploadId: file.uploadId.toLowerCase(),
+    slices: file.slices.map((s) => ({ cid: s.cid, size: s.size })),
+    dagBlocks: file.dagBlocks.map((s) => ({ cid: s.cid, size: s.size })),
+  });
+  return keccak256(new TextEncoder().encode(canonical));
+}

@@ -44,8 +44,13 @@ export interface BlockWriter {
   /** Hashes and appends `chunk` (writes are queued; `commit` waits for them). */
   write(chunk: Uint8Array): void;
   /**
-   * Checks the size (if expected) and digest, makes the block durable and visible. Throws
-   * `STORAGE_TRUNCATED` / `STORAGE_DIGEST_MISMATCH` (the temp file is deleted) or `STORAGE_IO`/`STORAGE_FULL`.
+   * Checks the size (if expected) and the digest of what was written; throws `STORAGE_TRUNCATED` /
+   * `STORAGE_DIGEST_MISMATCH`. Synchronous: the pipeline releases the tail of a slice downstream only after it.
+   */
+  verify(): void;
+  /**
+   * {@link verify}, then makes the block durable and visible. On any failure the temp file is deleted; throws
+   * the verification errors, `STORAGE_IO` or `STORAGE_FULL`.
    */
   commit(): Promise<{ size: number; existed: boolean }>;
   /** Deletes the temp file (idempotent). */
@@ -65,6 +70,10 @@ export interface SliceStore {
   writer(cid: StorableCid, expectedSize?: number): Promise<BlockWriter>;
   /** Deletes a block (absent is fine). */
   delete(cid: StorableCid): Promise<void>;
+  /** Deletes a block by its multihash key (GC). */
+  deleteKey(key: string): Promise<void>;
+  /** Temp files no live writer owns, with their modification times (GC of orphans); none for remote stores. */
+  orphanTemps(): Promise<Array<{ file: string; mtimeMs: number }>>;
   /** Every stored block: multihash key, size, modification time (ms). */
   list(): AsyncIterable<{ key: string; cid: CID; size: number; mtimeMs: number }>;
   /** Count and bytes of stored blocks, and bytes reserved by writes in flight. */
@@ -108,6 +117,8 @@ export class FsBlockstore implements SliceStore {
   readonly quarantineDir: string;
   private readonly index = new Map<string, number>();
   private readonly shards = new Set<string>();
+  /** Temp files of writers in flight. */
+  readonly live = new Set<string>();
   private bytes = 0;
   private reserved = 0;
   private readonly fsync: boolean;
@@ -243,8 +254,10 @@ export class FsBlockstore implements SliceStore {
       this.reserved -= reservation;
       throw ioError("creating a temp file", tmp, err);
     }
+    this.live.add(tmp);
     return new FsBlockWriter(this, cid, handle, tmp, expectedSize, () => {
       this.reserved -= reservation;
+      this.live.delete(tmp);
     });
   }
 
@@ -296,11 +309,11 @@ export class FsBlockstore implements SliceStore {
     }
   }
 
-  /** Temp files and their ages (for the GC of orphans left by writers that never finished). */
-  async tempFiles(): Promise<Array<{ file: string; mtimeMs: number }>> {
+  async orphanTemps(): Promise<Array<{ file: string; mtimeMs: number }>> {
     const out: Array<{ file: string; mtimeMs: number }> = [];
     for (const f of await fs.promises.readdir(this.tmpDir)) {
       const file = path.join(this.tmpDir, f);
+      if (this.live.has(file)) continue;
       const stat = await fs.promises.stat(file).catch(() => undefined);
       if (stat) out.push({ file, mtimeMs: stat.mtimeMs });
     }
@@ -332,6 +345,7 @@ class FsBlockWriter implements BlockWriter {
   private queue: Promise<unknown> = Promise.resolve();
   private failed: unknown;
   private done = false;
+  private digest: Buffer | undefined;
 
   constructor(
     private readonly store: FsBlockstore,
@@ -356,23 +370,29 @@ class FsBlockWriter implements BlockWriter {
     });
   }
 
+  verify(): void {
+    const text = this.cid.cid.toString();
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize)
+      throw new HmsError("STORAGE_TRUNCATED", `block ${text}: got ${this.bytes} of ${this.expectedSize} bytes`, {
+        value: text,
+        details: { cid: text, received: this.bytes, expected: this.expectedSize },
+      });
+    this.digest ??= this.hash.digest();
+    if (!this.digest.equals(this.cid.cid.multihash.digest))
+      throw new HmsError("STORAGE_DIGEST_MISMATCH", `bytes received do not hash to ${text}`, {
+        value: text,
+        details: { cid: text },
+      });
+  }
+
   async commit(): Promise<{ size: number; existed: boolean }> {
     if (this.done)
       throw new HmsError("STORAGE_IO", "block writer already finished", { value: this.cid.cid.toString() });
     await this.queue;
     const text = this.cid.cid.toString();
     try {
+      this.verify();
       if (this.failed !== undefined) throw ioError(`writing block ${text}`, text, this.failed);
-      if (this.expectedSize !== undefined && this.bytes !== this.expectedSize)
-        throw new HmsError("STORAGE_TRUNCATED", `block ${text}: got ${this.bytes} of ${this.expectedSize} bytes`, {
-          value: text,
-          details: { cid: text, received: this.bytes, expected: this.expectedSize },
-        });
-      if (!this.hash.digest().equals(this.cid.cid.multihash.digest))
-        throw new HmsError("STORAGE_DIGEST_MISMATCH", `bytes received do not hash to ${text}`, {
-          value: text,
-          details: { cid: text },
-        });
       let existed: boolean;
       try {
         existed = await this.store.install(blockKey(this.cid.cid), this.tmp, this.handle, this.bytes);
