@@ -20,10 +20,11 @@
  */
 import type { IncomingMessage } from "node:http";
 import { PassThrough } from "node:stream";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import type { Logger } from "pino";
 import { HmsError, TransportError } from "../core/errors";
 import type { Metrics } from "../core/metrics";
+import type { Store } from "../core/store";
 import type { NodeEndpoint } from "../protocol/network";
 import { receiptToWire } from "../protocol/receipts";
 import { parseStorableCid } from "../protocol/slicing";
@@ -36,6 +37,7 @@ import {
   receiptOfWire,
   uintFromHeader,
   type HopFailure,
+  type SignedUploadGrant,
   type UploadReply,
   type WireUploadReply,
 } from "../protocol/storage-wire";
@@ -48,6 +50,8 @@ import type { ReceiptOutbox, TermFence, UploadRecords } from "./state";
 
 export interface PipelineDeps {
   store: SliceStore;
+  /** The worker's LevelDB state (records and receipts are written together). */
+  state: Store;
   signer: NodeSigner;
   records: UploadRecords;
   fence: TermFence;
@@ -170,8 +174,7 @@ export class SlicePipeline {
         writer.commit(),
         downstream.state === "open" ? downstream.reply : Promise.resolve(undefined),
       ]);
-      await d.records.stored(grant, key, stored.size, nowMs);
-      return await this.answer(cidText, cid.digest, stored.size, grant.owner, grant.uploadId, period, downstream, down);
+      return await this.answer(cidText, cid.digest, stored.size, grant, key, nowMs, period, downstream, down);
     } catch (err) {
       if (downstream.state === "open") downstream.body.destroy(new Error("upstream failed"));
       await writer?.abort();
@@ -235,18 +238,25 @@ export class SlicePipeline {
     cid: string,
     digest: Hex,
     size: number,
-    owner: Address,
-    uploadId: Hex,
+    grant: SignedUploadGrant,
+    key: string,
+    nowMs: number,
     period: bigint,
     downstream: Downstream,
     down: UploadReply | TransportError | undefined,
   ): Promise<WireUploadReply> {
     const d = this.deps;
+    const { owner, uploadId } = grant;
     const ack = d.signer.ack(digest, size, owner, uploadId);
     const receipt = d.signer.receipt(
       uploadReceipt({ uploadId, sliceDigest: digest, nodeId: d.signer.nodeId, owner, size, period }),
     );
-    await d.receipts.submit(receipt);
+    // One LevelDB write: the upload's block record and this node's receipt.
+    const batch = d.state.batch();
+    await d.records.stored(grant, key, size, nowMs, batch);
+    d.receipts.add(batch, receipt);
+    await batch.write();
+    await d.receipts.forwarded(receipt);
     const reply: WireUploadReply = { ok: true, cid, acks: [ackToWire(ack)], receipts: [receiptToWire(receipt)] };
     if (downstream.state !== "open" || down === undefined) return reply;
     if (down instanceof TransportError) {

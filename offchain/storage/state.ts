@@ -10,7 +10,7 @@
  */
 import type { Address, Hex } from "viem";
 import { HmsError } from "../core/errors";
-import type { Store } from "../core/store";
+import type { Store, StoreBatch } from "../core/store";
 import type { PeriodReceipts, SignedReceipt, WireReceipt } from "../protocol/receipts";
 import { receiptToWire, wireReceiptSchema } from "../protocol/receipts";
 import type { ReceiptSink } from "../protocol/transfer";
@@ -102,10 +102,13 @@ export class UploadRecords {
     };
   }
 
-  /** Records that block `key` of `size` bytes is stored for `grant`'s upload (after the block is durable). */
-  async stored(grant: SignedUploadGrant, key: string, size: number, nowMs: number): Promise<void> {
+  /**
+   * Records that block `key` of `size` bytes is stored for `grant`'s upload (after the block is durable), in
+   * `into` when given (the pipeline writes the record and the node's receipt in one LevelDB write).
+   */
+  async stored(grant: SignedUploadGrant, key: string, size: number, nowMs: number, into?: StoreBatch): Promise<void> {
     const id = grant.uploadId.toLowerCase();
-    const batch = this.store.batch();
+    const batch = into ?? this.store.batch();
     if (!this.known.has(id)) {
       const rec: UploadRecord = {
         owner: grant.owner.toLowerCase() as Address,
@@ -120,7 +123,7 @@ export class UploadRecords {
       this.blocks.add(`${id}/${key}`);
       batch.put(`ublock/${id}/${key}`, size);
     }
-    if (batch.length > 0) await batch.write();
+    if (into === undefined && batch.length > 0) await batch.write();
   }
 
   /** Bytes held for an upload here. */
@@ -187,10 +190,19 @@ export class ReceiptOutbox implements ReceiptSink {
   ) {}
 
   async submit(receipt: SignedReceipt): Promise<void> {
-    await this.store.put(
-      `receipt/${padPeriod(receipt.receipt.period)}/${receipt.receipt.taskId}`,
-      receiptToWire(receipt),
-    );
+    const batch = this.store.batch();
+    this.add(batch, receipt);
+    await batch.write();
+    await this.forwarded(receipt);
+  }
+
+  /** Queues `receipt` into `batch` (then call {@link forwarded} once the batch is written). */
+  add(batch: StoreBatch, receipt: SignedReceipt): void {
+    batch.put(`receipt/${padPeriod(receipt.receipt.period)}/${receipt.receipt.taskId}`, receiptToWire(receipt));
+  }
+
+  /** Hands a persisted receipt to the forward sink (failures are reported; the receipt stays in the outbox). */
+  async forwarded(receipt: SignedReceipt): Promise<void> {
     if (this.forward) await this.forward.submit(receipt, "node").catch((err) => this.onForwardError?.(err));
   }
 

@@ -140,6 +140,7 @@ export class StorageWorker {
       const common = { store, signer, metrics, logger: log, now };
       const pipeline = new SlicePipeline({
         ...common,
+        state,
         records,
         fence,
         lease: options.lease ?? new OpenLeaseGate(),

@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { request } from "undici";
 import type { Address, Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 import { demoNodeId, demoNodePrivateKey } from "../devnet/accounts";
@@ -47,6 +48,10 @@ export interface StorageClusterOptions {
   clock?: { genesis: bigint; periodLength: bigint };
   /** Node ids start at this demo node index (default 0). */
   firstNode?: number;
+  /** Extra environment of the worker processes. */
+  env?: Record<string, string>;
+  /** Node options of the worker processes (e.g. `--cpu-prof --cpu-prof-dir=…`). */
+  execArgv?: string[];
 }
 
 export class StorageCluster {
@@ -108,8 +113,27 @@ export class StorageCluster {
   }
 
   private async launch(w: ClusterWorker): Promise<void> {
-    w.process = new HmsProcess(`storage-${w.index}`, ["storage", "-c", w.configFile], {}, this.options.echo ?? false);
-    await w.process.waitForLog((l) => l.msg === "storage worker listening", 60_000, "storage worker listening");
+    w.process = new HmsProcess(
+      `storage-${w.index}`,
+      ["storage", "-c", w.configFile],
+      this.options.env ?? {},
+      this.options.echo ?? false,
+      this.options.execArgv ?? [],
+    );
+    // Poll /health rather than wait for the "listening" log line: a quiet log level hides it.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (!w.process.running) throw new Error(`storage-${w.index} exited before listening\n${w.process.tail()}`);
+      try {
+        const res = await request(`${w.url}/health`, { method: "GET", headersTimeout: 2_000, bodyTimeout: 2_000 });
+        const body = (await res.body.json()) as { ok?: boolean };
+        if (res.statusCode === 200 && body.ok === true) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`storage-${w.index} did not answer /health\n${w.process.tail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   endpoints(): NodeEndpoint[] {

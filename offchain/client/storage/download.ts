@@ -10,12 +10,12 @@
  * `client` signer every read is a transfer task: the client sends its address and a fresh nonce, and signs
  * its side of the `TrafficReceipt` once the slice has arrived and verified.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Hex, TypedDataDomain } from "viem";
 import { HmsError, TransportError } from "../../core/errors";
 import { domainOf } from "../../core/signing";
 import type { FileLocation, NodeEndpoint, SliceLocation, StorageNetwork } from "../../protocol/network";
-import { matchesCid, parseSliceCid, sliceRange } from "../../protocol/slicing";
+import { parseSliceCid, sliceRange } from "../../protocol/slicing";
 import { downloadReceipt, periodAt, type ReceiptSink } from "../../protocol/transfer";
 import { LatencyEstimator } from "./replicas";
 import type { ClientSigner } from "./signer";
@@ -96,8 +96,8 @@ class SliceFetcher {
     this.params.onBadCopy?.(report);
   }
 
-  /** The verified bytes of `slice`, from the first replica that serves a valid copy. */
-  async fetch(slice: SliceLocation): Promise<Uint8Array> {
+  /** The verified bytes of `slice` (as received, in chunks), from the first replica that serves a valid copy. */
+  async fetch(slice: SliceLocation): Promise<Buffer[]> {
     const cid = parseSliceCid(slice.cid);
     const failures: string[] = [];
     for (const node of this.latency.order(slice.replicas)) {
@@ -108,9 +108,9 @@ class SliceFetcher {
       const period =
         client && this.params.network ? periodAt(this.params.network.clock, BigInt(Math.floor(this.now() / 1000))) : 0n;
       const started = performance.now();
-      let bytes: Uint8Array;
+      let parts: Buffer[];
       try {
-        bytes = await this.worker.getSlice(node.url, slice.cid, {
+        parts = await this.worker.getSliceParts(node.url, slice.cid, {
           receipt: client ? { client: client.address, nonce, period } : undefined,
           maxBytes: slice.size,
           signal: this.params.signal,
@@ -125,26 +125,32 @@ class SliceFetcher {
         await this.report(slice, node, reasonOf(err));
         continue;
       }
-      if (bytes.length !== slice.size || !matchesCid(cid, bytes)) {
+      const hash = createHash("sha256");
+      let length = 0;
+      for (const p of parts) {
+        hash.update(p);
+        length += p.length;
+      }
+      if (length !== slice.size || !hash.digest().equals(cid.cid.multihash.digest)) {
         this.latency.penalize(node.nodeId);
         failures.push(`${node.url}: bytes do not match ${slice.cid}`);
         await this.report(slice, node, "mismatch");
         continue;
       }
-      this.latency.observe(node.nodeId, performance.now() - started, bytes.length);
+      this.latency.observe(node.nodeId, performance.now() - started, length);
       if (client && this.domain) {
         const receipt = downloadReceipt({
           client: client.address,
           nodeId: node.nodeId,
           sliceDigest: cid.digest,
           nonce,
-          bytes: bytes.length,
+          bytes: length,
           period,
         });
         const signature = await client.signTyped(this.domain, "TrafficReceipt", receipt);
         await this.params.receipts?.submit({ receipt, signature }, "client");
       }
-      return bytes;
+      return parts;
     }
     throw new HmsError("STORAGE_UNAVAILABLE", `no replica served a valid copy of slice ${slice.cid}`, {
       value: slice.cid,
@@ -171,7 +177,7 @@ export async function download(
   const slices = file.slices;
 
   async function* bytes(): AsyncGenerator<Uint8Array> {
-    const window: Array<Promise<Uint8Array>> = [];
+    const window: Array<Promise<Buffer[]>> = [];
     let next = range.first;
     const fill = () => {
       while (window.length < concurrency && next <= range.last) {
@@ -181,17 +187,24 @@ export async function download(
       }
     };
     try {
-      let index = range.first;
+      let skip = range.skip;
       let left = range.length;
       fill();
       while (window.length > 0) {
-        const data = await window.shift()!;
+        const parts = await window.shift()!;
         fill();
-        const from = index === range.first ? range.skip : 0;
-        const take = Number(BigInt(data.length - from) < left ? BigInt(data.length - from) : left);
-        left -= BigInt(take);
-        index++;
-        if (take > 0) yield data.subarray(from, from + take);
+        for (const part of parts) {
+          if (left === 0n) break;
+          if (skip >= part.length) {
+            skip -= part.length;
+            continue;
+          }
+          const avail = BigInt(part.length - skip);
+          const take = Number(avail < left ? avail : left);
+          left -= BigInt(take);
+          yield part.subarray(skip, skip + take);
+          skip = 0;
+        }
       }
     } finally {
       if (ownWorker) await worker.close().catch(() => undefined);

@@ -47,6 +47,13 @@ export interface ReadReceiptFields {
   period: bigint;
 }
 
+export interface GetSliceOptions {
+  receipt?: ReadReceiptFields;
+  maxBytes?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 export interface WorkerClientOptions {
   /** Connections per worker (default 16). */
   connections?: number;
@@ -164,11 +171,13 @@ export class WorkerClient {
   }
 
   /** Reads a whole block (at most `maxBytes`); with `receipt`, the worker signs its side of the task. */
-  async getSlice(
-    node: string,
-    cid: string,
-    options: { receipt?: ReadReceiptFields; maxBytes?: number; signal?: AbortSignal; timeoutMs?: number } = {},
-  ): Promise<Uint8Array> {
+  async getSlice(node: string, cid: string, options: GetSliceOptions = {}): Promise<Uint8Array> {
+    const parts = await this.getSliceParts(node, cid, options);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /** {@link getSlice} as the chunks the socket delivered (no copy into one buffer). */
+  async getSliceParts(node: string, cid: string, options: GetSliceOptions = {}): Promise<Buffer[]> {
     const url = `${node}${SLICES_PATH}/${cid}`;
     const headers: Record<string, string> = {};
     if (options.receipt) {
@@ -215,7 +224,7 @@ export class WorkerClient {
       if (err instanceof TransportError) throw err;
       throw unreachable(node, err);
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+    return parts;
   }
 
   /** Asks `node` to fetch a copy of `req.cid` from one of `req.from` (a repair order of the meta master). */
