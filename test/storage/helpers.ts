@@ -107,6 +107,7 @@ export async function putRaw(
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
     [STORAGE_HEADERS.period]: currentPeriod().toString(),
+    [STORAGE_HEADERS.term]: "1", // the fixture network's term
   };
   if (options.length !== null) headers["content-length"] = String(options.length ?? (body as Uint8Array).length);
   if (options.grant !== null) headers[STORAGE_HEADERS.grant] = grantToHeader(options.grant ?? ownerGrant().grant);
