@@ -4,7 +4,7 @@
  * except under `/api/v0/`, where the Kubo RPC shape `{ Message, Code, Type: "error" }` is what the IPFS
  * clients parse. Bodies of slice writes are not parsed by fastify: the routes stream `req.raw` themselves.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { ERROR_CODES, HmsError } from "../core/errors";
 import { Metrics, registerMetricsRoute } from "../core/metrics";
@@ -44,6 +44,13 @@ export function createStorageServer(options: StorageServerOptions): FastifyInsta
     keepAliveTimeout: 30_000,
     forceCloseConnections: "idle",
     bodyLimit: 1024 * 1024,
+    // CIDs are path parameters: a base32 CIDv1 of a 512-bit digest is ~115 characters.
+    maxParamLength: 512,
+    // Errors raised before routing (bad URL, over-long parameter) get the same JSON shape as the rest.
+    frameworkErrors: (err, _req, reply) => {
+      const error = new HmsError("STORAGE_BAD_REQUEST", err.message, { value: err.code });
+      void (reply as FastifyReply).status(400).send({ ok: false, error: error.toJSON() });
+    },
   });
   const rejected = options.metrics.counter("storage_rejected_total", "Requests rejected, by error code", ["code"]);
   app.setErrorHandler((err, req, reply) => {

@@ -120,7 +120,8 @@ describe("storage: verified download with fallback", function () {
       const pick = fresh.order(nodes)[0].nodeId;
       first.set(pick, (first.get(pick) ?? 0) + 1);
     }
-    for (const n of nodes) expect(first.get(n.nodeId) ?? 0, "each replica is first about a third of the time").to.be.within(140, 260);
+    for (const n of nodes)
+      expect(first.get(n.nodeId) ?? 0, "each replica is first about a third of the time").to.be.within(140, 260);
     const near = preferring(nodes[2].nodeId, nodes);
     for (let i = 0; i < 50; i++) expect(near.order(nodes)[0].nodeId).to.equal(nodes[2].nodeId);
     near.penalize(nodes[2].nodeId);

@@ -61,7 +61,12 @@ describe("storage: workers killed mid-transfer", function () {
 
   it("a worker killed mid-download: the read completes from the other replicas", async function () {
     const data = randomBytes(12 * 256 * 1024);
-    const stored = await upload(net, data, { owner, network: cluster.params, path: "/killed-mid-download.bin", sliceSize: 256 * 1024 });
+    const stored = await upload(net, data, {
+      owner,
+      network: cluster.params,
+      path: "/killed-mid-download.bin",
+      sliceSize: 256 * 1024,
+    });
     const location = await net.locate({ cid: stored.rootCid });
     const victimId = location.slices[0].replicas[0].nodeId;
     const victim = cluster.workers.find((w) => w.nodeId.toLowerCase() === victimId.toLowerCase())!;

@@ -3,6 +3,7 @@ import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { request, type Dispatcher } from "undici";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
@@ -11,7 +12,12 @@ import { Metrics } from "../../offchain/core/metrics";
 import { domainOf, signTypedSync } from "../../offchain/core/signing";
 import { demoNodeId, demoNodePrivateKey } from "../../offchain/devnet/accounts";
 import { sliceCid } from "../../offchain/protocol/slicing";
-import { STORAGE_HEADERS, chainToHeader, grantToHeader, type SignedUploadGrant } from "../../offchain/protocol/storage-wire";
+import {
+  STORAGE_HEADERS,
+  chainToHeader,
+  grantToHeader,
+  type SignedUploadGrant,
+} from "../../offchain/protocol/storage-wire";
 import type { NodeEndpoint } from "../../offchain/protocol/network";
 import { periodAt } from "../../offchain/protocol/transfer";
 import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
@@ -73,9 +79,11 @@ export function endpointOf(w: StorageWorker): NodeEndpoint {
 }
 
 /** An owner key and a signed grant for a fresh upload id. */
-export function ownerGrant(
-  options: { maxBytes?: bigint; deadline?: bigint; privateKey?: Hex; signer?: Hex } = {},
-): { owner: Address; privateKey: Hex; grant: SignedUploadGrant } {
+export function ownerGrant(options: { maxBytes?: bigint; deadline?: bigint; privateKey?: Hex; signer?: Hex } = {}): {
+  owner: Address;
+  privateKey: Hex;
+  grant: SignedUploadGrant;
+} {
   const privateKey = options.privateKey ?? generatePrivateKey();
   const owner = privateKeyToAddress(privateKey);
   const message = {
@@ -116,7 +124,7 @@ export async function putRaw(
   const res: Dispatcher.ResponseData = await request(`${url}/v1/slices/${cid}`, {
     method: "PUT",
     headers,
-    body: body instanceof Uint8Array ? body : (body as AsyncIterable<Uint8Array>),
+    body: body instanceof Uint8Array ? body : Readable.from(body),
   });
   const text = await res.body.text();
   return { status: res.statusCode, json: text ? JSON.parse(text) : {} };

@@ -9,7 +9,13 @@ import { expect } from "chai";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import { recoverTypedSync, domainOf } from "../../offchain/core/signing";
-import { ackFromWire, ackMessage, grantToHeader, STORAGE_HEADERS, chainToHeader } from "../../offchain/protocol/storage-wire";
+import {
+  ackFromWire,
+  ackMessage,
+  grantToHeader,
+  STORAGE_HEADERS,
+  chainToHeader,
+} from "../../offchain/protocol/storage-wire";
 import { uploadTaskId } from "../../offchain/protocol/transfer";
 import { WorkerClient } from "../../offchain/client/storage/worker-client";
 import { StorageCluster, TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
@@ -63,7 +69,11 @@ describe("storage: the pipelined upload between worker processes", function () {
     const body = (async function* () {
       yield bytes.subarray(0, 900_000);
       // Hold the end back until node 3 has a write in flight: with store-and-forward this never happens.
-      await waitFor(async () => (await health(cluster.workers[3].url)).inflightWrites === 1, 60_000, "node 3 receiving");
+      await waitFor(
+        async () => (await health(cluster.workers[3].url)).inflightWrites === 1,
+        60_000,
+        "node 3 receiving",
+      );
       sentEnd = true;
       yield bytes.subarray(900_000);
     })();
@@ -140,11 +150,15 @@ describe("storage: the pipelined upload between worker processes", function () {
       expect(done).to.deep.equal({ size: bytes.length, from: cluster.workers[0].url });
       expect((await getRaw(cluster.workers[3].url, `/v1/slices/${cid}`)).body.equals(bytes)).to.equal(true);
       expect((await health(cluster.workers[3].url)).term).to.equal("7");
-      const stale = await client.replicate(cluster.workers[3].url, { cid, from: [cluster.workers[0].url], term: 6n }).catch((e) => e);
+      const stale = await client
+        .replicate(cluster.workers[3].url, { cid, from: [cluster.workers[0].url], term: 6n })
+        .catch((e) => e);
       expect(stale).to.have.property("code", "STORAGE_STALE_TERM");
       expect(stale).to.have.property("status", 409);
       const absent = sliceCid(randomBytes(10)).toString();
-      const none = await client.replicate(cluster.workers[3].url, { cid: absent, from: [cluster.workers[0].url], term: 7n }).catch((e) => e);
+      const none = await client
+        .replicate(cluster.workers[3].url, { cid: absent, from: [cluster.workers[0].url], term: 7n })
+        .catch((e) => e);
       expect(none).to.have.property("code", "STORAGE_UNAVAILABLE");
     } finally {
       await client.close();

@@ -38,7 +38,8 @@ async function cidOf(content: Uint8Array | AsyncIterable<Uint8Array>, options: I
   return root!.toString();
 }
 
-const V0 = (maxLinks = MAX_LINKS) => kuboImporterOptions({ cidVersion: 0, rawLeaves: false, chunkSize: 262_144, maxLinks });
+const V0 = (maxLinks = MAX_LINKS) =>
+  kuboImporterOptions({ cidVersion: 0, rawLeaves: false, chunkSize: 262_144, maxLinks });
 const V1_2025 = () => kuboImporterOptions({ cidVersion: 1, rawLeaves: true, chunkSize: MIB, maxLinks: 1024 });
 
 describe("storage: root CIDs equal Kubo's (test vectors from ipfs/kubo)", function () {
