@@ -45,7 +45,7 @@ export function createStorageServer(options: StorageServerOptions): FastifyInsta
     forceCloseConnections: "idle",
     bodyLimit: 1024 * 1024,
     // CIDs are path parameters: a base32 CIDv1 of a 512-bit digest is ~115 characters.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     // Errors raised before routing (bad URL, over-long parameter) get the same JSON shape as the rest.
     frameworkErrors: (err, _req, reply) => {
       const error = new HmsError("STORAGE_BAD_REQUEST", err.message, { value: err.code });

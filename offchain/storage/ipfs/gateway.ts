@@ -56,7 +56,7 @@ async function* walk(
   const stack: CID[] = [root];
   while (stack.length > 0) {
     const cid = stack.pop()!;
-    const key = cid.multihash.toString();
+    const key = Buffer.from(cid.multihash.bytes).toString("hex");
     if (seen.has(key)) continue;
     seen.add(key);
     const bytes = await store.get(parseStorableCid(cid));
