@@ -6,11 +6,11 @@
  * Pure: no I/O.
  */
 import { z } from "zod";
-import { keccak256, type Address, type Hex } from "viem";
+import { keccak256, type Hex } from "viem";
 import { HmsError } from "../core/errors";
 import type { StorageAckMessage, UploadGrantMessage } from "../core/signing";
 import type { FileCommit, NodeEndpoint, SignedStorageAck } from "./network";
-import { wireReceiptSchema, type SignedReceipt, type WireReceipt } from "./receipts";
+import { address, hex32, signature, wireReceiptSchema, type SignedReceipt, type WireReceipt } from "./receipts";
 
 /** Routes of a worker. */
 export const SLICES_PATH = "/v1/slices";
@@ -37,22 +37,11 @@ export const STORAGE_HEADERS = {
 /** Most nodes a pipeline chain may have after the first (copies − 1). */
 export const MAX_CHAIN = 15;
 
-const hex32 = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{64}$/, "expected 32 bytes of hex")
-  .transform((s) => s.toLowerCase() as Hex);
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, "expected an address")
-  .transform((s) => s.toLowerCase() as Address);
+/** A uint64 as a decimal string or a JSON number (a repair order's term may be either). */
 const uint64 = z
   .union([z.string().regex(/^(0|[1-9]\d{0,19})$/, "expected a decimal uint64"), z.number().int().nonnegative()])
   .transform((s) => BigInt(s))
   .refine((v) => v < 1n << 64n, "does not fit uint64");
-const signature = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{130}$/, "expected a 65-byte signature")
-  .transform((s) => s.toLowerCase() as Hex);
 const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ""));
 
 export const nodeEndpointSchema = z.strictObject({

@@ -108,6 +108,7 @@ describe("storage: the pipelined upload between worker processes", function () {
       `${STORAGE_HEADERS.grant}: ${grantToHeader(ownerGrant().grant)}`,
       `${STORAGE_HEADERS.chain}: ${chainToHeader(chainOf(1, 2))}`,
       `${STORAGE_HEADERS.period}: ${currentPeriod()}`,
+      `${STORAGE_HEADERS.term}: 1`,
       "",
       "",
     ].join("\r\n");
