@@ -7,7 +7,6 @@
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { contractAddress, loadDeployment } from "../chain/deployment";
-import { miningPoolAbi } from "../chain/abis";
 import { HmsError } from "../core/errors";
 import type { Metrics } from "../core/metrics";
 import type { StorageNetwork } from "../protocol/network";
@@ -52,6 +51,7 @@ function domainsOf(config: StorageConfig): SigningDomains & { resourceMarket?: A
 async function clockOf(config: StorageConfig, client: PublicClient | undefined, pool: Address): Promise<PeriodClock> {
   if (config.period !== undefined)
     return { genesis: config.period.genesis, periodLength: BigInt(config.period.length) };
+  const { miningPoolAbi } = await import("../chain/abis"); // only when the clock is read from the chain
   try {
     const [genesis, periodLength] = await Promise.all([
       client!.readContract({ address: pool, abi: miningPoolAbi, functionName: "genesis" }),

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CID } from "multiformats/cid";
-import { create, type KuboRPCClient } from "kubo-rpc-client";
+import type { KuboRPCClient } from "kubo-rpc-client";
 import { HmsError } from "../core/errors";
 import { DAG_PB_CODEC, type StorableCid } from "../protocol/slicing";
 import { blockKey, cidOfKey, type BlockWriter, type SliceStore } from "./blockstore";
@@ -41,6 +41,7 @@ export class KuboBlockstore implements SliceStore {
 
   /** Connects to the Kubo RPC API at `url` (checks it answers `version`). Throws `STORAGE_KUBO`. */
   static async open(url: string, options: { capacity: number }): Promise<KuboBlockstore> {
+    const { create } = await import("kubo-rpc-client"); // loaded only by a Kubo-backed worker
     const kubo = create({ url });
     try {
       await kubo.version();

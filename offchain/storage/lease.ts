@@ -13,7 +13,6 @@
  */
 import type { Address, Hex, PublicClient } from "viem";
 import { HmsError } from "../core/errors";
-import { resourceMarketAbi } from "../chain/abis";
 
 export interface LeaseRequest {
   owner: Address;
@@ -67,6 +66,8 @@ export class ChainLeaseGate implements LeaseGate {
     const cached = this.cache.get(id);
     if (cached && this.now() - cached.readAt < this.options.cacheMs) return cached;
     let view: LeaseView;
+    // The ABIs are loaded only by a worker that reads the chain (they cost ~35 MB of a ts-node process).
+    const { resourceMarketAbi } = await import("../chain/abis");
     try {
       const [lease, nodeId] = await this.client.readContract({
         address: this.market,

@@ -198,7 +198,7 @@ export class SlicePipeline {
     period: bigint,
     leases: Map<Hex, bigint>,
   ): Downstream {
-    const body = new PassThrough({ highWaterMark: 256 * 1024 });
+    const body = new PassThrough({ highWaterMark: 64 * 1024 });
     const next = chain[0];
     const reply = this.deps.client
       .putSlice(next.url, cid, body, size, {

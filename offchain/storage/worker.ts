@@ -118,7 +118,8 @@ export class StorageWorker {
         cause: err,
       });
     }
-    const state = await Store.open(path.join(options.dataDir, "state"));
+    // A small memtable: the state is a few records per slice, and a worker's memory is budgeted (docs/STORAGE.md).
+    const state = await Store.open(path.join(options.dataDir, "state"), { writeBufferSize: 4 * 1024 * 1024 });
     const client = new WorkerClient({ timeoutMs: options.hopTimeoutMs ?? 15_000 });
     let store: SliceStore | undefined;
     try {
@@ -193,6 +194,7 @@ export class StorageWorker {
             reserved: st.reserved,
             inflightWrites: pipeline.inFlight,
             term: fence.term.toString(),
+            memory: process.memoryUsage(),
           };
         },
       });

@@ -42,6 +42,9 @@ const SLICE = Number(arg("slice", String(MIB)));
 const DOWNLOAD_CONCURRENCY = Number(arg("download-concurrency", String(CONCURRENCY)));
 const OUT = arg("out", path.join("docs", "BENCHMARKS.md"));
 const PROFILE = arg("profile", "");
+/** `--lean`: the memory run's processes use a small V8 young generation and two malloc arenas (docs/STORAGE.md). */
+const MEMORY_FLAGS = flag("lean") ? ["--max-semi-space-size=2"] : [];
+const MEMORY_ENV: Record<string, string> = flag("lean") ? { MALLOC_ARENA_MAX: "2" } : {};
 const ROOT = path.join(__dirname, "..", "..");
 
 /** Writes `size` pseudo-random bytes (ChaCha20 keystream) to `file`. */
@@ -272,16 +275,49 @@ async function main(): Promise<void> {
           `raw GET ${mbps(SIZE, rawDown).toFixed(0)} MiB/s, verified download ${mbps(SIZE, down).toFixed(0)} MiB/s (${ratio(rawDown / down)}); CPU s raw PUT ${cpuRawUp.toFixed(2)} / upload ${cpuUp.toFixed(2)} / raw GET ${cpuRawDown.toFixed(2)} / download ${cpuDown.toFixed(2)}; load ${os.loadavg()[0].toFixed(2)}\n`,
       );
     }
-    let memory: { client: number; workers: number[] } | undefined;
+    let memory: { client: number; clientIdle: number; workers: number[]; workersIdle: number[] } | undefined;
     if (BIG > 0) {
+      // Fresh workers and a client process of its own, so that each RSS is of one role only.
+      await cluster.stopAll();
+      cluster = await StorageCluster.start({
+        dir: path.join(dir, "cluster-memory"),
+        count: 3,
+        logLevel: "warn",
+        capacityBytes: 64 * 1024 ** 3,
+        execArgv: MEMORY_FLAGS,
+        env: MEMORY_ENV,
+      });
       const bigSrc = path.join(dir, "big.bin");
       await makeFile(bigSrc, BIG, "hms-bench-storage-big");
-      const sampler = sampleRss(cluster.workers.map((w) => w.process.pid!));
-      await ours(net, cluster, worker, bigSrc, BIG, "/big");
-      memory = sampler.stop();
+      const pids = cluster.workers.map((w) => w.process.pid!);
+      const workersIdle = pids.map(rssOf);
+      const sampler = sampleRss(pids);
+      const params = JSON.stringify(cluster.params, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            ...MEMORY_FLAGS,
+            "-r",
+            "ts-node/register/transpile-only",
+            path.join(__dirname, "storage-client.ts"),
+            bigSrc,
+            JSON.stringify(cluster!.endpoints()),
+            params,
+          ],
+          { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...MEMORY_ENV } },
+        );
+        let text = "";
+        child.stdout!.on("data", (d: Buffer) => (text += d));
+        child.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`memory client exited ${code}`))));
+      });
+      const probe = JSON.parse(out.trim().split("\n").pop()!) as { idle: number; peak: number; bytes: number };
+      if (probe.bytes !== BIG) throw new Error(`memory client read ${probe.bytes} of ${BIG}`);
+      const peaks = sampler.stop();
+      memory = { client: probe.peak, clientIdle: probe.idle, workers: peaks.workers, workersIdle };
       await fs.promises.rm(bigSrc, { force: true });
       process.stdout.write(
-        `1 GiB through: peak RSS client ${(memory.client / MIB).toFixed(0)} MiB, workers ${memory.workers.map((w) => (w / MIB).toFixed(0)).join(" / ")} MiB\n`,
+        `1 GiB through: peak RSS client ${(memory.client / MIB).toFixed(0)} MiB (idle ${(memory.clientIdle / MIB).toFixed(0)}), workers ${memory.workers.map((w) => (w / MIB).toFixed(0)).join(" / ")} MiB (idle ${memory.workersIdle.map((w) => (w / MIB).toFixed(0)).join(" / ")})\n`,
       );
     }
     const up = rows.map((r) => r.rawUp / r.up);
@@ -307,7 +343,13 @@ async function main(): Promise<void> {
     ];
     if (memory)
       lines.push(
-        `Memory, ${BIG / MIB} MiB file uploaded then downloaded (peak RSS, target < 256 MiB each): client ${(memory.client / MIB).toFixed(0)} MiB; workers ${memory.workers.map((w) => `${(w / MIB).toFixed(0)} MiB`).join(", ")}.`,
+        `Memory, a ${BIG / MIB} MiB file uploaded then downloaded by a client process of its own through 3 fresh workers (peak RSS, target < 256 MiB each; in parentheses the process's RSS before the transfer, most of it ts-node and the TypeScript compiler, which \`bin/hms.js\` loads to run without a build step): client ${(memory.client / MIB).toFixed(0)} MiB (${(memory.clientIdle / MIB).toFixed(0)}); workers ${memory.workers.map((w, i) => `${(w / MIB).toFixed(0)} MiB (${(memory!.workersIdle[i] / MIB).toFixed(0)})`).join(", ")}. Node options of these processes: ${MEMORY_FLAGS.length ? MEMORY_FLAGS.join(" ") : "none"}${
+          Object.keys(MEMORY_ENV).length
+            ? `, ${Object.entries(MEMORY_ENV)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" ")}`
+            : ""
+        }.`,
         "",
       );
     const text = lines.join("\n");
