@@ -81,6 +81,11 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
       });
     lease = new ChainLeaseGate(client, market, { cacheMs: config.lease.cacheMs });
   }
+  if (config.metaUrls.length > 0 && runtime.network === undefined)
+    runtime.logger.warn(
+      { metaUrls: config.metaUrls },
+      "metaUrls are set but no meta client is wired in yet (offchain/client/meta.ts): running standalone",
+    );
   return StorageWorker.start({
     nodeId: config.nodeId,
     privateKey,
