@@ -175,8 +175,9 @@ export class StorageWorker {
         logger: log,
         metrics,
         idleTimeoutMs: (options.hopTimeoutMs ?? 15_000) * 4,
-        health: () => {
+        health: async () => {
           const st = s.stats();
+          const disk = await fs.promises.statfs(options.dataDir).catch(() => undefined);
           const free = Math.max(0, st.capacity - st.bytes - st.reserved);
           freeGauge.set(free);
           usedGauge.set(st.bytes);
@@ -189,6 +190,8 @@ export class StorageWorker {
             backend: s.kind,
             capacity: st.capacity,
             free,
+            /** Free bytes of the filesystem under the data directory (capacity is the operator's promise). */
+            diskFree: disk ? disk.bavail * disk.bsize : undefined,
             slices: st.blocks,
             bytes: st.bytes,
             reserved: st.reserved,
