@@ -91,6 +91,15 @@ describe("storage: verified download with fallback", function () {
     });
   }
 
+  it("an empty file: one empty raw slice (the raw CIDv1 of no bytes), read back empty", async function () {
+    const owner = privateKeySigner(generatePrivateKey());
+    const stored = await upload(net, new Uint8Array(0), { owner, network: cluster.params, path: "/empty" });
+    expect(stored.rootCid).to.equal("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
+    expect(stored.slices).to.have.length(1);
+    expect(stored.slices[0].acks).to.have.length(3);
+    expect(await collect(await download(net, stored.rootCid))).to.have.length(0);
+  });
+
   it("a range read fetches only the slices it needs, once each", async function () {
     const client = new CountingClient();
     try {

@@ -26,7 +26,7 @@ import type { CID } from "multiformats/cid";
 import { importer } from "ipfs-unixfs-importer";
 import type { ImporterOptions } from "ipfs-unixfs-importer";
 import type { Address, Hex, TypedDataDomain } from "viem";
-import { HmsError, TransportError } from "../../core/errors";
+import { HmsError, TransportError, relayedCode } from "../../core/errors";
 import { domainOf, recoverTypedSync } from "../../core/signing";
 import type { FileCommit, NodeEndpoint, Placement, SignedStorageAck, StorageNetwork } from "../../protocol/network";
 import {
@@ -313,7 +313,12 @@ class Uploader {
         }
         if (failed === undefined && reply.failure) {
           failed = pending.find((n) => n.nodeId.toLowerCase() === reply.failure!.nodeId.toLowerCase());
-          cause = new TransportError(reply.failure.code as never, reply.failure.status, reply.failure.message);
+          cause = new TransportError(
+            relayedCode(reply.failure.code, "STORAGE_UNAVAILABLE"),
+            reply.failure.status,
+            reply.failure.message,
+            { value: reply.failure.url },
+          );
         }
         if (failed === undefined && acks.size < copies) {
           failed = pending[reply.acks.length];
