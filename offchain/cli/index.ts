@@ -25,6 +25,7 @@ import { Validator } from "../validator/daemon";
 import { exitCodeOf, EXIT_CODES } from "../validator/errors";
 import { SigningRecordStore, exportRecord, importRecord, type RecordMeta } from "../validator/signing-record";
 import { loadTrafficSourceConfig, startTrafficSource } from "../testing/traffic/service";
+import { registerStorageCommand } from "./commands/storage";
 
 interface CommonOptions {
   config?: string;
@@ -163,6 +164,7 @@ export function program(): Command {
     .option("-c, --config <file>", "YAML or JSON configuration (HMS_TRAFFIC_* variables override it)")
     .option("--log-level <level>", "log level")
     .action((opts: CommonOptions) => runTrafficSource(opts));
+  registerStorageCommand(p);
   return p;
 }
 

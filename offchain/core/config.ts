@@ -16,7 +16,7 @@ import { z } from "zod";
 import YAML from "yaml";
 import { privateKeyToAddress } from "viem/accounts";
 import type { Address, Hex } from "viem";
-import { ConfigError, safeValue } from "./errors";
+import { ConfigError, HmsError, safeValue, type ErrorCode } from "./errors";
 
 /** Where each value came from, by key path (`listen.port` → `HMS_PBFT_LISTEN__PORT` or the file path). */
 export type ConfigSources = Map<string, string>;
@@ -400,3 +400,41 @@ export const pbftReplicaConfigSchema = z
   });
 
 export type PbftReplicaConfig = z.output<typeof pbftReplicaConfigSchema>;
+
+/**
+ * A daemon's private key and address from `privateKey` or `privateKeyFile` (0x + 64 hex digits, surrounding
+ * whitespace ignored). Throws `noKey` when neither is set or the key is not a secp256k1 scalar, `SECRET_FILE`
+ * for an unreadable or malformed file. The key itself never appears in an error.
+ */
+export function resolvePrivateKey(
+  config: { privateKey?: Hex; privateKeyFile?: string },
+  noKey: ErrorCode,
+  hint: string,
+): { privateKey: Hex; address: Address } {
+  let key = config.privateKey;
+  if (key === undefined && config.privateKeyFile !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(config.privateKeyFile, "utf8").trim();
+    } catch (err) {
+      throw new HmsError("SECRET_FILE", `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`, {
+        value: config.privateKeyFile,
+        cause: err,
+      });
+    }
+    if (!/^0x[0-9a-fA-F]{64}$/.test(text))
+      throw new HmsError("SECRET_FILE", `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`, {
+        value: config.privateKeyFile,
+      });
+    key = text as Hex;
+  }
+  if (key === undefined) throw new HmsError(noKey, `no signing key: set ${hint}`);
+  try {
+    return { privateKey: key, address: privateKeyToAddress(key) };
+  } catch (err) {
+    throw new HmsError(noKey, "the signing key is not a valid secp256k1 private key", {
+      value: "<redacted>",
+      cause: err,
+    });
+  }
+}

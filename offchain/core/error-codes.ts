@@ -281,6 +281,121 @@ export const ERROR_CODES = {
   // ── meta layer ────────────────────────────────────────────────────────────────────────────────────────
 
   // ── storage ───────────────────────────────────────────────────────────────────────────────────────────
+  STORAGE_NO_KEY: spec(
+    "storage",
+    "config",
+    400,
+    "No node signing key is configured (privateKeyFile or HMS_STORAGE_PRIVATE_KEY).",
+  ),
+  STORAGE_DATA_DIR: spec("storage", "config", 500, "The data directory cannot be created, locked or scanned."),
+  STORAGE_BAD_CID: spec(
+    "storage",
+    "invalidInput",
+    400,
+    "A CID is malformed or not storable here (sha2-256 multihash, raw or dag-pb codec only).",
+  ),
+  STORAGE_BAD_REQUEST: spec(
+    "storage",
+    "invalidInput",
+    400,
+    "A storage request has a missing or malformed header, query parameter or body field; `value` holds it.",
+  ),
+  STORAGE_LENGTH_REQUIRED: spec("storage", "invalidInput", 411, "A slice upload has no Content-Length."),
+  STORAGE_TOO_LARGE: spec(
+    "storage",
+    "invalidInput",
+    413,
+    "A slice or block is larger than the worker accepts (`maxBlockBytes`).",
+  ),
+  STORAGE_DIGEST_MISMATCH: spec(
+    "storage",
+    "invalidInput",
+    422,
+    "The bytes received do not hash to the CID they were sent as; nothing was stored.",
+  ),
+  STORAGE_TRUNCATED: spec(
+    "storage",
+    "invalidInput",
+    422,
+    "A slice body ended before its Content-Length (or ran past it); nothing was stored.",
+  ),
+  STORAGE_UNAUTHORIZED: spec(
+    "storage",
+    "unauthorized",
+    403,
+    "A write carries no valid upload grant: missing, malformed, expired, or not signed by its owner.",
+  ),
+  STORAGE_GRANT_EXCEEDED: spec(
+    "storage",
+    "unauthorized",
+    403,
+    "A write would take an upload past the bytes its owner's grant allows.",
+  ),
+  STORAGE_NO_LEASE: spec("storage", "unauthorized", 403, "The lease gate refused the write (no active storage lease)."),
+  STORAGE_STALE_TERM: spec(
+    "storage",
+    "conflict",
+    409,
+    "A placement or repair order carries an older meta term than one this worker has seen (fencing).",
+  ),
+  STORAGE_BAD_PERIOD: spec(
+    "storage",
+    "invalidInput",
+    400,
+    "A transfer names a traffic period too far from the worker's clock for both sides to sign the same receipt.",
+  ),
+  STORAGE_FULL: spec(
+    "storage",
+    "conflict",
+    507,
+    "The worker's configured capacity (or its disk) cannot hold the write; nothing was stored.",
+  ),
+  STORAGE_NOT_FOUND: spec("storage", "notFound", 404, "No block with this CID is stored here."),
+  STORAGE_CORRUPT: spec(
+    "storage",
+    "failure",
+    500,
+    "A stored block failed verification on read; it was quarantined and is never served.",
+  ),
+  STORAGE_RANGE: spec(
+    "storage",
+    "invalidInput",
+    416,
+    "A byte range (Range header, offset/length) lies outside the block or file.",
+  ),
+  STORAGE_IO: spec("storage", "failure", 500, "A read, write, fsync or rename in the block store failed."),
+  STORAGE_UNAVAILABLE: spec(
+    "storage",
+    "unreachable",
+    502,
+    "No source served a valid copy (repair, download, or a downstream hop of the pipeline).",
+  ),
+  STORAGE_BAD_REPLY: spec(
+    "storage",
+    "unreachable",
+    502,
+    "A worker answered with something that is not the expected reply (or a storage ack that does not verify).",
+  ),
+  STORAGE_NO_COPIES: spec(
+    "storage",
+    "unreachable",
+    502,
+    "An upload could not place every copy of a slice, even after replacing the failed nodes.",
+  ),
+  STORAGE_SIZE_MISMATCH: spec(
+    "storage",
+    "invalidInput",
+    400,
+    "An upload source yielded another number of bytes than the size declared for it.",
+  ),
+  STORAGE_ABORTED: spec("storage", "failure", 499, "A transfer was aborted by its caller's AbortSignal."),
+  STORAGE_IPFS_UNSUPPORTED: spec(
+    "storage",
+    "invalidInput",
+    400,
+    "An IPFS RPC or gateway request uses an option or format this worker does not implement.",
+  ),
+  STORAGE_KUBO: spec("storage", "unreachable", 502, "The Kubo node backing the block store failed or is unreachable."),
 
   // ── compute ───────────────────────────────────────────────────────────────────────────────────────────
 

@@ -221,6 +221,17 @@ export const TYPES = {
     { name: "url", type: "string" },
   ],
   /**
+   * An owner authorises the storage workers of upload `uploadId` to accept, each, up to `maxBytes` bytes (slices
+   * and DAG blocks) for it until `deadline` (unix seconds). Sent with every slice write and forwarded down the
+   * upload pipeline unchanged; a worker refuses a write without a valid one (403). Signed by `owner`.
+   */
+  UploadGrant: [
+    { name: "owner", type: "address" },
+    { name: "uploadId", type: "bytes32" },
+    { name: "maxBytes", type: "uint64" },
+    { name: "deadline", type: "uint64" },
+  ],
+  /**
    * A meta node acknowledges a traffic receipt (`side` 0 = client, 1 = node) persisted by a majority at log
    * position (`term`, `index`). Signed by the meta node's key.
    */
@@ -323,6 +334,12 @@ export interface StorageAckMessage {
   owner: Address;
   uploadId: Hex;
 }
+export interface UploadGrantMessage {
+  owner: Address;
+  uploadId: Hex;
+  maxBytes: bigint;
+  deadline: bigint;
+}
 export interface IndexWriteMessage {
   owner: Address;
   op: string;
@@ -366,6 +383,7 @@ export interface MessageOf {
   PbftViewChange: PbftViewChangeMessage;
   PbftNewView: PbftNewViewMessage;
   StorageAck: StorageAckMessage;
+  UploadGrant: UploadGrantMessage;
   IndexWrite: IndexWriteMessage;
   Heartbeat: HeartbeatMessage;
   ReceiptAck: ReceiptAckMessage;
@@ -447,8 +465,30 @@ export async function recoverTyped<T extends TypeName>(
  *    multiplication (≈ 0.27 ms) to shift the key — no faster than the noble path below.
  *
  * secp256k1 comes from `ox` (viem's own core library, which viem pins exactly); it is the same noble
- * implementation viem uses for `signTypedData`.
+ * implementation viem uses for `signTypedData`. When the native libsecp256k1 binding (`secp256k1` package,
+ * prebuilt) loads, `signDigestSync` and `recoverDigestSync` use it instead: same RFC 6979 nonces and low-s, so
+ * the same bytes (a test compares both on random keys), ≈ 25× faster (sign 0.09 ms, recover 0.06 ms instead of
+ * ≈ 2.4 ms and 1.2 ms here) — the data plane signs a storage ack and a receipt per slice and copy.
  * ---------------------------------------------------------------------------------------------- */
+
+interface NativeSecp256k1 {
+  ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
+  ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
+}
+
+/** The native binding, or undefined when its prebuilt library does not load here (then noble is used). */
+function loadNative(): NativeSecp256k1 | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("secp256k1/bindings") as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+}
+const native = loadNative();
+
+/** True when signatures are made and recovered by the native libsecp256k1 binding. */
+export const NATIVE_SECP256K1 = native !== undefined;
 
 const noble = Secp256k1.noble;
 const CURVE_N: bigint = noble.CURVE.n;
@@ -463,6 +503,12 @@ function hexBytes(hex: string, what: string): Uint8Array {
   if (typeof hex !== "string" || !HEX_RE.test(hex) || hex.length % 2 !== 0)
     throw new SigningError(`${what} is not an even-length 0x hex string`, hex);
   return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+}
+
+function digestBytes(digest: Hex): Uint8Array {
+  const bytes = hexBytes(digest, "digest");
+  if (bytes.length !== 32) throw new SigningError("digest must be 32 bytes", digest);
+  return bytes;
 }
 
 const typeHashCache = new Map<TypeName, Uint8Array>();
@@ -592,6 +638,22 @@ function privateKeyBytes(privateKey: Hex): Uint8Array {
 
 /** Signs a 32-byte digest: 65-byte r||s||v (v = 27/28), low-s, RFC 6979 — what viem's `sign` returns. */
 export function signDigestSync(privateKey: Hex, digest: Hex): Hex {
+  if (native !== undefined) {
+    const message = digestBytes(digest);
+    const key = privateKeyBytes(privateKey);
+    let out: { signature: Uint8Array; recid: number };
+    try {
+      out = native.ecdsaSign(message, key);
+    } catch {
+      throw new SigningError("private key is not a valid secp256k1 scalar", "<redacted>");
+    }
+    return `0x${Buffer.from(out.signature).toString("hex")}${out.recid === 1 ? "1c" : "1b"}`;
+  }
+  return signDigestNoble(privateKey, digest);
+}
+
+/** {@link signDigestSync} through noble only (tests compare it with the native path). */
+export function signDigestNoble(privateKey: Hex, digest: Hex): Hex {
   const sig = noble.sign(hexBytes(digest, "digest"), privateKeyBytes(privateKey), { lowS: true });
   return `0x${sig.r.toString(16).padStart(64, "0")}${sig.s.toString(16).padStart(64, "0")}${sig.recovery ? "1c" : "1b"}`;
 }
@@ -643,6 +705,16 @@ function recoverPoint(digest: Hex, signature: Hex): Point {
 
 /** Synchronous recovery of the (lower-case) signer address of a digest. Throws {@link SigningError}. */
 export function recoverDigestSync(digest: Hex, signature: Hex): Address {
+  if (native !== undefined) {
+    const { recovery } = parseSignature(signature);
+    let key: Uint8Array;
+    try {
+      key = native.ecdsaRecover(hexBytes(signature, "signature").subarray(0, 64), recovery, digestBytes(digest), false);
+    } catch (err) {
+      throw new SigningError(`cannot recover signer: ${(err as Error).message}`, signature);
+    }
+    return toHex(keccak256(key.subarray(1), "bytes").subarray(12)) as Address;
+  }
   return pointAddress(recoverPoint(digest, signature));
 }
 

@@ -25,7 +25,12 @@ export function demoNodeId(i: number): Hex {
   return keccak256(toHex(`hms-demo/node/${i}`));
 }
 
-/** Signing key of demo node `i`: private key `keccak256(toHex("hms-demo/node-key/<i>"))`. */
+/** Private key of demo node `i`'s signing key: `keccak256(toHex("hms-demo/node-key/<i>"))`. */
+export function demoNodePrivateKey(i: number): Hex {
+  return keccak256(toHex(`hms-demo/node-key/${i}`));
+}
+
+/** Signing key of demo node `i` (see {@link demoNodePrivateKey}). */
 export function demoNodeKey(i: number): PrivateKeyAccount {
-  return privateKeyToAccount(keccak256(toHex(`hms-demo/node-key/${i}`)));
+  return privateKeyToAccount(demoNodePrivateKey(i));
 }

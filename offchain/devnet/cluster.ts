@@ -80,8 +80,10 @@ export class HmsProcess {
     args: string[],
     env: Record<string, string> = {},
     private readonly echo = false,
+    /** Node options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+    execArgv: string[] = [],
   ) {
-    this.child = spawn(process.execPath, [HMS_BIN, ...args], {
+    this.child = spawn(process.execPath, [...execArgv, HMS_BIN, ...args], {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: "production", ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -47,11 +47,12 @@ export interface TrafficFeed {
   receipts(from: bigint, to: bigint): Promise<PeriodReceipts[]>;
 }
 
-const hex32 = z
+/** Wire primitives (lower-cased on parse), shared by the data plane's schemas (storage-wire.ts). */
+export const hex32 = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, "expected 32 bytes of hex")
   .transform((s) => s.toLowerCase() as Hex);
-const address = z
+export const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "expected an address")
   .transform((s) => s.toLowerCase() as Address);
@@ -60,7 +61,7 @@ const uint64 = z
   .regex(/^(0|[1-9]\d{0,19})$/, "expected a decimal uint64")
   .transform((s) => BigInt(s))
   .refine((v) => v < 1n << 64n, "does not fit uint64");
-const signature = z
+export const signature = z
   .string()
   .regex(/^0x[0-9a-fA-F]{130}$/, "expected a 65-byte signature")
   .transform((s) => s.toLowerCase() as Hex);

@@ -4,7 +4,11 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import {
   KeyRing,
+  NATIVE_SECP256K1,
   SigningError,
+  recoverDigestSync,
+  signDigestNoble,
+  signDigestSync,
   TYPES,
   domainOf,
   fastTypedDigest,
@@ -26,6 +30,7 @@ const uint = (bits: number) => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 
 const addr = hex(20) as fc.Arbitrary<Address>;
 const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
   StorageAck: fc.record({ nodeId: hex(32), slice: hex(32), size: uint(64), owner: addr, uploadId: hex(32) }),
+  UploadGrant: fc.record({ owner: addr, uploadId: hex(32), maxBytes: uint(64), deadline: uint(64) }),
   IndexWrite: fc.record({
     owner: addr,
     op: fc.constantFrom("put", "rm", "mv", "mkdir"),
@@ -144,6 +149,26 @@ describe("core/signing fast path", function () {
       expect(await recoverTyped(domain, "Proposal", m, viemSig)).to.equal(account.address);
       expect(recoverTypedSync(domain, "Proposal", m, viemSig)).to.equal(account.address.toLowerCase());
     }
+  });
+
+  it("the native libsecp256k1 path signs and recovers exactly like noble", function () {
+    expect(NATIVE_SECP256K1, "the prebuilt secp256k1 binding loads on this machine").to.equal(true);
+    fc.assert(
+      fc.property(hex(32), hex(32), (digest, seed) => {
+        const pk = fastTypedDigest(domainOf("transport", 1), "Envelope", {
+          sender: "0x0000000000000000000000000000000000000001",
+          kind: "k",
+          seq: 1n,
+          bodyHash: seed,
+        }); // any 32 bytes below n: a keccak output is, with overwhelming probability
+        const sig = signDigestSync(pk, digest);
+        expect(sig).to.equal(signDigestNoble(pk, digest));
+        expect(recoverDigestSync(digest, sig)).to.equal(privateKeyToAccount(pk).address.toLowerCase());
+      }),
+      { numRuns: 200 },
+    );
+    expect(() => signDigestSync(`0x${"00".repeat(32)}`, `0x${"11".repeat(32)}`)).to.throw(SigningError);
+    expect(() => signDigestSync(generatePrivateKey(), "0x1234")).to.throw(SigningError);
   });
 
   it("KeyRing accepts exactly the valid signatures, on both the recovery and the known-key path", function () {
