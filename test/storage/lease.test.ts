@@ -65,7 +65,7 @@ async function leasedNode() {
   };
   await wait(await as(16).HMSToken.write.approve([market, HMS(1000)]));
   const { orderId } = orderCreated(await wait(await as(16).ResourceMarket.write.createOrder([terms])));
-  const { leaseId } = leaseStarted(await wait(await as(16).ResourceMarket.write.takeOffer([orderId, offerId])));
+  const { leaseId } = leaseStarted(await wait(await as(16).ResourceMarket.write.takeOffer([orderId, offerId, 2n * GWEI])));
   return {
     publicClient: publicClient as unknown as PublicClient,
     market,
