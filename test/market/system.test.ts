@@ -27,6 +27,7 @@ import {
   splitSettlement,
 } from "../../offchain/chain/market";
 import { HMS, deploySystemFixture } from "../helpers/fixtures";
+import { keyRegistrationProof } from "../../offchain/chain/staking";
 
 const GWEI = 10n ** 9n;
 const DAY = 86_400n;
@@ -51,8 +52,15 @@ async function marketSystem() {
   await wait(await as(2).HMSToken.write.transfer([address(16), HMS(10_000)]));
   await wait(await as(2).HMSToken.write.transfer([address(18), HMS(10_000)]));
   /** Operator #`operator` registers storage node `i` paying to #`payout`. */
-  const registerNode = async (operator: number, i: number, payout: number, kind = 0, tier = 1, region = 276) =>
-    wait(
+  const registerNode = async (operator: number, i: number, payout: number, kind = 0, tier = 1, region = 276) => {
+    const key = privateKeyToAccount(keccak256(toHex(`hms-test/market-node-key/${i}`)));
+    const proof = await keyRegistrationProof(key, {
+      chainId: await publicClient.getChainId(),
+      registry: system.deployment.contracts.NodeRegistry.address,
+      registrant: address(operator),
+      subject: nodeIdOf(i),
+    });
+    return wait(
       await as(operator).NodeRegistry.write.registerNode([
         {
           nodeId: nodeIdOf(i),
@@ -60,12 +68,14 @@ async function marketSystem() {
           tier,
           region,
           capacity: 4_096n,
-          signingKey: privateKeyToAccount(keccak256(toHex(`hms-test/market-node-key/${i}`))).address,
+          signingKey: key.address,
           payout: address(payout),
           endpoint: `http://127.0.0.1:${7500 + i}`,
         },
+        proof,
       ]),
     );
+  };
   const offer = {
     kind: ResourceKind.Storage,
     units: 1_024n,
