@@ -28,6 +28,7 @@ import {
 } from "../../offchain/chain/market";
 import { HMS, deploySystemFixture } from "../helpers/fixtures";
 import { keyRegistrationProof } from "../../offchain/chain/staking";
+import { skipUnderCoverage } from "../helpers/coverage";
 
 const GWEI = 10n ** 9n;
 const DAY = 86_400n;
@@ -210,7 +211,8 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
     expect(await reader.ResourceMarket.read.offerCountOfKind([ResourceKind.Storage])).to.equal(1n);
   });
 
-  it("gas with the real registry and scores: take, withdraw, match with K = 8 and 32", async () => {
+  it("gas with the real registry and scores: take, withdraw, match with K = 8 and 32", async function () {
+    skipUnderCoverage(this);
     const s = await loadFixture(marketSystem);
     const { reader, wait, as } = s;
     for (let n = 0; n < 5; n++) {

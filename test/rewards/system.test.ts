@@ -29,6 +29,7 @@ import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 import { HMS, deploySystemFixture, systemFixture } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
 import { signedRegistry } from "../helpers/keys";
+import { UNDER_COVERAGE } from "../helpers/coverage";
 
 const GB = 10n ** 9n;
 const nodeIdOf = (i: number) => keccak256(toHex(`hms-test/system-node/${i}`));
@@ -268,7 +269,7 @@ describe("rewards in the deployed system", () => {
         gas.push(receipt.gasUsed);
       }
       console.log(`      submitReport, 7-of-${size}, real BookkeeperStaking: ${gas[0]} (first report), ${gas[1]} gas`);
-      expect(gas[1]).to.be.at.most(120_000n);
+      if (!UNDER_COVERAGE) expect(gas[1]).to.be.at.most(120_000n); // instrumented code costs more
     }
   });
 

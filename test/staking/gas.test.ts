@@ -19,6 +19,7 @@ import {
   type StakingContext,
 } from "./helpers";
 import { signedRegistry } from "../helpers/keys";
+import { skipUnderCoverage } from "../helpers/coverage";
 
 const rows: [string, bigint][] = [];
 async function gas(label: string, tx: Promise<ContractTransactionResponse>): Promise<bigint> {
@@ -45,6 +46,9 @@ async function addCandidates(ctx: StakingContext, from: number, count: number) {
 }
 
 describe("staking gas", function () {
+  before(function () {
+    skipUnderCoverage(this);
+  });
   this.timeout(300_000);
 
   after(() => {
