@@ -1,3 +1,4 @@
+/* global module */
 // solidity-coverage (`npm run coverage`). The claim path of MiningPool is hand-tuned assembly that compiles without
 // the optimizer's help only barely; instrumentation adds locals, so let the Yul optimizer run (stack-to-memory
 // allocation and stack shuffling) while coverage keeps the instrumented statements.
