@@ -151,7 +151,7 @@ describe("pinning: contract formulas and their TypeScript mirrors agree on rando
         const [thresholds, points] = await contribution.gradientTable(r);
         return { thresholds: thresholds.map(Number), points: points.map(Number) };
       }),
-    )) as [GradientTable, GradientTable, GradientTable, GradientTable];
+    )) as unknown as [GradientTable, GradientTable, GradientTable, GradientTable];
     const sigma = (await contribution.coefficients()) as unknown as [bigint, bigint, bigint, bigint];
     const w = await contribution.weights();
     const weights = {
