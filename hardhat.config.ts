@@ -37,6 +37,9 @@ const config: HardhatUserConfig = {
     hardhat: {
       // Deterministic local chain; tests and the demo time-travel with network helpers.
       initialBaseFeePerGas: 0,
+      // Instrumented contracts (npm run coverage) are far larger: deploying BookkeeperStaking (which creates its
+      // council) then needs more than Osaka's 16.7M per-transaction cap (EIP-7825), so coverage runs on Prague.
+      ...(process.env.SOLIDITY_COVERAGE === "true" ? { hardfork: "prague" } : {}),
     },
     localhost: { url: process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545" },
   },

@@ -38,6 +38,12 @@ library HMSTypes {
         "ContributionCoefficients(uint64 epoch,uint64 nonce,uint64 cpu,uint64 memory,uint64 bandwidth,uint64 storage)"
     );
 
+    /// @dev A signing key consents to be registered in the NodeRegistry by `registrant` for `subject` (a node id, or
+    ///      zero for the registrant's bookkeeper key); `nonce` is the key's registry nonce (one use per proof).
+    bytes32 internal constant KEY_REGISTRATION_TYPEHASH = keccak256(
+        "KeyRegistration(address registrant,bytes32 subject,uint256 nonce,uint256 deadline)"
+    );
+
     /// @dev EIP-2612 permit (HMSToken's OpenZeppelin ERC20Permit): escrow pulls by the ResourceMarket.
     bytes32 internal constant PERMIT_TYPEHASH = keccak256(
         "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"

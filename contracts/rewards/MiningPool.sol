@@ -585,7 +585,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
     ) external returns (uint256 amount) {
         address payout = _payoutOf(nodeId);
         amount = _claim(period, terms, index, nodeId, traffic, proof);
-        emit Claimed(period, nodeId, payout, index, traffic, amount);
+        _emitClaimed(period, nodeId, payout, index, traffic, amount);
         if (amount != 0) _pay(payout, amount);
     }
 
@@ -601,7 +601,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         for (uint256 i; i < claims.length; ++i) {
             BatchClaim calldata c = claims[i];
             uint256 amount = _claim(c.period, c.terms, c.index, nodeId, c.traffic, c.proof);
-            emit Claimed(c.period, nodeId, payout, c.index, c.traffic, amount);
+            _emitClaimed(c.period, nodeId, payout, c.index, c.traffic, amount);
             total += amount;
         }
         if (total != 0) _pay(payout, total);
@@ -624,7 +624,7 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         for (uint256 i; i < periods.length; ++i) {
             uint64 period = periods[i];
             PeriodTerms calldata t = terms[i];
-            (uint256 headKey, uint256 head) = _head(period, t);
+            (uint256 headKey, , uint256 head) = _head(period, t);
             if (block.timestamp < t.claimDeadline) revert ClaimWindowOpen(period, t.claimDeadline);
             uint256 unclaimed = t.nodeEmission - ((head >> HEAD_FLAGS) & CLAIMED_MASK);
             if (unclaimed == 0) revert NothingToReclaim(period);
@@ -982,7 +982,8 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         }
     }
 
-    /// @dev Verifies and records a claim; the caller pays (and emits nothing else).
+    /// @dev Verifies and records a claim; the caller pays (and emits nothing else). The head word is rewritten with
+    ///      the new claimed total (and the leaf's flag when it lives there); a leaf beyond the head has its own word.
     function _claim(
         uint64 period,
         PeriodTerms calldata terms,
@@ -991,21 +992,42 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         uint64 traffic,
         bytes32[] calldata proof
     ) private returns (uint256 amount) {
-        uint256 headKey;
-        uint256 head;
-        uint256 key;
-        uint256 flagged;
-        (headKey, head, key, flagged, amount) = _verifyClaim(period, terms, index, nodeId, traffic, proof);
-        if (key == headKey) head = flagged;
-        else _claimWords[key] = flagged;
-        uint256 claimed = ((head >> HEAD_FLAGS) & CLAIMED_MASK) + amount;
-        uint256 nodeEmission = terms.nodeEmission;
+        (uint256 headSlot, uint256 head, uint256 slot, uint256 flagged, uint256 paid) = _verifyClaim(
+            period,
+            terms,
+            index,
+            nodeId,
+            traffic,
+            proof
+        );
+        amount = paid;
+        uint256 claimed;
+        uint256 nodeEmission;
+        uint256 claimedMask = CLAIMED_MASK;
+        assembly ("memory-safe") {
+            switch eq(slot, headSlot)
+            case 1 {
+                head := flagged
+            }
+            default {
+                sstore(slot, flagged)
+            }
+            claimed := add(and(shr(HEAD_FLAGS, head), claimedMask), amount)
+            nodeEmission := calldataload(add(terms, 0x60))
+        }
         if (claimed > nodeEmission) revert PeriodOverclaimed(period, claimed, nodeEmission);
-        _claimWords[headKey] = AUTHENTICATED | (claimed << HEAD_FLAGS) | (head & FLAGS_MASK);
+        uint256 word = AUTHENTICATED | (claimed << HEAD_FLAGS) | (head & FLAGS_MASK);
+        assembly ("memory-safe") {
+            sstore(headSlot, word)
+        }
     }
 
-    /// @dev Checks a claim against the stored terms and the claimed flags. Returns the period's head key and word,
-    ///      the key of the word holding the claim's flag and that word with the flag set, and the amount.
+    /// @dev Checks a claim against the stored terms and the claimed flags. Returns the storage slot and value of the
+    ///      period's head word, the slot of the word holding the claim's flag and that word with the flag set, and the
+    ///      amount. One pass in assembly (the happy path is what every claim pays; each failure is named after it):
+    ///      the terms are authenticated first (`_head`), so their fields are the stored report's — nodeEmission below
+    ///      2^96 and traffic below 2^64 (ABI-checked) keep the product far from overflow, and an index below a
+    ///      non-zero node count implies a non-zero total.
     function _verifyClaim(
         uint64 period,
         PeriodTerms calldata terms,
@@ -1013,24 +1035,88 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         bytes32 nodeId,
         uint64 traffic,
         bytes32[] calldata proof
-    ) private view returns (uint256 headKey, uint256 head, uint256 key, uint256 flagged, uint256 amount) {
-        (headKey, head) = _head(period, terms);
-        if (block.timestamp >= terms.claimDeadline) revert ClaimWindowClosed(period, terms.claimDeadline);
-        if (index >= terms.nodeCount) revert LeafIndexOutOfRange(index, terms.nodeCount);
-        if (!_verifyProof(proof, terms.rewardsRoot, rewardLeaf(index, nodeId, traffic))) {
-            revert InvalidProof(period, index, nodeId);
+    ) private view returns (uint256 headSlot, uint256 head, uint256 slot, uint256 flagged, uint256 amount) {
+        uint256 headKey;
+        (headKey, headSlot, head) = _head(period, terms);
+        uint256 failure;
+        assembly ("memory-safe") {
+            for {} 1 {} {
+                if iszero(lt(timestamp(), calldataload(add(terms, 0x80)))) {
+                    failure := 1
+                    break
+                }
+                if iszero(lt(index, calldataload(add(terms, 0x40)))) {
+                    failure := 2
+                    break
+                }
+                // The leaf (see rewardLeaf), then OpenZeppelin's sorted-pair proof: the smaller word hashed first.
+                let ptr := mload(0x40)
+                mstore(ptr, index)
+                mstore(add(ptr, 0x20), nodeId)
+                mstore(add(ptr, 0x40), traffic)
+                mstore(0x00, keccak256(ptr, 0x60))
+                let hash := keccak256(0x00, 0x20)
+                let end := add(proof.offset, shl(5, proof.length))
+                for {
+                    let p := proof.offset
+                } lt(p, end) {
+                    p := add(p, 0x20)
+                } {
+                    let sibling := calldataload(p)
+                    let first := shl(5, gt(hash, sibling))
+                    mstore(first, hash)
+                    mstore(xor(first, 0x20), sibling)
+                    hash := keccak256(0x00, 0x40)
+                }
+                if iszero(eq(hash, calldataload(terms))) {
+                    failure := 3
+                    break
+                }
+                // The claim's flag: bit `index` of the head word, or of word 1 + (index − 160) / 256.
+                let word := head
+                let bit := index
+                slot := headSlot
+                if iszero(lt(index, HEAD_FLAGS)) {
+                    let rest := sub(index, HEAD_FLAGS)
+                    bit := and(rest, 255)
+                    mstore(0x00, add(add(headKey, 1), shr(8, rest)))
+                    mstore(0x20, _claimWords.slot)
+                    slot := keccak256(0x00, 0x40)
+                    word := sload(slot)
+                }
+                if and(shr(bit, word), 1) {
+                    failure := 4
+                    break
+                }
+                flagged := or(word, shl(bit, 1))
+                amount := div(mul(calldataload(add(terms, 0x60)), traffic), calldataload(add(terms, 0x20)))
+                break
+            }
         }
-        uint256 bit;
-        (key, bit) = _claimPosition(headKey, index);
-        uint256 word = key == headKey ? head : _claimWords[key];
-        if ((word >> bit) & 1 == 1) revert AlreadyClaimed(period, index);
-        flagged = word | (1 << bit);
-        amount = (uint256(terms.nodeEmission) * traffic) / terms.totalTraffic;
+        if (failure != 0) _claimFailure(failure, period, terms, index, nodeId);
     }
 
-    /// @dev The head key and word of `period` for `terms`. A non-zero head word proves the terms (see `_claimWords`);
-    ///      otherwise they are checked against the stored hash, which reverts unless they are the period's.
-    function _head(uint64 period, PeriodTerms calldata terms) private view returns (uint256 headKey, uint256 head) {
+    /// @dev Reverts with the error of a failed claim check (see `_verifyClaim`).
+    function _claimFailure(
+        uint256 failure,
+        uint64 period,
+        PeriodTerms calldata terms,
+        uint32 index,
+        bytes32 nodeId
+    ) private pure {
+        if (failure == 1) revert ClaimWindowClosed(period, terms.claimDeadline);
+        if (failure == 2) revert LeafIndexOutOfRange(index, terms.nodeCount);
+        if (failure == 3) revert InvalidProof(period, index, nodeId);
+        revert AlreadyClaimed(period, index);
+    }
+
+    /// @dev The head key, the head word's slot and the head word of `period` for `terms`. A non-zero head word proves
+    ///      the terms (see `_claimWords`); otherwise they are checked against the stored hash, which reverts unless
+    ///      they are the period's.
+    function _head(
+        uint64 period,
+        PeriodTerms calldata terms
+    ) private view returns (uint256 headKey, uint256 headSlot, uint256 head) {
         bytes32 termsHash;
         assembly ("memory-safe") {
             // keccak256(abi.encode(terms)): the static struct's six words as they are in calldata. Dirty bits
@@ -1038,9 +1124,14 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
             let ptr := mload(0x40)
             calldatacopy(ptr, terms, 192)
             termsHash := keccak256(ptr, 192)
+            mstore(0x00, period)
+            mstore(0x20, termsHash)
+            headKey := keccak256(0x00, 0x40)
+            mstore(0x00, headKey)
+            mstore(0x20, _claimWords.slot)
+            headSlot := keccak256(0x00, 0x40)
+            head := sload(headSlot)
         }
-        headKey = _headKey(period, termsHash);
-        head = _claimWords[headKey];
         if (head == 0) {
             bytes32 stored = _periods[period];
             if (stored == bytes32(0)) revert PeriodNotReported(period);
@@ -1149,30 +1240,22 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
         if (payout == address(0)) revert NoPayoutAddress(nodeId);
     }
 
-    /// @dev OpenZeppelin's MerkleProof.verifyCalldata (sorted pairs, keccak256), in one assembly loop.
-    function _verifyProof(bytes32[] calldata proof, bytes32 root, bytes32 leaf) private pure returns (bool ok) {
+    /// @dev `emit Claimed(period, nodeId, payout, index, traffic, amount)` without the ABI encoder's overhead.
+    function _emitClaimed(
+        uint64 period,
+        bytes32 nodeId,
+        address payout,
+        uint32 index,
+        uint64 traffic,
+        uint256 amount
+    ) private {
+        bytes32 topic = Claimed.selector;
         assembly ("memory-safe") {
-            let hash := leaf
-            let end := add(proof.offset, shl(5, proof.length))
-            for {
-                let p := proof.offset
-            } lt(p, end) {
-                p := add(p, 0x20)
-            } {
-                let sibling := calldataload(p)
-                // Sorted pair: the smaller word first.
-                switch lt(hash, sibling)
-                case 1 {
-                    mstore(0x00, hash)
-                    mstore(0x20, sibling)
-                }
-                default {
-                    mstore(0x00, sibling)
-                    mstore(0x20, hash)
-                }
-                hash := keccak256(0x00, 0x40)
-            }
-            ok := eq(hash, root)
+            let ptr := mload(0x40)
+            mstore(ptr, index)
+            mstore(add(ptr, 0x20), traffic)
+            mstore(add(ptr, 0x40), amount)
+            log4(ptr, 0x60, topic, period, nodeId, payout)
         }
     }
 
@@ -1191,9 +1274,16 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
                 revert(ptr, returndatasize())
             }
             // Like SafeERC20: no return data is accepted from a contract, false is not.
-            let returnedTrue := and(eq(mload(0x00), 1), gt(returndatasize(), 0x1f))
-            if iszero(or(returnedTrue, and(iszero(returndatasize()), gt(extcodesize(target), 0)))) {
-                revert(0, 0)
+            switch returndatasize()
+            case 0 {
+                if iszero(extcodesize(target)) {
+                    revert(0, 0)
+                }
+            }
+            default {
+                if iszero(and(eq(mload(0x00), 1), gt(returndatasize(), 0x1f))) {
+                    revert(0, 0)
+                }
             }
         }
     }

@@ -3,7 +3,11 @@ pragma solidity ^0.8.28;
 
 import {IHMSErrors} from "../interfaces/IHMSErrors.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {HMSTypes} from "../libraries/HMSTypes.sol";
 
 /**
  * @title NodeRegistry
@@ -16,14 +20,19 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
  * A bookkeeper account registers its committee signing key here with {setBookkeeperKey}.
  *
  * A signing key belongs to at most one node or bookkeeper at a time (global key → owner map), so a
- * signature names exactly one signer. Node ids are never reused: {deregister} retires a node for good
+ * signature names exactly one signer. A key is bound only with its holder's consent: an EIP-712
+ * `KeyRegistration{registrant, subject, nonce, deadline}` signed by the key (domain "HMS NodeRegistry" v1) names
+ * the account that may register it (`msg.sender`) and what for (`subject`: the node id, or zero for the
+ * registrant's own bookkeeper key). Without it anyone who saw a key in a pending registration could register it
+ * first (squat it). The key's nonce ({nonces}) makes each proof usable once.
+ * Node ids are never reused: {deregister} retires a node for good
  * (its record stays readable, so rewards earned before still reach its payout address, and nobody can
  * take over the id to collect them).
  *
  * Storage is laid out for the hot readers: `payoutOf` (reward claims, market payouts) and
  * `resourceProfile` (market matching) each cost one cold SLOAD.
  */
-contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
+contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl, EIP712, Nonces {
     /// @notice What an operator submits to register a node.
     struct Registration {
         /// @dev Non-zero, unused node id.
@@ -42,6 +51,16 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
         address payout;
         /// @dev Reachable endpoint URL (non-empty, at most `maxEndpointLength` bytes).
         string endpoint;
+    }
+
+    /// @notice A signing key's consent to be registered: its EIP-712 `KeyRegistration` signature (see {keyRegistrationDigest}).
+    struct KeyProof {
+        /// @dev The key's current nonce ({nonces}); used up by the registration.
+        uint256 nonce;
+        /// @dev Last timestamp (inclusive) at which the proof is accepted.
+        uint256 deadline;
+        /// @dev 65-byte r || s || v signature by the key (low s, as OpenZeppelin ECDSA requires).
+        bytes signature;
     }
 
     /// @dev Slot 0 is everything `payoutOf` and `resourceProfile` read (one SLOAD each).
@@ -159,6 +178,10 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
     error ActiveUnchanged(bytes32 nodeId, bool active);
     /// @notice The bookkeeper account has no key to clear.
     error NoBookkeeperKey(address bookkeeper);
+    /// @notice The key proof is not `key`'s signature of the registration (`recovered` signed it, zero if malformed).
+    error InvalidKeyProof(address key, address recovered);
+    /// @notice The key proof expired at `deadline` (it is `now`).
+    error KeyProofExpired(uint256 deadline, uint256 now);
     /// @notice An endpoint limit outside [MIN_ENDPOINT_LIMIT, MAX_ENDPOINT_LIMIT].
     error EndpointLimitOutOfBounds(uint256 limit, uint256 min, uint256 max);
 
@@ -166,7 +189,7 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
      * @notice Creates the registry.
      * @param admin Governance (DEFAULT_ADMIN_ROLE): sets the endpoint length limit. The timelock after deployment.
      */
-    constructor(address admin) {
+    constructor(address admin) EIP712("HMS NodeRegistry", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -175,8 +198,9 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
     /**
      * @notice Registers a node owned by the caller.
      * @param r The registration (see {Registration}).
+     * @param proof `r.signingKey`'s consent: its `KeyRegistration{registrant: caller, subject: r.nodeId, …}` signature.
      */
-    function registerNode(Registration calldata r) external {
+    function registerNode(Registration calldata r, KeyProof calldata proof) external {
         if (r.nodeId == bytes32(0)) revert ZeroNodeId();
         Record storage n = _nodes[r.nodeId];
         if (n.payout != address(0)) revert NodeExists(r.nodeId);
@@ -186,6 +210,7 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
         if (r.payout == address(0)) revert ZeroPayout();
         _checkEndpoint(r.endpoint);
         _requireFreeKey(r.signingKey);
+        _useKeyProof(r.signingKey, r.nodeId, proof);
 
         n.payout = r.payout;
         n.kind = NodeKind(r.kind);
@@ -215,10 +240,12 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
      * @notice Rotates the node's signing key. The old key is released.
      * @param nodeId The node.
      * @param newKey The new key (unused by any other node or bookkeeper).
+     * @param proof `newKey`'s consent: its `KeyRegistration{registrant: caller, subject: nodeId, …}` signature.
      */
-    function setSigningKey(bytes32 nodeId, address newKey) external {
+    function setSigningKey(bytes32 nodeId, address newKey, KeyProof calldata proof) external {
         Record storage n = _ownedLive(nodeId);
         _requireFreeKey(newKey);
+        _useKeyProof(newKey, nodeId, proof);
         address previous = n.signingKey;
         delete _nodeOfKey[previous];
         _nodeOfKey[newKey] = nodeId;
@@ -302,9 +329,11 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
      * @notice Sets or rotates the caller's bookkeeper signing key (the key its validator daemon signs
      *         committee messages with). Takes effect at the next election; the old key is released.
      * @param key The new key (unused by any node or other bookkeeper).
+     * @param proof `key`'s consent: its `KeyRegistration{registrant: caller, subject: 0, …}` signature.
      */
-    function setBookkeeperKey(address key) external {
+    function setBookkeeperKey(address key, KeyProof calldata proof) external {
         _requireFreeKey(key);
+        _useKeyProof(key, bytes32(0), proof);
         address previous = _bookkeeperKey[msg.sender];
         if (previous != address(0)) delete _bookkeeperOfKey[previous];
         _bookkeeperKey[msg.sender] = key;
@@ -402,7 +431,36 @@ contract NodeRegistry is IHMSErrors, INodeRegistry, AccessControl {
         return _nodes[nodeId].retired;
     }
 
+    /**
+     * @notice The EIP-712 digest a key signs to consent to its registration by `registrant` for `subject`.
+     * @param registrant The account that will send the registration (`msg.sender`).
+     * @param subject The node id (registerNode, setSigningKey), or zero for the registrant's bookkeeper key.
+     * @param nonce The key's nonce ({nonces}).
+     * @param deadline Last timestamp at which the proof is accepted.
+     * @return The typed-data hash under this registry's domain.
+     */
+    function keyRegistrationDigest(
+        address registrant,
+        bytes32 subject,
+        uint256 nonce,
+        uint256 deadline
+    ) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(HMSTypes.KEY_REGISTRATION_TYPEHASH, registrant, subject, nonce, deadline))
+            );
+    }
+
     // ---------------------------------------------------------------- internals
+
+    /// @dev Checks `key`'s consent to be registered by the caller for `subject` and uses up its nonce.
+    function _useKeyProof(address key, bytes32 subject, KeyProof calldata proof) private {
+        if (block.timestamp > proof.deadline) revert KeyProofExpired(proof.deadline, block.timestamp);
+        bytes32 digest = keyRegistrationDigest(msg.sender, subject, proof.nonce, proof.deadline);
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, proof.signature);
+        if (err != ECDSA.RecoverError.NoError || recovered != key) revert InvalidKeyProof(key, recovered);
+        _useCheckedNonce(key, proof.nonce);
+    }
 
     function _known(bytes32 nodeId) private view returns (Record storage n) {
         n = _nodes[nodeId];

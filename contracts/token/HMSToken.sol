@@ -81,18 +81,28 @@ contract HMSToken is IHMSErrors, ERC20, ERC20Permit, ERC20Votes {
     }
 
     /// @dev ERC20's balance update and ERC20Votes' vote move over the packed {Account} slots (same checks, errors
-    ///      and events as OpenZeppelin's; checked against a plain OpenZeppelin ERC20Votes by a property test).
+    ///      and events as OpenZeppelin's; checked against a plain OpenZeppelin ERC20Votes by a property test). A
+    ///      transfer reads and writes each account's slot once and takes both delegates from those reads: the
+    ///      balance is the slot's low 96 bits, so `w - value` (value ≤ balance) and `w + value` (the result stays
+    ///      below the supply < 2^96) change the balance and leave the delegate untouched.
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes) {
+        address fromDelegate;
+        address toDelegate;
         if (from == address(0)) {
             uint256 supply = uint256(_supply) + value;
             if (supply > type(uint96).max) revert ERC20ExceededSafeSupply(supply, type(uint96).max);
             _supply = uint96(supply);
         } else {
-            Account storage a = _accounts[from];
-            uint256 balance = a.balance;
+            uint256 slot = _accountSlot(from);
+            uint256 w;
+            assembly ("memory-safe") {
+                w := sload(slot)
+            }
+            uint256 balance = uint96(w);
             if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-            unchecked {
-                a.balance = uint96(balance - value);
+            fromDelegate = address(uint160(w >> 96));
+            assembly ("memory-safe") {
+                sstore(slot, sub(w, value))
             }
         }
         if (to == address(0)) {
@@ -100,12 +110,26 @@ contract HMSToken is IHMSErrors, ERC20, ERC20Permit, ERC20Votes {
                 _supply -= uint96(value); // value ≤ the sender's balance ≤ supply
             }
         } else {
-            unchecked {
-                _accounts[to].balance += uint96(value); // balance + value ≤ supply < 2^96
+            uint256 slot = _accountSlot(to);
+            uint256 w;
+            assembly ("memory-safe") {
+                w := sload(slot)
+                sstore(slot, add(w, value))
             }
+            toDelegate = address(uint160(w >> 96));
         }
         emit Transfer(from, to, value);
-        _transferVotingUnits(from, to, value);
+        if (from == address(0) || to == address(0)) _transferVotingUnits(from, to, value);
+        else _moveDelegateVotes(fromDelegate, toDelegate, value);
+    }
+
+    /// @dev Storage slot of `_accounts[account]`.
+    function _accountSlot(address account) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, _accounts.slot)
+            slot := keccak256(0x00, 0x40)
+        }
     }
 
     /// @dev Votes' delegation over the packed {Account} slot.

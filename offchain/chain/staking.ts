@@ -3,9 +3,11 @@
  * small pieces of protocol arithmetic a dApp or daemon needs to read the contracts correctly.
  *
  * Signing (equivocation evidence, council recommendations) goes through `offchain/core/signing.ts`:
- * `domainOf("staking", chainId, stakingAddress)` with `TYPES.Proposal` / `TYPES.Recommendation`.
+ * `domainOf("staking", chainId, stakingAddress)` with `TYPES.Proposal` / `TYPES.Recommendation`; a signing key's
+ * consent to its registration in the NodeRegistry is {@link keyRegistrationProof}.
  */
-import type { Abi, Address, Hex } from "viem";
+import { maxUint256, zeroHash, type Abi, type Address, type Hex, type LocalAccount } from "viem";
+import { domainOf, signTyped } from "../core/signing";
 import type { ArtifactSource } from "./deploy";
 
 /** Constructor parameters of BookkeeperStaking (`IBookkeeperStaking.Params`). */
@@ -141,4 +143,72 @@ export function linkBytecode(bytecode: string, references: LinkReferences, libra
     }
   }
   return `0x${code}`;
+}
+
+/** `subject` of a bookkeeper key's registration proof (`setBookkeeperKey`): node ids are never zero. */
+export const BOOKKEEPER_KEY_SUBJECT: Hex = zeroHash;
+
+/** A key proof without expiry (the nonce still makes it single-use); pass a real deadline to hand it to a relayer. */
+export const NO_DEADLINE = maxUint256;
+
+/** `NodeRegistry.KeyProof`: a signing key's consent to be registered, the last argument of `registerNode`,
+ * `setSigningKey` and `setBookkeeperKey`. */
+export interface KeyProof {
+  /** The key's `NodeRegistry.nonces(key)` when signed. */
+  nonce: bigint;
+  /** Last timestamp (inclusive) at which the registry accepts the proof. */
+  deadline: bigint;
+  /** 65-byte EIP-712 signature of `KeyRegistration` by the key. */
+  signature: Hex;
+}
+
+/** What a key proof binds (besides the chain and the registry, which form its EIP-712 domain). */
+export interface KeyProofParams {
+  chainId: number | bigint;
+  /** The NodeRegistry address. */
+  registry: Address;
+  /** The account that will send the registration (`msg.sender`). */
+  registrant: Address;
+  /** The node id (`registerNode`, `setSigningKey`) or {@link BOOKKEEPER_KEY_SUBJECT} (`setBookkeeperKey`). */
+  subject: Hex;
+  /** The key's current `NodeRegistry.nonces(key)`: 0 for a key never registered (default). */
+  nonce?: bigint;
+  /** Default {@link NO_DEADLINE}. */
+  deadline?: bigint;
+}
+
+/**
+ * Signs `key`'s consent to be registered by `registrant` for `subject` (EIP-712 `KeyRegistration` in the
+ * `registry` domain): the proof `registerNode`, `setSigningKey` and `setBookkeeperKey` require, so that nobody can
+ * register a key they do not hold. `key` is the signing key itself (a viem local account).
+ */
+export async function keyRegistrationProof(key: LocalAccount, params: KeyProofParams): Promise<KeyProof> {
+  const nonce = params.nonce ?? 0n;
+  const deadline = params.deadline ?? NO_DEADLINE;
+  const signature = await signTyped(key, domainOf("registry", params.chainId, params.registry), "KeyRegistration", {
+    registrant: params.registrant,
+    subject: params.subject,
+    nonce,
+    deadline,
+  });
+  return { nonce, deadline, signature };
+}
+
+/** What {@link registryKeyProof} needs of a NodeRegistry binding (e.g. `hmsContracts(...).NodeRegistry`). */
+export interface NodeRegistryNonces {
+  address: Address;
+  read: { nonces(args: readonly [Address]): Promise<bigint> };
+}
+
+/**
+ * {@link keyRegistrationProof} with the key's current nonce read from `registry` (a key registered and released
+ * before has a nonce above 0): the usual way for a dApp or a script to register a node or bookkeeper key.
+ */
+export async function registryKeyProof(
+  registry: NodeRegistryNonces,
+  key: LocalAccount,
+  params: Omit<KeyProofParams, "registry" | "nonce">,
+): Promise<KeyProof> {
+  const nonce = await registry.read.nonces([key.address]);
+  return keyRegistrationProof(key, { ...params, registry: registry.address, nonce });
 }

@@ -46,6 +46,8 @@ export const DOMAIN_NAMES = {
    * nodes' signing keys. Never verified on chain.
    */
   network: "HMS Network",
+  /** NodeRegistry: a signing key's consent to be registered (`KeyRegistration`). */
+  registry: "HMS NodeRegistry",
 } as const;
 
 export type DomainKey = keyof typeof DOMAIN_NAMES;
@@ -116,6 +118,19 @@ export const TYPES = {
     { name: "owner", type: "address" },
     { name: "spender", type: "address" },
     { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+  /**
+   * A signing key consents to be registered in the NodeRegistry (domain `registry`) by `registrant` (the account
+   * that sends the registration) for `subject`: the node id for `registerNode` / `setSigningKey`, zero for the
+   * registrant's bookkeeper key (`setBookkeeperKey`). `nonce` is the key's `NodeRegistry.nonces(key)` (a proof is
+   * used once); `deadline` the last accepted timestamp. Signed by the key being registered, so that nobody can
+   * register (squat) a key they do not hold.
+   */
+  KeyRegistration: [
+    { name: "registrant", type: "address" },
+    { name: "subject", type: "bytes32" },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
@@ -281,6 +296,13 @@ export interface PermitMessage {
   nonce: bigint;
   deadline: bigint;
 }
+export interface KeyRegistrationMessage {
+  registrant: Address;
+  /** Node id, or zero (`BOOKKEEPER_KEY_SUBJECT`) for the registrant's bookkeeper key. */
+  subject: Hex;
+  nonce: bigint;
+  deadline: bigint;
+}
 export interface EnvelopeMessage {
   sender: Address;
   kind: string;
@@ -375,6 +397,7 @@ export interface MessageOf {
   PeriodReport: PeriodReportMessage;
   TrafficReceipt: TrafficReceiptMessage;
   Permit: PermitMessage;
+  KeyRegistration: KeyRegistrationMessage;
   Envelope: EnvelopeMessage;
   ContributionBatch: ContributionBatchMessage;
   ContributionCoefficients: ContributionCoefficientsMessage;

@@ -75,3 +75,41 @@ export function quorumArgs(keys: readonly Address[], signed: readonly KeySignatu
 export function quorumOf(size: number): number {
   return Math.floor((size * 2) / 3) + 1;
 }
+
+/**
+ * What decides which committees may sign a quorum-signed message now (`QuorumVerifier.checkEpoch`), read from
+ * `BookkeeperStaking`: `lastElectedEpoch()`, then `committeeInfo(last)` and `epochStart(last)`.
+ */
+export interface ElectionState {
+  /** `lastElectedEpoch()`. */
+  lastElected: bigint;
+  /** `committeeInfo(last).electedAt`: the timestamp of the last election. */
+  electedAt: bigint;
+  /** `epochStart(last)`. */
+  lastEpochStart: bigint;
+  /** `committeeInfo(last).previousElected` when `hasPrevious`, else null: the committee that served until then. */
+  previousElected: bigint | null;
+}
+
+/**
+ * End (exclusive) of the election grace of the committee elected before `lastElected` — the one that actually
+ * served until the election, even across skipped epochs — counted from the later of the election and its epoch's
+ * start; null when there is no previous committee. `QuorumVerifier.checkEpoch`'s rule (pinned to it by
+ * test/offchain/pinning.property.test.ts).
+ */
+export function graceEnd(state: ElectionState, grace: bigint): bigint | null {
+  if (state.previousElected === null) return null;
+  const from = state.electedAt > state.lastEpochStart ? state.electedAt : state.lastEpochStart;
+  return from + grace;
+}
+
+/**
+ * May `epoch`'s committee sign a report (or contribution batch) landing at time `now`: the last elected committee
+ * always; the one elected before it until {@link graceEnd}; no other. Mirrors `QuorumVerifier.checkEpoch`.
+ */
+export function epochMaySign(epoch: bigint, state: ElectionState, grace: bigint, now: bigint): boolean {
+  if (epoch === state.lastElected) return true;
+  if (epoch !== state.previousElected) return false;
+  const end = graceEnd(state, grace);
+  return end !== null && now < end;
+}

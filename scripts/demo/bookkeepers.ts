@@ -6,6 +6,7 @@
  */
 import type { Address, Hash, WalletClient } from "viem";
 import { type DemoContext, demoBookkeeperKey, demoNodeId, demoNodeKey, heading, hms, table } from "./context";
+import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
 
 const HMS = (n: number) => BigInt(n) * 10n ** 18n;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
@@ -55,7 +56,9 @@ export async function bookkeepersChapter(ctx: DemoContext): Promise<void> {
     await wait(await ido.HMSToken.write.transfer([addr(w[9 + i]), d.funds], by(w[2])));
   }
 
-  // Node operators #12–#15 register storage, container and meta nodes.
+  // Node operators #12–#15 register storage, container and meta nodes. Every key signs its consent to be registered
+  // by its operator (or bookkeeper) for its node, so that nobody can squat a key seen in a pending registration.
+  const chainId = await ctx.publicClient.getChainId();
   const rows = [];
   for (const [i, n] of NODES.entries()) {
     const op = ctx.as(w[12 + i]);
@@ -72,6 +75,11 @@ export async function bookkeepersChapter(ctx: DemoContext): Promise<void> {
             payout: addr(w[12 + i]),
             endpoint: n.endpoint,
           },
+          await registryKeyProof(op.NodeRegistry, demoNodeKey(i), {
+            chainId,
+            registrant: addr(w[12 + i]),
+            subject: demoNodeId(i),
+          }),
         ],
         by(w[12 + i]),
       ),
@@ -93,7 +101,12 @@ export async function bookkeepersChapter(ctx: DemoContext): Promise<void> {
   for (const [i, b] of BOOKKEEPERS.entries()) {
     const bk = ctx.as(w[5 + i]);
     const o = by(w[5 + i]);
-    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address], o));
+    const proof = await registryKeyProof(bk.NodeRegistry, demoBookkeeperKey(i), {
+      chainId,
+      registrant: addr(w[5 + i]),
+      subject: BOOKKEEPER_KEY_SUBJECT,
+    });
+    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address, proof], o));
     await wait(await bk.HMSToken.write.approve([stakingAddress, b.margin], o));
     await wait(await bk.BookkeeperStaking.write.register([b.margin, b.commission], o));
   }

@@ -21,6 +21,7 @@ import {
   orderEscrow,
   splitSettlement,
 } from "../../offchain/chain/market";
+import { registryKeyProof } from "../../offchain/chain/staking";
 
 const HMS = (n: number) => BigInt(n) * 10n ** 18n;
 const GWEI = 10n ** 9n;
@@ -63,6 +64,12 @@ export async function marketChapter(ctx: DemoContext): Promise<void> {
             payout: addr(OPERATOR),
             endpoint: "http://127.0.0.1:7101",
           },
+          // The key's consent to be registered by this operator for this node (NodeRegistry key proofs).
+          await registryKeyProof(NodeRegistry, demoNodeKey(0), {
+            chainId: await ctx.publicClient.getChainId(),
+            registrant: addr(OPERATOR),
+            subject: nodeId,
+          }),
         ],
         by(w[OPERATOR]),
       ),

@@ -24,6 +24,7 @@ import {
   orderEscrow,
   splitSettlement,
 } from "../../offchain/chain/market";
+import { registryKeyProof } from "../../offchain/chain/staking";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();
@@ -45,6 +46,7 @@ async function main() {
   await wait(await as(2).HMSToken.write.transfer([user.address, HMS(1_000)]));
   const nodeId = keccak256(toHex("hms-example/market-node/0"));
   if ((await reader.NodeRegistry.read.operatorOf([nodeId])) === "0x0000000000000000000000000000000000000000") {
+    const nodeKey = privateKeyToAccount(keccak256(toHex("hms-example/market-node-key/0")));
     await wait(
       await as(12).NodeRegistry.write.registerNode([
         {
@@ -53,10 +55,15 @@ async function main() {
           tier: 1, // Normal
           region: 276,
           capacity: 4_096n,
-          signingKey: privateKeyToAccount(keccak256(toHex("hms-example/market-node-key/0"))).address,
+          signingKey: nodeKey.address,
           payout,
           endpoint: "http://127.0.0.1:7401",
         },
+        await registryKeyProof(reader.NodeRegistry, nodeKey, {
+          chainId: await publicClient.getChainId(),
+          registrant: account(12).address,
+          subject: nodeId,
+        }),
       ]),
     );
   }

@@ -20,6 +20,7 @@ import { quorumArgs } from "../../offchain/protocol/quorum";
 import { ledgerFrom } from "../../offchain/protocol/ledger";
 import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
 import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
+import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();
@@ -39,7 +40,13 @@ async function main() {
   for (const i of [0, 1, 2, 3]) {
     const bk = as(5 + i);
     await wait(await ido.HMSToken.write.transfer([account(5 + i).address, HMS(20_000)]));
-    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address]));
+    // The key signs its consent to be this bookkeeper's key (nobody else can register it).
+    const proof = await registryKeyProof(bk.NodeRegistry, demoBookkeeperKey(i), {
+      chainId: await publicClient.getChainId(),
+      registrant: account(5 + i).address,
+      subject: BOOKKEEPER_KEY_SUBJECT,
+    });
+    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address, proof]));
     await wait(await bk.HMSToken.write.approve([staking, HMS(20_000)]));
     await wait(await bk.BookkeeperStaking.write.register([HMS(20_000), 1_000]));
   }
@@ -49,6 +56,7 @@ async function main() {
   await wait(await as(11).BookkeeperStaking.write.elect());
   const nodeId = keccak256(toHex("hms-example/node/0"));
   const payout = account(16).address;
+  const nodeKey = privateKeyToAccount(keccak256(toHex("hms-example/node-key/0")));
   await wait(
     await as(12).NodeRegistry.write.registerNode([
       {
@@ -57,10 +65,15 @@ async function main() {
         tier: 1,
         region: 276,
         capacity: 2_048n,
-        signingKey: privateKeyToAccount(keccak256(toHex("hms-example/node-key/0"))).address,
+        signingKey: nodeKey.address,
         payout,
         endpoint: "http://127.0.0.1:7301",
       },
+      await registryKeyProof(reader.NodeRegistry, nodeKey, {
+        chainId: await publicClient.getChainId(),
+        registrant: account(12).address,
+        subject: nodeId,
+      }),
     ]),
   );
   // The committee signs the last finished period's report (what the validator daemons do) and one of them posts it.

@@ -12,6 +12,7 @@ import { formatEther, keccak256, toHex, type Address } from "viem";
 import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import { domainOf, signTyped } from "../../offchain/core/signing";
 import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
+import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();
@@ -30,7 +31,13 @@ async function main() {
   for (const [i, margin] of margins.entries()) {
     const bk = as(5 + i);
     await wait(await ido.HMSToken.write.transfer([account(5 + i).address, margin]));
-    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address]));
+    // The key signs its consent to be this bookkeeper's key (nobody else can register it).
+    const proof = await registryKeyProof(bk.NodeRegistry, demoBookkeeperKey(i), {
+      chainId: await publicClient.getChainId(),
+      registrant: account(5 + i).address,
+      subject: BOOKKEEPER_KEY_SUBJECT,
+    });
+    await wait(await bk.NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address, proof]));
     await wait(await bk.HMSToken.write.approve([staking, margin]));
     await wait(await bk.BookkeeperStaking.write.register([margin, 1_000]));
   }

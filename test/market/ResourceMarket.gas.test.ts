@@ -13,6 +13,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
 import { signPermit } from "../../offchain/core/signing";
 import { Kind, NODE_A, NodeKind, Tier, createOrder, marketFixture, offer, order, postOffer } from "./fixture";
+import { skipUnderCoverage } from "../helpers/coverage";
 
 const rows: [string, bigint][] = [];
 
@@ -24,6 +25,9 @@ async function gas(label: string, tx: Promise<ContractTransactionResponse>, max:
 }
 
 describe("ResourceMarket gas", () => {
+  before(function () {
+    skipUnderCoverage(this);
+  });
   after(() => {
     console.log("\n      call                                              gasUsed");
     for (const [label, used] of rows) console.log(`      ${label.padEnd(48)} ${used.toString().padStart(9)}`);

@@ -27,6 +27,8 @@ import {
   splitSettlement,
 } from "../../offchain/chain/market";
 import { HMS, deploySystemFixture } from "../helpers/fixtures";
+import { keyRegistrationProof } from "../../offchain/chain/staking";
+import { skipUnderCoverage } from "../helpers/coverage";
 
 const GWEI = 10n ** 9n;
 const DAY = 86_400n;
@@ -51,8 +53,15 @@ async function marketSystem() {
   await wait(await as(2).HMSToken.write.transfer([address(16), HMS(10_000)]));
   await wait(await as(2).HMSToken.write.transfer([address(18), HMS(10_000)]));
   /** Operator #`operator` registers storage node `i` paying to #`payout`. */
-  const registerNode = async (operator: number, i: number, payout: number, kind = 0, tier = 1, region = 276) =>
-    wait(
+  const registerNode = async (operator: number, i: number, payout: number, kind = 0, tier = 1, region = 276) => {
+    const key = privateKeyToAccount(keccak256(toHex(`hms-test/market-node-key/${i}`)));
+    const proof = await keyRegistrationProof(key, {
+      chainId: await publicClient.getChainId(),
+      registry: system.deployment.contracts.NodeRegistry.address,
+      registrant: address(operator),
+      subject: nodeIdOf(i),
+    });
+    return wait(
       await as(operator).NodeRegistry.write.registerNode([
         {
           nodeId: nodeIdOf(i),
@@ -60,12 +69,14 @@ async function marketSystem() {
           tier,
           region,
           capacity: 4_096n,
-          signingKey: privateKeyToAccount(keccak256(toHex(`hms-test/market-node-key/${i}`))).address,
+          signingKey: key.address,
           payout: address(payout),
           endpoint: `http://127.0.0.1:${7500 + i}`,
         },
+        proof,
       ]),
     );
+  };
   const offer = {
     kind: ResourceKind.Storage,
     units: 1_024n,
@@ -200,7 +211,8 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
     expect(await reader.ResourceMarket.read.offerCountOfKind([ResourceKind.Storage])).to.equal(1n);
   });
 
-  it("gas with the real registry and scores: take, withdraw, match with K = 8 and 32", async () => {
+  it("gas with the real registry and scores: take, withdraw, match with K = 8 and 32", async function () {
+    skipUnderCoverage(this);
     const s = await loadFixture(marketSystem);
     const { reader, wait, as } = s;
     for (let n = 0; n < 5; n++) {

@@ -28,6 +28,8 @@ import { estimateSigma, sigmaTuple } from "../../offchain/protocol/poisson";
 import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 import { HMS, deploySystemFixture, systemFixture } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
+import { signedRegistry } from "../helpers/keys";
+import { UNDER_COVERAGE } from "../helpers/coverage";
 
 const GB = 10n ** 9n;
 const nodeIdOf = (i: number) => keccak256(toHex(`hms-test/system-node/${i}`));
@@ -46,21 +48,24 @@ async function elected(system: System, keys: PrivateKeyAccount[]) {
   for (const [i, bk] of bookkeepers.entries()) {
     const margin = HMS(10_000 + 1_000 * i);
     await token.connect(ido).transfer(bk.address, margin);
-    await nodeRegistry.connect(bk).setBookkeeperKey(keys[i].address);
+    await signedRegistry(nodeRegistry, bk).setBookkeeperKey(keys[i]);
     await token.connect(bk).approve(staking, margin);
     await staking.connect(bk).register(margin, 1_000);
   }
   for (let i = 0; i < 3; i++) {
-    await nodeRegistry.connect(signers[12 + i]).registerNode({
-      nodeId: nodeIdOf(i),
-      kind: 0,
-      tier: i % 3,
-      region: 156,
-      capacity: 4_096n,
-      signingKey: nodeKeyOf(i).address,
-      payout: signers[15 + i].address,
-      endpoint: `http://127.0.0.1:${7201 + i}`,
-    });
+    await signedRegistry(nodeRegistry, signers[12 + i]).registerNode(
+      {
+        nodeId: nodeIdOf(i),
+        kind: 0,
+        tier: i % 3,
+        region: 156,
+        capacity: 4_096n,
+        signingKey: nodeKeyOf(i).address,
+        payout: signers[15 + i].address,
+        endpoint: `http://127.0.0.1:${7201 + i}`,
+      },
+      nodeKeyOf(i),
+    );
   }
   const epoch = (await staking.currentEpoch()) + 1n;
   await time.increaseTo((await staking.epochStart(epoch)) + 1n);
@@ -264,7 +269,7 @@ describe("rewards in the deployed system", () => {
         gas.push(receipt.gasUsed);
       }
       console.log(`      submitReport, 7-of-${size}, real BookkeeperStaking: ${gas[0]} (first report), ${gas[1]} gas`);
-      expect(gas[1]).to.be.at.most(120_000n);
+      if (!UNDER_COVERAGE) expect(gas[1]).to.be.at.most(120_000n); // instrumented code costs more
     }
   });
 

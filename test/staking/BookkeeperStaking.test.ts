@@ -30,6 +30,7 @@ import {
   vote,
   type StakingContext,
 } from "./helpers";
+import { signedRegistry } from "../helpers/keys";
 
 const UNBONDING = DEFAULT_STAKING_PARAMS.unbondingPeriod;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -302,7 +303,7 @@ describe("BookkeeperStaking", () => {
         sybils.push(w);
       }
       await fund(ctx, honest, HMS(20_000));
-      await ctx.registry.connect(honest).setBookkeeperKey(signingKey(1).address);
+      await signedRegistry(ctx.registry, honest).setBookkeeperKey(signingKey(1));
       await expect(ctx.staking.connect(honest).register(HMS(20_000), 0))
         .to.be.revertedWithCustomError(ctx.staking, "CandidateListFull")
         .withArgs(16);
@@ -324,7 +325,7 @@ describe("BookkeeperStaking", () => {
       await ctx.staking.connect(sybils[3]).unbond(MIN_MARGIN);
       // A newcomer must outweigh whoever it names: the honest candidate (20k, keyed) is not evictable by 15k.
       await fund(ctx, heavy, HMS(15_000));
-      await ctx.registry.connect(heavy).setBookkeeperKey(signingKey(2).address);
+      await signedRegistry(ctx.registry, heavy).setBookkeeperKey(signingKey(2));
       await expect(ctx.staking.connect(heavy).registerReplacing(HMS(15_000), 0, honest.address))
         .to.be.revertedWithCustomError(ctx.staking, "NotOutweighed")
         .withArgs(honest.address, weight, HMS(15_000));
@@ -658,7 +659,7 @@ describe("BookkeeperStaking", () => {
         const margin = MIN_MARGIN * BigInt(1 + (i % 3)); // three distinct weights only
         await ctx.token.transfer(wallet.address, margin);
         await ctx.token.connect(wallet).approve(ctx.staking.target, margin);
-        await ctx.registry.connect(wallet).setBookkeeperKey(signingKey(200 + i).address);
+        await signedRegistry(ctx.registry, wallet).setBookkeeperKey(signingKey(200 + i));
         await ctx.staking.connect(wallet).register(margin, 0);
         weights.set(wallet.address, margin);
       }
@@ -695,7 +696,7 @@ describe("BookkeeperStaking", () => {
         "ElectionTooEarly",
       );
       await ctx.staking.elect(); // next block, start + 1
-      await ctx.registry.connect(a).setBookkeeperKey(signingKey(99).address);
+      await signedRegistry(ctx.registry, a).setBookkeeperKey(signingKey(99));
       expect((await ctx.staking.committee(1))[1]).to.deep.equal([signingKey(1).address]);
       expect(await ctx.staking.leader(1, 5)).to.deep.equal([a.address, signingKey(1).address]);
       await expect(ctx.staking.leader(2, 0)).to.be.revertedWithCustomError(ctx.staking, "NoCommittee").withArgs(2);

@@ -1,8 +1,12 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex } from "viem";
 import type { NodeRegistry } from "../../typechain-types";
+import { keyProof, signedRegistry } from "../helpers/keys";
+import { BOOKKEEPER_KEY_SUBJECT } from "../../offchain/chain/staking";
+import { domainOf, typedDigest } from "../../offchain/core/signing";
+import { skipUnderCoverage } from "../helpers/coverage";
 
 const Kind = { Storage: 0, Container: 1, Meta: 2 } as const;
 const Tier = { Lite: 0, Normal: 1, Super: 2 } as const;
@@ -28,7 +32,7 @@ describe("NodeRegistry", () => {
   describe("registration", () => {
     it("registers a node with every field readable and one complete event", async () => {
       const { registry, operator, base, key1, payout } = await loadFixture(registryFixture);
-      const tx = registry.connect(operator).registerNode(base);
+      const tx = signedRegistry(registry, operator).registerNode(base);
       await expect(tx)
         .to.emit(registry, "NodeRegistered")
         .withArgs(
@@ -68,12 +72,20 @@ describe("NodeRegistry", () => {
 
     it("registers container and meta nodes; a meta node may advertise zero capacity", async () => {
       const { registry, operator, base, key2, key3 } = await loadFixture(registryFixture);
-      await registry
-        .connect(operator)
-        .registerNode({ ...base, nodeId: id("c"), kind: Kind.Container, signingKey: key2.address, tier: Tier.Super });
-      await registry
-        .connect(operator)
-        .registerNode({ ...base, nodeId: id("m"), kind: Kind.Meta, signingKey: key3.address, capacity: 0n });
+      await signedRegistry(registry, operator).registerNode({
+        ...base,
+        nodeId: id("c"),
+        kind: Kind.Container,
+        signingKey: key2.address,
+        tier: Tier.Super,
+      });
+      await signedRegistry(registry, operator).registerNode({
+        ...base,
+        nodeId: id("m"),
+        kind: Kind.Meta,
+        signingKey: key3.address,
+        capacity: 0n,
+      });
       expect((await registry.resourceProfile(id("c")))[0]).to.equal(BigInt(Kind.Container));
       expect((await registry.resourceProfile(id("c")))[1]).to.equal(BigInt(Tier.Super));
       expect((await registry.getNode(id("m"))).kind).to.equal(Kind.Meta);
@@ -81,7 +93,7 @@ describe("NodeRegistry", () => {
 
     it("rejects a zero or duplicate id, unknown kind or tier, zero capacity, empty or long endpoint, zero payout", async () => {
       const { registry, operator, other, base, key2 } = await loadFixture(registryFixture);
-      const r = registry.connect(operator);
+      const r = signedRegistry(registry, operator);
       await expect(r.registerNode({ ...base, nodeId: ethers.ZeroHash })).to.be.revertedWithCustomError(
         registry,
         "ZeroNodeId",
@@ -111,22 +123,24 @@ describe("NodeRegistry", () => {
       );
       await r.registerNode(base);
       // Another operator cannot take the id, even with a fresh key.
-      await expect(registry.connect(other).registerNode({ ...base, signingKey: key2.address }))
+      await expect(signedRegistry(registry, other).registerNode({ ...base, signingKey: key2.address }))
         .to.be.revertedWithCustomError(registry, "NodeExists")
         .withArgs(base.nodeId);
     });
 
     it("refuses a signing key already used by another node or by a bookkeeper", async () => {
       const { registry, operator, other, base, key1, key2, bookkeeper } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode(base);
-      await expect(registry.connect(other).registerNode({ ...base, nodeId: id("node-2") }))
+      await signedRegistry(registry, operator).registerNode(base);
+      await expect(signedRegistry(registry, other).registerNode({ ...base, nodeId: id("node-2") }))
         .to.be.revertedWithCustomError(registry, "KeyInUse")
         .withArgs(key1.address, base.nodeId, ethers.ZeroAddress);
-      await registry.connect(bookkeeper).setBookkeeperKey(key2.address);
-      await expect(registry.connect(other).registerNode({ ...base, nodeId: id("node-2"), signingKey: key2.address }))
+      await signedRegistry(registry, bookkeeper).setBookkeeperKey(key2.address);
+      await expect(
+        signedRegistry(registry, other).registerNode({ ...base, nodeId: id("node-2"), signingKey: key2.address }),
+      )
         .to.be.revertedWithCustomError(registry, "KeyInUse")
         .withArgs(key2.address, ethers.ZeroHash, bookkeeper.address);
-      await expect(registry.connect(other).setBookkeeperKey(key1.address))
+      await expect(signedRegistry(registry, other).setBookkeeperKey(key1.address))
         .to.be.revertedWithCustomError(registry, "KeyInUse")
         .withArgs(key1.address, base.nodeId, ethers.ZeroAddress);
     });
@@ -148,25 +162,24 @@ describe("NodeRegistry", () => {
   describe("operator changes", () => {
     it("rotates the signing key, releasing the old one for anybody", async () => {
       const { registry, operator, other, base, key1, key2 } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode(base);
-      await expect(registry.connect(operator).setSigningKey(base.nodeId, key2.address))
+      await signedRegistry(registry, operator).registerNode(base);
+      await expect(signedRegistry(registry, operator).setSigningKey(base.nodeId, key2.address))
         .to.emit(registry, "SigningKeyChanged")
         .withArgs(base.nodeId, key1.address, key2.address);
       expect(await registry.signingKeyOf(base.nodeId)).to.equal(key2.address);
       expect(await registry.keyOwner(key1.address)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress]);
-      await registry.connect(other).registerNode({ ...base, nodeId: id("node-2"), signingKey: key1.address });
-      await expect(registry.connect(operator).setSigningKey(base.nodeId, key1.address)).to.be.revertedWithCustomError(
-        registry,
-        "KeyInUse",
-      );
+      await signedRegistry(registry, other).registerNode({ ...base, nodeId: id("node-2"), signingKey: key1.address });
       await expect(
-        registry.connect(operator).setSigningKey(base.nodeId, ethers.ZeroAddress),
+        signedRegistry(registry, operator).setSigningKey(base.nodeId, key1.address),
+      ).to.be.revertedWithCustomError(registry, "KeyInUse");
+      await expect(
+        signedRegistry(registry, operator).setSigningKey(base.nodeId, ethers.ZeroAddress),
       ).to.be.revertedWithCustomError(registry, "ZeroKey");
     });
 
     it("changes payout, endpoint, profile and active state with events; only the operator may", async () => {
       const { registry, operator, other, base, payout } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode(base);
+      await signedRegistry(registry, operator).registerNode(base);
       const r = registry.connect(operator);
       await expect(r.setPayout(base.nodeId, other.address))
         .to.emit(registry, "PayoutChanged")
@@ -202,7 +215,7 @@ describe("NodeRegistry", () => {
 
       const o = registry.connect(other);
       for (const call of [
-        () => o.setSigningKey(base.nodeId, other.address),
+        () => signedRegistry(registry, other).setSigningKey(base.nodeId, other.address),
         () => o.setPayout(base.nodeId, other.address),
         () => o.setEndpoint(base.nodeId, "x"),
         () => o.setProfile(base.nodeId, 0, 0, 1n),
@@ -218,7 +231,7 @@ describe("NodeRegistry", () => {
 
     it("deregisters for good: key released, id never reusable, payout still readable and changeable", async () => {
       const { registry, operator, other, base, key1, key2, payout } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode(base);
+      await signedRegistry(registry, operator).registerNode(base);
       await expect(registry.connect(operator).deregister(base.nodeId))
         .to.emit(registry, "NodeDeregistered")
         .withArgs(base.nodeId, operator.address, key1.address);
@@ -227,12 +240,12 @@ describe("NodeRegistry", () => {
       expect(await registry.signingKeyOf(base.nodeId)).to.equal(ethers.ZeroAddress);
       expect((await registry.resourceProfile(base.nodeId))[3]).to.equal(false);
       await expect(
-        registry.connect(other).registerNode({ ...base, signingKey: key2.address }),
+        signedRegistry(registry, other).registerNode({ ...base, signingKey: key2.address }),
       ).to.be.revertedWithCustomError(registry, "NodeExists");
-      await registry.connect(other).registerNode({ ...base, nodeId: id("node-2") }); // key1 is free again
+      await signedRegistry(registry, other).registerNode({ ...base, nodeId: id("node-2") }); // key1 is free again
       const r = registry.connect(operator);
       for (const call of [
-        () => r.setSigningKey(base.nodeId, key2.address),
+        () => signedRegistry(registry, operator).setSigningKey(base.nodeId, key2.address),
         () => r.setEndpoint(base.nodeId, "x"),
         () => r.setProfile(base.nodeId, 0, 0, 1n),
         () => r.setActive(base.nodeId, true),
@@ -248,17 +261,18 @@ describe("NodeRegistry", () => {
     it("sets, rotates and clears a bookkeeper key", async () => {
       const { registry, bookkeeper, key1, key2 } = await loadFixture(registryFixture);
       const r = registry.connect(bookkeeper);
-      await expect(r.setBookkeeperKey(key1.address))
+      const s = signedRegistry(registry, bookkeeper);
+      await expect(s.setBookkeeperKey(key1.address))
         .to.emit(registry, "BookkeeperKeyChanged")
         .withArgs(bookkeeper.address, ethers.ZeroAddress, key1.address);
       expect(await registry.bookkeeperKeyOf(bookkeeper.address)).to.equal(key1.address);
       expect(await registry.keyOwner(key1.address)).to.deep.equal([ethers.ZeroHash, bookkeeper.address]);
-      await expect(r.setBookkeeperKey(key2.address))
+      await expect(s.setBookkeeperKey(key2.address))
         .to.emit(registry, "BookkeeperKeyChanged")
         .withArgs(bookkeeper.address, key1.address, key2.address);
       expect(await registry.keyOwner(key1.address)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress]);
-      await expect(r.setBookkeeperKey(key2.address)).to.be.revertedWithCustomError(registry, "KeyInUse");
-      await expect(r.setBookkeeperKey(ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ZeroKey");
+      await expect(s.setBookkeeperKey(key2.address)).to.be.revertedWithCustomError(registry, "KeyInUse");
+      await expect(s.setBookkeeperKey(ethers.ZeroAddress)).to.be.revertedWithCustomError(registry, "ZeroKey");
       await expect(r.clearBookkeeperKey())
         .to.emit(registry, "BookkeeperKeyChanged")
         .withArgs(bookkeeper.address, key2.address, ethers.ZeroAddress);
@@ -284,18 +298,140 @@ describe("NodeRegistry", () => {
       await expect(registry.connect(admin).setMaxEndpointLength(32))
         .to.emit(registry, "MaxEndpointLengthChanged")
         .withArgs(256, 32);
-      await expect(registry.connect(operator).registerNode({ ...base, endpoint: "x".repeat(33) }))
+      await expect(signedRegistry(registry, operator).registerNode({ ...base, endpoint: "x".repeat(33) }))
         .to.be.revertedWithCustomError(registry, "EndpointTooLong")
         .withArgs(33, 32);
-      await registry.connect(operator).registerNode({ ...base, endpoint: "x".repeat(32) });
+      await signedRegistry(registry, operator).registerNode({ ...base, endpoint: "x".repeat(32) });
     });
 
-    it("payoutOf costs a single cold storage read", async () => {
+    it("payoutOf costs a single cold storage read", async function () {
+      skipUnderCoverage(this);
       const { registry, operator, base } = await loadFixture(registryFixture);
-      await registry.connect(operator).registerNode(base);
+      await signedRegistry(registry, operator).registerNode(base);
       const gas = await registry.payoutOf.estimateGas(base.nodeId);
       // 21,000 intrinsic + calldata + one cold SLOAD (2,100) + dispatch; a second slot would add 2,100 more.
       expect(gas).to.be.lessThan(21_000n + 1_000n + 2_100n + 1_000n);
+    });
+  });
+  describe("key proofs: a key is registered only with its holder's signature (issue 16 B.7)", () => {
+    it("a squatter cannot take a key someone is about to register, not even with the victim's own proof", async () => {
+      const { registry, operator, other, base, key1 } = await loadFixture(registryFixture);
+      // The victim's registration is in the mempool: its key and its proof are public.
+      const victimProof = await keyProof(registry, key1, operator.address, base.nodeId);
+      // Before issue 16 the squatter's setBookkeeperKey(key1) landed first and the victim got KeyInUse.
+      await expect(registry.connect(other).setBookkeeperKey(key1.address, victimProof))
+        .to.be.revertedWithCustomError(registry, "InvalidKeyProof")
+        .withArgs(key1.address, (addr: string) => addr !== key1.address);
+      await expect(registry.connect(other).registerNode({ ...base, nodeId: id("squat") }, victimProof))
+        .to.be.revertedWithCustomError(registry, "InvalidKeyProof")
+        .withArgs(key1.address, (addr: string) => addr !== key1.address);
+      // Same proof, other registrant (the front-runner copies the whole call): bound to the sender.
+      await expect(registry.connect(other).registerNode(base, victimProof)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidKeyProof",
+      );
+      // A proof the squatter can make (signed by its own account) names the wrong key.
+      const own = await keyProof(registry, other, other.address, BOOKKEEPER_KEY_SUBJECT);
+      await expect(registry.connect(other).setBookkeeperKey(key1.address, own))
+        .to.be.revertedWithCustomError(registry, "InvalidKeyProof")
+        .withArgs(key1.address, other.address);
+      await expect(registry.connect(operator).registerNode(base, victimProof)).to.emit(registry, "NodeRegistered");
+      expect(await registry.keyOwner(key1.address)).to.deep.equal([base.nodeId, ethers.ZeroAddress]);
+      expect(await registry.nonces(key1.address)).to.equal(1n);
+    });
+
+    it("rejects a wrong signer, a proof for another subject, and a malformed signature", async () => {
+      const { registry, operator, bookkeeper, base, key1, key2 } = await loadFixture(registryFixture);
+      const byKey2 = await keyProof(registry, key2, operator.address, base.nodeId);
+      await expect(registry.connect(operator).registerNode(base, byKey2))
+        .to.be.revertedWithCustomError(registry, "InvalidKeyProof")
+        .withArgs(key1.address, key2.address);
+      // Signed for a bookkeeper key: not a node key (and vice versa).
+      const asBookkeeper = await keyProof(registry, key1, operator.address, BOOKKEEPER_KEY_SUBJECT);
+      await expect(registry.connect(operator).registerNode(base, asBookkeeper)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidKeyProof",
+      );
+      const asNode = await keyProof(registry, key1, bookkeeper.address, base.nodeId);
+      await expect(registry.connect(bookkeeper).setBookkeeperKey(key1.address, asNode)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidKeyProof",
+      );
+      // Another node id of the same operator.
+      const otherNode = await keyProof(registry, key1, operator.address, id("node-9"));
+      await expect(registry.connect(operator).registerNode(base, otherNode)).to.be.revertedWithCustomError(
+        registry,
+        "InvalidKeyProof",
+      );
+      const good = await keyProof(registry, key1, operator.address, base.nodeId);
+      for (const signature of ["0x", `0x${"00".repeat(65)}`, good.signature.slice(0, 130)] as const) {
+        await expect(registry.connect(operator).registerNode(base, { ...good, signature }))
+          .to.be.revertedWithCustomError(registry, "InvalidKeyProof")
+          .withArgs(key1.address, ethers.ZeroAddress);
+      }
+      await registry.connect(operator).registerNode(base, good);
+    });
+
+    it("rejects an expired proof, and accepts one up to its deadline", async () => {
+      const { registry, operator, bookkeeper, base, key1, key2 } = await loadFixture(registryFixture);
+      const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+      const stale = await keyProof(registry, key1, operator.address, base.nodeId, { deadline: now });
+      await expect(registry.connect(operator).registerNode(base, stale))
+        .to.be.revertedWithCustomError(registry, "KeyProofExpired")
+        .withArgs(now, (t: bigint) => t > now);
+      await time.setNextBlockTimestamp(now + 100n);
+      const exact = await keyProof(registry, key2, bookkeeper.address, BOOKKEEPER_KEY_SUBJECT, {
+        deadline: now + 100n,
+      });
+      await expect(registry.connect(bookkeeper).setBookkeeperKey(key2.address, exact)).to.emit(
+        registry,
+        "BookkeeperKeyChanged",
+      );
+    });
+
+    it("a proof is used once: replaying it after the key was released fails (the key's nonce moved)", async () => {
+      const { registry, operator, bookkeeper, base, key1, key2 } = await loadFixture(registryFixture);
+      const proof = await keyProof(registry, key1, bookkeeper.address, BOOKKEEPER_KEY_SUBJECT);
+      await registry.connect(bookkeeper).setBookkeeperKey(key1.address, proof);
+      await registry.connect(bookkeeper).clearBookkeeperKey(); // key1 is free again
+      await expect(registry.connect(bookkeeper).setBookkeeperKey(key1.address, proof))
+        .to.be.revertedWithCustomError(registry, "InvalidAccountNonce")
+        .withArgs(key1.address, 1n);
+      // The same holds for node keys, through setSigningKey: rotate away, then replay.
+      const nodeProof = await keyProof(registry, key2, operator.address, base.nodeId);
+      await registry.connect(operator).registerNode({ ...base, signingKey: key2.address }, nodeProof);
+      await signedRegistry(registry, operator).setSigningKey(base.nodeId, key1.address);
+      await expect(registry.connect(operator).setSigningKey(base.nodeId, key2.address, nodeProof))
+        .to.be.revertedWithCustomError(registry, "InvalidAccountNonce")
+        .withArgs(key2.address, 1n);
+      // A fresh proof with the key's current nonce works.
+      await expect(signedRegistry(registry, operator).setSigningKey(base.nodeId, key2.address))
+        .to.emit(registry, "SigningKeyChanged")
+        .withArgs(base.nodeId, key1.address, key2.address);
+      expect(await registry.nonces(key2.address)).to.equal(2n);
+    });
+
+    it("the digest is the TypeScript EIP-712 KeyRegistration digest in the HMS NodeRegistry domain", async () => {
+      const { registry, operator, base } = await loadFixture(registryFixture);
+      const chainId = (await ethers.provider.getNetwork()).chainId;
+      const domain = domainOf("registry", chainId, (await registry.getAddress()) as `0x${string}`);
+      for (const [nonce, deadline] of [
+        [0n, 0n],
+        [7n, 1_700_000_000n],
+        [2n ** 256n - 1n, 2n ** 256n - 1n],
+      ]) {
+        const message = { registrant: operator.address as `0x${string}`, subject: base.nodeId, nonce, deadline };
+        expect(await registry.keyRegistrationDigest(operator.address, base.nodeId, nonce, deadline)).to.equal(
+          typedDigest(domain, "KeyRegistration", message),
+        );
+      }
+      const [, name, version, chain, verifyingContract] = await registry.eip712Domain();
+      expect([name, version, chain, verifyingContract]).to.deep.equal([
+        "HMS NodeRegistry",
+        "1",
+        chainId,
+        await registry.getAddress(),
+      ]);
     });
   });
 });

@@ -33,6 +33,7 @@ export {
   CouncilAction as Action,
   stakingParameterName as paramName,
 } from "../../offchain/chain/staking";
+import { signedRegistry } from "../helpers/keys";
 
 /** Deterministic committee signing key #i for tests. */
 export function signingKey(i: number): PrivateKeyAccount {
@@ -121,7 +122,7 @@ export async function registerBookkeeper(
 ): Promise<PrivateKeyAccount> {
   const key = signingKey(keyIndex);
   await fund(ctx, who, margin);
-  await ctx.registry.connect(who).setBookkeeperKey(key.address);
+  await signedRegistry(ctx.registry, who).setBookkeeperKey(key);
   await ctx.staking.connect(who).register(margin, commissionBps);
   return key;
 }

@@ -16,6 +16,7 @@ import { domainOf, signTyped } from "../../offchain/core/signing";
 import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
 import { deploySystemFixture, systemFixture, HMS } from "../helpers/fixtures";
 import { govern } from "../helpers/governance";
+import { BOOKKEEPER_KEY_SUBJECT, keyRegistrationProof } from "../../offchain/chain/staking";
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
@@ -46,7 +47,13 @@ async function electedSystem(fixture?: () => ReturnType<typeof systemFixture>) {
   const margins = [HMS(40_000), HMS(25_000), HMS(15_000), HMS(10_000)];
   for (const [i, margin] of margins.entries()) {
     await wait(await as(2).HMSToken.write.transfer([address(5 + i), margin]));
-    await wait(await as(5 + i).NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address]));
+    const proof = await keyRegistrationProof(demoBookkeeperKey(i), {
+      chainId: 31337,
+      registry: s.deployment.contracts.NodeRegistry.address,
+      registrant: address(5 + i),
+      subject: BOOKKEEPER_KEY_SUBJECT,
+    });
+    await wait(await as(5 + i).NodeRegistry.write.setBookkeeperKey([demoBookkeeperKey(i).address, proof]));
     await wait(await as(5 + i).HMSToken.write.approve([staking, margin]));
     await wait(await as(5 + i).BookkeeperStaking.write.register([margin, 1_000]));
   }

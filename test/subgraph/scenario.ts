@@ -40,6 +40,7 @@ import {
   ResourceMarket__factory,
   TokenAllocation__factory,
 } from "../../typechain-types";
+import { signedRegistry } from "../helpers/keys";
 
 export const HMS = (n: number | bigint) => BigInt(n) * 10n ** 18n;
 const DAY = 86_400n;
@@ -178,19 +179,23 @@ export async function runScenario(): Promise<Scenario> {
   await send(registry.connect(s[13]).setEndpoint(demoNodeId(1), "https://node1.hms.example:7102"));
   await send(registry.connect(s[13]).setProfile(demoNodeId(1), 2, 840, 20_000));
   const rotated = privateKeyToAccount(keccak256(toHex("hms-test/node-key/2b")));
-  await send(registry.connect(s[14]).setSigningKey(demoNodeId(2), rotated.address));
+  await send(signedRegistry(registry, s[14]).setSigningKey(demoNodeId(2), rotated));
   const retiredNode = keccak256(toHex("hms-test/node/retired"));
+  const retiredKey = privateKeyToAccount(keccak256(toHex("hms-test/node-key/retired")));
   await send(
-    registry.connect(s[17]).registerNode({
-      nodeId: retiredNode,
-      kind: 0,
-      tier: 0,
-      region: 250,
-      capacity: 100,
-      signingKey: privateKeyToAccount(keccak256(toHex("hms-test/node-key/retired"))).address,
-      payout: accounts[17],
-      endpoint: "http://127.0.0.1:7999",
-    }),
+    signedRegistry(registry, s[17]).registerNode(
+      {
+        nodeId: retiredNode,
+        kind: 0,
+        tier: 0,
+        region: 250,
+        capacity: 100n,
+        signingKey: retiredKey.address,
+        payout: accounts[17],
+        endpoint: "http://127.0.0.1:7999",
+      },
+      retiredKey,
+    ),
   );
   await send(registry.connect(s[17]).deregister(retiredNode));
 

@@ -8,11 +8,12 @@ import fs from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { keccak256, parseEther, toHex, type Address, type Hash, type Hex } from "viem";
-import { privateKeyToAddress } from "viem/accounts";
+import { privateKeyToAccount, privateKeyToAddress } from "viem/accounts";
 import { deploySystem, localDeployOptions, writeDeployment, type Deployment } from "../../offchain/chain";
 import { hmsContracts } from "../../offchain/chain/contracts";
 import { demoBookkeeperPrivateKey, demoNodeId, demoNodeKey } from "../../offchain/devnet/accounts";
 import { HMS } from "../helpers/fixtures";
+import { BOOKKEEPER_KEY_SUBJECT, keyRegistrationProof } from "../../offchain/chain/staking";
 
 export interface ValidatorSystem {
   deployment: Deployment;
@@ -54,7 +55,13 @@ export async function setupValidatorSystem(dir: string, bookkeeperCount = 4): Pr
     bookkeepers.push(wallets[w].account.address);
     await wait(await ido.HMSToken.write.transfer([wallets[w].account.address, HMS(20_000)], by(2)));
     const bk = as(w);
-    await wait(await bk.NodeRegistry.write.setBookkeeperKey([privateKeyToAddress(key)], by(w)));
+    const proof = await keyRegistrationProof(privateKeyToAccount(key), {
+      chainId: await publicClient.getChainId(),
+      registry: deployment.contracts.NodeRegistry.address,
+      registrant: wallets[w].account.address,
+      subject: BOOKKEEPER_KEY_SUBJECT,
+    });
+    await wait(await bk.NodeRegistry.write.setBookkeeperKey([privateKeyToAddress(key), proof], by(w)));
     await wait(await bk.HMSToken.write.approve([bk.BookkeeperStaking.address, HMS(20_000)], by(w)));
     await wait(await bk.BookkeeperStaking.write.register([HMS(20_000) - BigInt(i) * HMS(1_000), 1_000], by(w)));
     await testClient.setBalance({ address: privateKeyToAddress(key), value: parseEther("100") });
@@ -75,6 +82,12 @@ export async function setupValidatorSystem(dir: string, bookkeeperCount = 4): Pr
             payout: wallets[w].account.address,
             endpoint: `http://127.0.0.1:${7101 + i}`,
           },
+          await keyRegistrationProof(demoNodeKey(i), {
+            chainId: await publicClient.getChainId(),
+            registry: deployment.contracts.NodeRegistry.address,
+            registrant: wallets[w].account.address,
+            subject: demoNodeId(i),
+          }),
         ],
         by(w),
       ),

@@ -88,6 +88,12 @@ const arbitraries: { [T in TypeName]: fc.Arbitrary<MessageOf[T]> } = {
     nonce: uint(256),
     deadline: uint(256),
   }),
+  KeyRegistration: fc.record({
+    registrant: hex(20) as fc.Arbitrary<Address>,
+    subject: hex(32),
+    nonce: uint(256),
+    deadline: uint(256),
+  }),
   ContributionBatch: fc.record({ epoch: uint(64), nonce: uint(64), measurementsHash: hex(32) }),
   ContributionCoefficients: fc.record({
     epoch: uint(64),
