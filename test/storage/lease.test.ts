@@ -11,6 +11,7 @@ import { getAddress, keccak256, toHex, type Hex, type PublicClient } from "viem"
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hmsContracts } from "../../offchain/chain";
 import { ResourceKind, leaseStarted, offerPosted, orderCreated } from "../../offchain/chain/market";
+import { keyRegistrationProof } from "../../offchain/chain/staking";
 import { demoNodeId } from "../../offchain/devnet/accounts";
 import { STORAGE_HEADERS, leasesToHeader } from "../../offchain/protocol/storage-wire";
 import { ChainLeaseGate } from "../../offchain/storage/lease";
@@ -31,6 +32,13 @@ async function leasedNode() {
   await wait(await as(0).TokenAllocation.write.release([0]));
   await wait(await as(2).HMSToken.write.transfer([getAddress(wallets[16].account.address), HMS(10_000)]));
   const nodeId = demoNodeId(50);
+  const nodeKey = privateKeyToAccount(keccak256(toHex("hms-test/lease-node-key")));
+  const proof = await keyRegistrationProof(nodeKey, {
+    chainId: await publicClient.getChainId(),
+    registry: system.deployment.contracts.NodeRegistry.address,
+    registrant: getAddress(wallets[12].account.address),
+    subject: nodeId,
+  });
   await wait(
     await as(12).NodeRegistry.write.registerNode([
       {
@@ -39,10 +47,11 @@ async function leasedNode() {
         tier: 1,
         region: 276,
         capacity: 4096n,
-        signingKey: privateKeyToAccount(keccak256(toHex("hms-test/lease-node-key"))).address,
+        signingKey: nodeKey.address,
         payout: getAddress(wallets[12].account.address),
         endpoint: "http://127.0.0.1:7550",
       },
+      proof,
     ]),
   );
   const offer = {
@@ -65,7 +74,9 @@ async function leasedNode() {
   };
   await wait(await as(16).HMSToken.write.approve([market, HMS(1000)]));
   const { orderId } = orderCreated(await wait(await as(16).ResourceMarket.write.createOrder([terms])));
-  const { leaseId } = leaseStarted(await wait(await as(16).ResourceMarket.write.takeOffer([orderId, offerId, 2n * GWEI])));
+  const { leaseId } = leaseStarted(
+    await wait(await as(16).ResourceMarket.write.takeOffer([orderId, offerId, 2n * GWEI])),
+  );
   return {
     publicClient: publicClient as unknown as PublicClient,
     market,
