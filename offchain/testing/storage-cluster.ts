@@ -121,7 +121,7 @@ export class StorageCluster {
       this.options.execArgv ?? [],
     );
     // Poll /health rather than wait for the "listening" log line: a quiet log level hides it.
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 180_000; // ts-node start-up on a loaded 2-core machine
     for (;;) {
       if (!w.process.running) throw new Error(`storage-${w.index} exited before listening\n${w.process.tail()}`);
       try {

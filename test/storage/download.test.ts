@@ -105,7 +105,13 @@ describe("storage: verified download with fallback", function () {
     try {
       const offset = 3 * SLICE - 10;
       const length = SLICE + 20; // the end of slice 2, all of slice 3, the start of slice 4
-      const d = await download(net, root, { offset: BigInt(offset), length: BigInt(length), worker: client });
+      // A generous per-slice timeout: a timeout on a loaded machine would (rightly) re-fetch from another replica.
+      const d = await download(net, root, {
+        offset: BigInt(offset),
+        length: BigInt(length),
+        worker: client,
+        timeoutMs: 180_000,
+      });
       expect((await collect(d)).equals(data.subarray(offset, offset + length))).to.equal(true);
       const location = await net.locate({ cid: root });
       expect(client.fetched.map((f) => f.cid)).to.deep.equal([2, 3, 4].map((i) => location.slices[i].cid));
