@@ -424,6 +424,14 @@ contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
     /// @param reportHash Hash of the bookkeepers' failure report.
     event LeaseTerminated(uint256 indexed leaseId, bytes32 indexed nodeId, uint64 failedAt, bytes32 reportHash);
 
+    /// @notice The oracle moved what remains of a lease to another provider's offer (a replica re-created, a
+    ///         workload migrated): the old lease closed now (reason Oracle) and `newLeaseId` runs to the same end
+    ///         at `offerId`'s price (its LeaseStarted carries the escrow and the refund of the price difference).
+    /// @param leaseId The lease closed.
+    /// @param newLeaseId The lease opened.
+    /// @param offerId The offer it moved to.
+    /// @param reportHash Hash of the off-chain evidence.
+    event LeaseMoved(uint256 indexed leaseId, uint256 indexed newLeaseId, uint256 indexed offerId, bytes32 reportHash);
     /// @notice The provider recorded the task that workers serve for a lease.
     /// @param leaseId The lease.
     /// @param nodeId The node.
@@ -519,6 +527,8 @@ contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
     /// @notice A top-up would run the lease past the offer's maxDuration.
     error ExceedsMaxDuration(uint256 leaseId, uint256 newEnd, uint64 maxEnd);
     /// @notice A failure time must lie between what was already settled and now.
+    /// @notice moveLease onto the lease's own offer.
+    error SameOffer(uint256 leaseId, uint256 offerId);
     error FailureTimeOutOfRange(uint256 leaseId, uint64 failedAt, uint64 earliest, uint64 latest);
     /// @notice The fee is above MAX_FEE_BPS.
     error FeeTooHigh(uint16 bps, uint16 max);
@@ -846,6 +856,46 @@ contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
         emit LeaseTerminated(leaseId, _nodeOf(lease), failedAt, reportHash);
         refund = _close(leaseId, lease, failedAt < lease.end ? failedAt : lease.end, CloseReason.Oracle);
         if (refund != 0) token.safeTransfer(lease.user, refund);
+    }
+
+    /**
+     * @notice The oracle moves the rest of an active lease to another offer of the same kind — the meta layer
+     *         re-creating a storage replica on a new node, or migrating a workload whose node died. The old
+     *         provider keeps what accrued until now (withdrawable as usual; its LeaseClosed `refund` is the escrow
+     *         carried over). The new lease gets a new id (with a Filled order record), starts now and ends when the
+     *         old one would have, at the new offer's price, which may not exceed the old one: the user never pays
+     *         more than it accepted, and the difference is refunded to it. Escrow is conserved.
+     * @param leaseId The active lease to move.
+     * @param offerId An active offer of the same kind, with the units free, on a live node, whose duration
+     *        bounds admit the remaining time.
+     * @param reportHash Hash of the off-chain evidence (the failure or repair report).
+     * @return newLeaseId The new lease id.
+     */
+    function moveLease(
+        uint256 leaseId,
+        uint256 offerId,
+        bytes32 reportHash
+    ) external onlyRole(ORACLE_ROLE) nonReentrant returns (uint256 newLeaseId) {
+        Lease storage old = _activeLease(leaseId);
+        uint64 nowTs = uint64(block.timestamp);
+        if (nowTs >= old.end) revert LeaseExpired(leaseId, old.end);
+        if (offerId == 0 || offerId > offerCount) revert UnknownOffer(offerId);
+        if (offerId == old.offerId) revert SameOffer(leaseId, offerId);
+        newLeaseId = ++orderCount;
+        Order storage order = _orders[newLeaseId];
+        order.user = old.user;
+        order.expiresAt = nowTs;
+        order.kind = _offers[old.offerId].kind;
+        order.status = OrderStatus.Open;
+        order.units = old.units;
+        order.duration = old.end - nowTs;
+        // Exact: a lease's rate is its price × units. The order's escrow is then exactly what the close frees.
+        order.maxPricePerUnitSecond = uint96(old.ratePerSecond / old.units);
+        Offer storage offer = _offers[offerId];
+        _eligible(order, offerId, offer, order.maxPricePerUnitSecond, true);
+        _close(leaseId, old, nowTs, CloseReason.Oracle);
+        emit LeaseMoved(leaseId, newLeaseId, offerId, reportHash);
+        _openLease(newLeaseId, order, offerId, offer);
     }
 
     /**

@@ -86,7 +86,7 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
       { metaUrls: config.metaUrls },
       "metaUrls are set but no meta client is wired in yet (offchain/client/meta.ts): running standalone",
     );
-  return StorageWorker.start({
+  const worker = await StorageWorker.start({
     nodeId: config.nodeId,
     privateKey,
     dataDir: config.dataDir,
@@ -111,4 +111,15 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
     logger: runtime.logger,
     metrics: runtime.metrics,
   });
+  if (lease === undefined) return worker;
+  // The gate follows the market's lease events while the worker runs (a lease closed early stops admitting bytes).
+  const unfollow = lease.follow({
+    onError: (err) => runtime.logger.warn({ reason: err.message.split("\n")[0] }, "lease event watch failed; retrying"),
+  });
+  const stop = worker.stop.bind(worker);
+  worker.stop = async () => {
+    unfollow();
+    await stop();
+  };
+  return worker;
 }

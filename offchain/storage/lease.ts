@@ -100,6 +100,38 @@ export class ChainLeaseGate implements LeaseGate {
     return view;
   }
 
+  /**
+   * Keeps the cache current from the market's events: a LeaseClosed (closed by either side, terminated, moved
+   * away by the oracle, expired), LeaseToppedUp or LeaseMoved drops the cached view of that lease, so the next
+   * write reads it again — a lease closed early stops admitting bytes within one polling interval, not one
+   * cache lifetime. Returns the function that stops following.
+   */
+  follow(options: { pollingIntervalMs?: number; onError?: (err: Error) => void } = {}): () => void {
+    let unwatch: (() => void) | undefined;
+    let stopped = false;
+    void import("../chain/abis").then(({ resourceMarketAbi }) => {
+      if (stopped) return;
+      unwatch = this.client.watchContractEvent({
+        address: this.market,
+        abi: resourceMarketAbi,
+        pollingInterval: options.pollingIntervalMs ?? 1_000,
+        onError: options.onError,
+        onLogs: (logs) => {
+          for (const log of logs) {
+            const name = (log as { eventName?: string }).eventName;
+            if (name !== "LeaseClosed" && name !== "LeaseToppedUp" && name !== "LeaseMoved") continue;
+            const id = (log as { args?: { leaseId?: bigint } }).args?.leaseId;
+            if (id !== undefined) this.cache.delete(id);
+          }
+        },
+      });
+    });
+    return () => {
+      stopped = true;
+      unwatch?.();
+    };
+  }
+
   async check(request: LeaseRequest): Promise<void> {
     const id = request.leaseId;
     if (id === undefined)

@@ -12,7 +12,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
 import { signPermit } from "../../offchain/core/signing";
-import { Kind, NODE_A, NodeKind, Tier, createOrder, marketFixture, offer, order, postOffer } from "./fixture";
+import { Kind, NODE_A, NODE_B, NodeKind, Tier, createOrder, marketFixture, offer, order, postOffer } from "./fixture";
 import { skipUnderCoverage } from "../helpers/coverage";
 
 const rows: [string, bigint][] = [];
@@ -95,6 +95,18 @@ describe("ResourceMarket gas", () => {
     await market.connect(alice).takeOffer(id3, 1, NO_PRICE_LIMIT);
     await time.increase(600);
     await gas("terminateLease (oracle)", market.connect(oracle).terminateLease(id3, 0, ethers.id("r")), 84_000n);
+
+    // A replica re-created elsewhere: the rest of a lease moved to another node's offer (cheaper: a refund too).
+    await market.connect(f.opB).postOffer(NODE_B, offer({ pricePerUnitSecond: 10n ** 8n }));
+    const id4 = await createOrder(f, alice);
+    await market.connect(alice).takeOffer(id4, 1, NO_PRICE_LIMIT);
+    await time.increase(600);
+    const moveTo = await market.offerCount();
+    await gas(
+      "moveLease (oracle, cheaper offer)",
+      market.connect(oracle).moveLease(id4, moveTo, ethers.id("r")),
+      240_000n,
+    );
 
     const batch: bigint[] = [];
     for (let i = 0; i < 10; i++) {

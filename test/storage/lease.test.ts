@@ -115,6 +115,34 @@ describe("storage: the lease gate reads ResourceMarket on chain", function () {
     await refused({}, /is not active/);
   });
 
+  it("follows the market's events: a lease closed early stops admitting writes without waiting for the cache", async function () {
+    const s = await loadFixture(leasedNode);
+    const nowMs = Number(await time.latest()) * 1000;
+    const gate = new ChainLeaseGate(s.publicClient, s.market, { cacheMs: 3_600_000, now: () => nowMs });
+    const errors: Error[] = [];
+    const stop = gate.follow({ pollingIntervalMs: 100, onError: (e) => errors.push(e) });
+    try {
+      const ok = { owner: s.owner, nodeId: s.nodeId, bytes: 1000, leaseId: s.leaseId };
+      await gate.check(ok); // cached for an hour from here
+      await new Promise((r) => setTimeout(r, 300)); // the watcher's filter is installed before the close
+      await s.wait(await s.as(16).ResourceMarket.write.closeLease([s.leaseId]));
+      const deadline = Date.now() + 60_000;
+      let refusal: unknown;
+      while (refusal === undefined && Date.now() < deadline) {
+        refusal = await gate.check(ok).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (refusal === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(refusal, "still admitted a minute after the close").to.have.property("code", "STORAGE_NO_LEASE");
+      expect((refusal as Error).message).to.match(/is not active/);
+      expect(errors).to.deep.equal([]);
+    } finally {
+      stop();
+    }
+  });
+
   it("a worker running the gate answers 403 STORAGE_NO_LEASE before it reads the body", async function () {
     const s = await loadFixture(leasedNode);
     const nowMs = Number(await time.latest()) * 1000;
