@@ -17,7 +17,7 @@ import YAML from "yaml";
 import { privateKeyToAddress } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import { ConfigError, HmsError, safeValue, type ErrorCode } from "./errors";
-import { redactSecrets, redactValue } from "./secrets";
+import { parseErrorPosition, redactSecrets, redactValue } from "./secrets";
 
 /** Where each value came from, by key path (`listen.port` → `HMS_PBFT_LISTEN__PORT` or the file path). */
 export type ConfigSources = Map<string, string>;
@@ -144,18 +144,6 @@ function recordSources(value: unknown, keyPath: string[], source: string, source
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) recordSources(v, [...keyPath, k], source, sources);
   } else if (keyPath.length > 0) sources.set(keyPath.join("."), source);
-}
-
-/**
- * Where a YAML or JSON parser failed, without its excerpt of the text (which could be a secret: a key file
- * passed as the config file by mistake).
- */
-function parseErrorPosition(err: unknown): string {
-  const e = err as { linePos?: Array<{ line: number; col: number }>; code?: string; message?: string };
-  if (e?.linePos?.[0])
-    return ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}${e.code ? ` (${e.code})` : ""}`;
-  const at = /position (\d+)/.exec(e?.message ?? "");
-  return at ? ` at position ${at[1]}` : "";
 }
 
 /** Reads and parses a config file (YAML or JSON). Throws `CONFIG_FILE`; never echoes the file's content. */

@@ -34,3 +34,15 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, depth + 1)]));
 }
+
+/**
+ * Where a YAML or JSON parser failed, without its excerpt of the text (which could be a secret: a key file
+ * passed as a config or deployment file by mistake): ` at line L, column C` or ` at position N`, or nothing.
+ */
+export function parseErrorPosition(err: unknown): string {
+  const e = err as { linePos?: Array<{ line: number; col: number }>; code?: string; message?: string } | undefined;
+  if (e?.linePos?.[0])
+    return ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}${e.code ? ` (${e.code})` : ""}`;
+  const at = /position (\d+)/.exec(e?.message ?? "");
+  return at ? ` at position ${at[1]}` : "";
+}
