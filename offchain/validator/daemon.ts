@@ -21,7 +21,7 @@ import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
 import { miningPoolAbi } from "../chain/abis";
 import type { Logger } from "pino";
 import { loadDeployment, contractAddress, type Deployment } from "../chain/deployment";
-import { settlement } from "../chain/rewards";
+import { addSignaturesArgs, settlement, signersOf, type ReportedPeriod } from "../chain/rewards";
 import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
@@ -59,6 +59,7 @@ import {
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
 import { SigningRecordStore, SlashingProtectionError, type ReportSignature } from "./signing-record";
 import { GasWatch, describeChainError } from "./gas";
+import { landedDuty } from "./settlement";
 
 /** Transport kind of report-signature gossip. */
 export const REPORT_SIG_KIND = "hms.report-sig";
@@ -1256,6 +1257,21 @@ export class Validator {
     }
     const onChain = await this.chain.reportedPeriod(rec.period);
     if (onChain === undefined) return;
+    // Before its signature window ends: add this validator's signature if the landed bitmap lacks it; settle after.
+    const live = await this.chain.liveKeys(rec.epoch);
+    const added = await this.chain.read("addedSigners", () => pool.read.addedSigners([rec.period]));
+    const landedOwn =
+      rec.signature !== undefined && onChain.attestation.dataCid.toLowerCase() === rec.report.dataCid.toLowerCase();
+    const duty = landedDuty({
+      chainTime: this.chainTime,
+      signaturesUntil: BigInt(onChain.attestation.signaturesUntil),
+      signers: signersOf({ attestation: onChain.attestation, addedSigners: added }),
+      position: indexOf(live, this.address),
+      signed: landedOwn,
+    });
+    // Chain time may jump (it is not wall time): look again at the next tick.
+    if (duty.kind === "wait") return;
+    if (duty.kind === "add-signature") return this.addOwnSignature(rec, onChain, live);
     try {
       const sent = await this.sendTx("settleBookkeepers", () =>
         pool.simulate.settleBookkeepers([[settlement(onChain)]], { account: this.chain.account }),
@@ -1278,6 +1294,33 @@ export class Validator {
       v.settleAttempts++;
       v.nextTryAt = Date.now() + 2_000 * v.settleAttempts;
       this.log.warn({ period: rec.period.toString(), error: name ?? describeChainError(err) }, "settlement failed");
+    }
+  }
+
+  /** `addSignatures` with this validator's signature of a landed report that lacks it (within the window). */
+  private async addOwnSignature(rec: ReportRecord, onChain: ReportedPeriod, live: readonly Address[]): Promise<void> {
+    const v = this.vol(rec.period);
+    const pool = this.chain.hms.MiningPool;
+    try {
+      const sent = await this.sendTx("addSignatures", () =>
+        pool.simulate.addSignatures(
+          addSignaturesArgs(onChain, live, [{ key: this.address, signature: rec.signature! }]),
+          { account: this.chain.account },
+        ),
+      );
+      this.log.info(
+        { period: rec.period.toString(), tx: sent.hash, gasUsed: sent.gasUsed.toString() },
+        "signature added",
+      );
+    } catch (err) {
+      const name = revertName(err);
+      // Someone added it first (NoNewSignatures), or the window closed meanwhile: the next step settles.
+      if (name !== "NoNewSignatures" && name !== "SignatureWindowClosed" && !isHmsError(err, "VALIDATOR_NO_GAS"))
+        this.log.warn(
+          { period: rec.period.toString(), error: name ?? describeChainError(err) },
+          "addSignatures failed",
+        );
+      v.nextTryAt = Date.now() + this.config.poll.intervalMs;
     }
   }
 
