@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { getAddress, type Abi, type Address } from "viem";
+import { parseErrorPosition } from "../core/secrets";
 import { HmsError } from "../core/errors";
 
 const addressSchema = z
@@ -84,7 +85,8 @@ export function loadDeployment(fileOrNetwork: string): Deployment {
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new DeploymentError(`deployment file ${file} is not valid JSON: ${(err as Error).message}`, file);
+    // The parser's excerpt is left out: the file could be a key file given by mistake.
+    throw new DeploymentError(`deployment file ${file} is not valid JSON${parseErrorPosition(err)}`, file);
   }
   return parseDeployment(raw, file);
 }

@@ -17,6 +17,7 @@ import YAML from "yaml";
 import { privateKeyToAddress } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import { ConfigError, HmsError, safeValue, type ErrorCode } from "./errors";
+import { parseErrorPosition, redactSecrets, redactValue } from "./secrets";
 
 /** Where each value came from, by key path (`listen.port` → `HMS_PBFT_LISTEN__PORT` or the file path). */
 export type ConfigSources = Map<string, string>;
@@ -145,7 +146,7 @@ function recordSources(value: unknown, keyPath: string[], source: string, source
   } else if (keyPath.length > 0) sources.set(keyPath.join("."), source);
 }
 
-/** Reads and parses a config file (YAML or JSON). Throws `CONFIG_FILE`. */
+/** Reads and parses a config file (YAML or JSON). Throws `CONFIG_FILE`; never echoes the file's content. */
 export function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -163,7 +164,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(
       "CONFIG_FILE",
-      `config file ${file} is not valid ${path.extname(file) || "YAML"}: ${(err as Error).message}`,
+      `config file ${file} is not valid ${path.extname(file) || "YAML"}${parseErrorPosition(err)}`,
       {
         value: file,
         cause: err,
@@ -173,10 +174,15 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== "object" || Array.isArray(parsed))
-    throw new ConfigError("CONFIG_FILE", `config file ${file} must hold a mapping at the top level`, {
-      value: safeValue(parsed),
-      details: { file },
-    });
+    // Never echo what the file holds: a key file passed by mistake would be printed.
+    throw new ConfigError(
+      "CONFIG_FILE",
+      `config file ${file} must hold a mapping at the top level (it holds a ${Array.isArray(parsed) ? "list" : typeof parsed})`,
+      {
+        value: file,
+        details: { file },
+      },
+    );
   return parsed as Record<string, unknown>;
 }
 
@@ -196,7 +202,7 @@ export function readConfigEnv(
     if (v === undefined) {
       const known = vars.map((x) => x.name).join(", ");
       throw new ConfigError("CONFIG_ENV", `unknown setting ${name} (known: ${known})`, {
-        value: safeValue(raw),
+        value: safeValue(redactValue(raw)),
         details: { key: name, source: name },
       });
     }
@@ -205,10 +211,14 @@ export function readConfigEnv(
       try {
         value = JSON.parse(raw);
       } catch {
-        throw new ConfigError("CONFIG_ENV", `${name} (${v.path.join(".")}) is not valid JSON: ${JSON.stringify(raw)}`, {
-          value: safeValue(raw),
-          details: { key: v.path.join("."), source: name },
-        });
+        throw new ConfigError(
+          "CONFIG_ENV",
+          `${name} (${v.path.join(".")}) is not valid JSON: ${JSON.stringify(safeValue(redactSecrets(raw)))}`,
+          {
+            value: safeValue(redactValue(raw)),
+            details: { key: v.path.join("."), source: name },
+          },
+        );
       }
     }
     setPath(out, v.path, value);
@@ -232,7 +242,7 @@ function describeIssue(
   const got =
     value === undefined
       ? "missing"
-      : `got ${JSON.stringify(safeValue(key.toLowerCase().includes("privatekey") ? "<redacted>" : value))}`;
+      : `got ${JSON.stringify(safeValue(redactValue(key.toLowerCase().includes("privatekey") ? "<redacted>" : value)))}`;
   const text =
     issue.code === "unrecognized_keys"
       ? `${issue.path.map(String).join(".") || "(root)"}: unknown key(s) ${issue.keys.join(", ")}${source ? ` (from ${source})` : ""}`
@@ -274,7 +284,7 @@ export function parseConfig<S extends AnySchema>(
   const issues = result.error.issues.map((i) => describeIssue(i, input, sources));
   const first = issues[0];
   throw new ConfigError("CONFIG_INVALID", `invalid configuration: ${issues.map((i) => i.text).join("; ")}`, {
-    value: first.key.toLowerCase().includes("privatekey") ? "<redacted>" : safeValue(first.value),
+    value: first.key.toLowerCase().includes("privatekey") ? "<redacted>" : safeValue(redactValue(first.value)),
     details: { key: first.key, source: first.source, issues: issues.map((i) => i.text) },
   });
 }

@@ -130,6 +130,12 @@ export class Store {
       await db.open();
     } catch (err) {
       const cause = (err as { cause?: Error }).cause ?? err;
+      if ((cause as { code?: string }).code === "LEVEL_LOCKED")
+        throw new StoreError(
+          "STORE_LOCKED",
+          `data directory ${location} is in use by another process (stop it first, or give this one another dataDir)`,
+          { value: location, cause: err },
+        );
       throw new StoreError("STORE_OPEN", `cannot open store at ${location}: ${(cause as Error).message}`, {
         value: location,
         cause: err,

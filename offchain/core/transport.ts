@@ -251,7 +251,18 @@ export class HttpTransport {
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:<port>`). */
   async listen(): Promise<string> {
     const host = this.options.host ?? "127.0.0.1";
-    await this.app.listen({ host, port: this.options.port ?? 0 });
+    const port = this.options.port ?? 0;
+    try {
+      await this.app.listen({ host, port });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const why =
+        code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "not allowed" : (err as Error).message;
+      throw new TransportError("TRANSPORT_LISTEN", undefined, `cannot listen on ${host}:${port}: ${why}`, {
+        value: `${host}:${port}`,
+        cause: err,
+      });
+    }
     const addr = this.app.server.address();
     if (addr === null || typeof addr === "string")
       throw new TransportError("TRANSPORT_LISTEN", 0, "server has no TCP address");

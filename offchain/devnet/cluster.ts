@@ -277,7 +277,7 @@ export async function getJson<T = Record<string, unknown>>(url: string): Promise
 export async function runHms(
   args: string[],
   env: Record<string, string> = {},
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = new HmsProcess(`hms ${args[0]}`, args, env);
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);

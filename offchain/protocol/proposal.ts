@@ -133,6 +133,30 @@ export function sortReceipts(list: readonly SignedReceipt[]): SignedReceipt[] {
   );
 }
 
+/**
+ * One side's receipts of a period as a proposal must carry them (issue 19 item 3): in canonical order (so one
+ * content has one digest) and at most one per task (a task listed twice would be voided by the ledger, so the
+ * proposer could void a competitor's task by repeating its receipt). Keeps the first of each task.
+ */
+export function canonicalReceipts(list: readonly SignedReceipt[]): SignedReceipt[] {
+  const out: SignedReceipt[] = [];
+  for (const r of sortReceipts(list))
+    if (out.length === 0 || out[out.length - 1].receipt.taskId.toLowerCase() !== r.receipt.taskId.toLowerCase())
+      out.push(r);
+  return out;
+}
+
+/** Why `list` is not in {@link canonicalReceipts} form (a task twice, or out of order), or undefined. */
+export function receiptListProblem(list: readonly SignedReceipt[]): string | undefined {
+  for (let i = 1; i < list.length; i++) {
+    const a = list[i - 1].receipt.taskId.toLowerCase();
+    const b = list[i].receipt.taskId.toLowerCase();
+    if (a === b) return `task ${list[i].receipt.taskId} listed twice`;
+    if (a > b) return `receipts not in canonical order at task ${list[i].receipt.taskId}`;
+  }
+  return undefined;
+}
+
 function reportToJson(r: PeriodReportMessage) {
   return {
     epoch: r.epoch.toString(),
@@ -342,7 +366,7 @@ export function buildReportProposal(input: ReportInput): BuiltProposal<ReportPro
   const traffic = [...byPeriod.values()]
     .filter((g) => g.client.length + g.node.length > 0)
     .sort((a, b) => (a.period < b.period ? -1 : 1))
-    .map((g) => ({ period: g.period, client: sortReceipts(g.client), node: sortReceipts(g.node) }));
+    .map((g) => ({ period: g.period, client: canonicalReceipts(g.client), node: canonicalReceipts(g.node) }));
   const prev: PrevReport = {
     period: input.prev.period,
     carryRoot: input.prev.carryRoot.toLowerCase() as Hex,
@@ -473,6 +497,8 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
     if (last !== undefined && group.period <= last) return reject("traffic periods not ascending");
     last = group.period;
     if (group.client.length + group.node.length === 0) return reject(`empty traffic group ${group.period}`);
+    const listProblem = receiptListProblem(group.client) ?? receiptListProblem(group.node);
+    if (listProblem !== undefined) return reject(`period ${group.period}: ${listProblem}`);
     count += group.client.length + group.node.length;
     if (count > MAX_PROPOSAL_RECEIPTS) return reject(`more than ${MAX_PROPOSAL_RECEIPTS} receipts`);
     for (const r of group.client) {

@@ -193,6 +193,11 @@ export class ValidatorChain {
       );
   }
 
+  /** The validator account's balance (wei): what pays its transactions' gas. */
+  async balance(): Promise<bigint> {
+    return this.read("getBalance", () => this.publicClient.getBalance({ address: this.account.address }));
+  }
+
   /** Latest block number and timestamp (chain time). */
   async head(): Promise<{ number: bigint; timestamp: bigint }> {
     const block = await this.read("getBlock", () => this.publicClient.getBlock());

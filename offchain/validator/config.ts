@@ -91,6 +91,16 @@ export const validatorConfigSchema = z
         timeoutMs: z.number().int().positive().default(10_000),
       })
       .prefault({}),
+    /** Gas: below `minBalanceWei` the key's account is reported unfunded (`/health` ok: false), no transaction is tried. */
+    gas: z
+      .strictObject({
+        minBalanceWei: z
+          .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,78}$/, "expected a decimal integer")])
+          .transform((v) => BigInt(v))
+          .default(10n ** 15n),
+        checkIntervalMs: z.number().int().positive().default(10_000),
+      })
+      .prefault({}),
     /** Call the permissionless `elect()` when an epoch started without an election. */
     elect: z.boolean().default(true),
     transport: transportConfigSchema.prefault({}),

@@ -21,7 +21,7 @@ import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
 import { miningPoolAbi } from "../chain/abis";
 import type { Logger } from "pino";
 import { loadDeployment, contractAddress, type Deployment } from "../chain/deployment";
-import { settlement } from "../chain/rewards";
+import { addSignaturesArgs, settlement, signersOf, type ReportedPeriod } from "../chain/rewards";
 import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
@@ -58,6 +58,8 @@ import {
 } from "../protocol/proposal";
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
 import { SigningRecordStore, SlashingProtectionError, type ReportSignature } from "./signing-record";
+import { GasWatch, describeChainError } from "./gas";
+import { landedDuty } from "./settlement";
 
 /** Transport kind of report-signature gossip. */
 export const REPORT_SIG_KIND = "hms.report-sig";
@@ -140,6 +142,7 @@ export class Validator {
   private readonly staking: Address;
   private readonly feed: HttpTrafficFeed;
   private chain!: ValidatorChain;
+  private gas!: GasWatch;
   private appStore!: Store;
   private record!: SigningRecordStore;
   private transport!: HttpTransport;
@@ -245,6 +248,12 @@ export class Validator {
 
   private async open(): Promise<void> {
     const c = this.config;
+    if (c.chainId !== undefined && c.chainId !== this.deployment.chainId)
+      throw new ValidatorError(
+        "VALIDATOR_WRONG_CHAIN",
+        `chainId ${c.chainId} is configured, but the deployment ${c.deployment} is on chain ${this.deployment.chainId}`,
+        { value: c.chainId, details: { expected: this.deployment.chainId, deployment: c.deployment } },
+      );
     this.chain = new ValidatorChain({
       rpcUrl: c.rpcUrl,
       chainId: this.chainId,
@@ -273,6 +282,14 @@ export class Validator {
         { value: bookkeeper },
       );
     this.bookkeeper = bookkeeper;
+    this.gas = new GasWatch({
+      address: this.address,
+      minBalanceWei: c.gas.minBalanceWei,
+      intervalMs: c.gas.checkIntervalMs,
+      balance: () => this.chain.balance(),
+      logger: this.log,
+    });
+    await this.gas.check(true);
     [this.genesis, this.periodLength] = await Promise.all([
       this.chain.read("genesis", () => hms.MiningPool.read.genesis()),
       this.chain.read("periodLength", () => hms.MiningPool.read.periodLength()).then(BigInt),
@@ -375,7 +392,7 @@ export class Validator {
     try {
       await this.tick();
     } catch (err) {
-      this.warnOnce("tick", { err: isHmsError(err) ? err.toJSON() : (err as Error).message }, "tick failed; retrying");
+      this.warnOnce("tick", { error: describeChainError(err) }, "tick failed; retrying");
     } finally {
       this.ticking = false;
       const again = this.again;
@@ -386,11 +403,23 @@ export class Validator {
 
   private async tick(): Promise<void> {
     await this.refreshFacts();
+    await this.gas.check();
     if (this.stopped) return;
     await this.maybeElect();
     await this.maybeReconfigure();
     await this.progressReports();
     await this.maybePropose();
+  }
+
+  /** A transaction, unless the account is known to be unable to pay (then `VALIDATOR_NO_GAS`, one line). */
+  private async sendTx(label: string, simulate: Parameters<ValidatorChain["send"]>[1]) {
+    await this.gas.ensureCanPay(label);
+    try {
+      return await this.chain.send(label, simulate);
+    } catch (err) {
+      await this.gas.noteFailure(err);
+      throw err;
+    }
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string, everyMs = 10_000): void {
@@ -443,7 +472,7 @@ export class Validator {
     const due = noticed + position * this.config.transmit.staggerMs;
     if (Date.now() < due) return this.wakeAt(due);
     try {
-      const sent = await this.chain.send("elect", () => staking.simulate.elect({ account: this.chain.account }));
+      const sent = await this.sendTx("elect", () => staking.simulate.elect({ account: this.chain.account }));
       this.log.info(
         { epoch: this.currentEpoch.toString(), tx: sent.hash, gasUsed: sent.gasUsed.toString() },
         "elected",
@@ -455,7 +484,7 @@ export class Validator {
       if (name === "AlreadyElected" || now === this.currentEpoch) return;
       this.warnOnce(
         "elect",
-        { epoch: this.currentEpoch.toString(), error: name ?? (err as Error).message },
+        { epoch: this.currentEpoch.toString(), error: name ?? describeChainError(err) },
         "elect failed",
       );
     }
@@ -761,7 +790,7 @@ export class Validator {
     } catch (err) {
       this.warnOnce(
         "feed",
-        { err: isHmsError(err) ? err.toJSON() : (err as Error).message },
+        { error: isHmsError(err) ? `${err.code}: ${err.message}` : describeChainError(err) },
         "traffic source unavailable",
       );
       return undefined;
@@ -840,7 +869,7 @@ export class Validator {
     this.applying = this.applying
       .then(() => this.applyQueued())
       .catch((err) => {
-        this.log.error({ err }, "applying an execution failed");
+        this.log.error({ error: describeChainError(err) }, "applying an execution failed");
       });
   }
 
@@ -961,7 +990,7 @@ export class Validator {
           `report-${rec.period}`,
           {
             period: rec.period.toString(),
-            err: isHmsError(err) ? err.toJSON() : (err as Error).message.split("\n")[0],
+            error: isHmsError(err) ? `${err.code}: ${err.message}` : describeChainError(err),
           },
           "report step failed; retrying",
           3_000,
@@ -1180,7 +1209,7 @@ export class Validator {
     const pool = this.chain.hms.MiningPool;
     const quorum = quorumArgs(live, signed);
     try {
-      const sent = await this.chain.send("submitReport", () =>
+      const sent = await this.sendTx("submitReport", () =>
         pool.simulate.submitReport([rec.report, quorum], { account: this.chain.account }),
       );
       // Inclusion: the receipt succeeded (checked by send) and carries this period's PeriodReported event.
@@ -1207,10 +1236,8 @@ export class Validator {
       v.nextTryAt = Date.now() + Math.max(1_000, this.config.transmit.staggerMs);
       // Another report landed first (same period, or one on the same base): the next tick abandons this one.
       if (name === "StalePeriod" || name === "ReportBaseMismatch") return this.kick();
-      this.log.warn(
-        { period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] },
-        "transmission failed",
-      );
+      if (isHmsError(err, "VALIDATOR_NO_GAS")) return; // said once by the gas watch, and in /health
+      this.log.warn({ period: rec.period.toString(), error: name ?? describeChainError(err) }, "transmission failed");
     }
   }
 
@@ -1230,8 +1257,23 @@ export class Validator {
     }
     const onChain = await this.chain.reportedPeriod(rec.period);
     if (onChain === undefined) return;
+    // Before its signature window ends: add this validator's signature if the landed bitmap lacks it; settle after.
+    const live = await this.chain.liveKeys(rec.epoch);
+    const added = await this.chain.read("addedSigners", () => pool.read.addedSigners([rec.period]));
+    const landedOwn =
+      rec.signature !== undefined && onChain.attestation.dataCid.toLowerCase() === rec.report.dataCid.toLowerCase();
+    const duty = landedDuty({
+      chainTime: this.chainTime,
+      signaturesUntil: BigInt(onChain.attestation.signaturesUntil),
+      signers: signersOf({ attestation: onChain.attestation, addedSigners: added }),
+      position: indexOf(live, this.address),
+      signed: landedOwn,
+    });
+    // Chain time may jump (it is not wall time): look again at the next tick.
+    if (duty.kind === "wait") return;
+    if (duty.kind === "add-signature") return this.addOwnSignature(rec, onChain, live);
     try {
-      const sent = await this.chain.send("settleBookkeepers", () =>
+      const sent = await this.sendTx("settleBookkeepers", () =>
         pool.simulate.settleBookkeepers([[settlement(onChain)]], { account: this.chain.account }),
       );
       rec.settled = true;
@@ -1245,12 +1287,40 @@ export class Validator {
         rec.settled = true;
         return this.saveReport(rec);
       }
+      if (isHmsError(err, "VALIDATOR_NO_GAS")) {
+        v.nextTryAt = Date.now() + this.config.gas.checkIntervalMs; // not an attempt: it was not sent
+        return;
+      }
       v.settleAttempts++;
       v.nextTryAt = Date.now() + 2_000 * v.settleAttempts;
-      this.log.warn(
-        { period: rec.period.toString(), error: name ?? (err as Error).message.split("\n")[0] },
-        "settlement failed",
+      this.log.warn({ period: rec.period.toString(), error: name ?? describeChainError(err) }, "settlement failed");
+    }
+  }
+
+  /** `addSignatures` with this validator's signature of a landed report that lacks it (within the window). */
+  private async addOwnSignature(rec: ReportRecord, onChain: ReportedPeriod, live: readonly Address[]): Promise<void> {
+    const v = this.vol(rec.period);
+    const pool = this.chain.hms.MiningPool;
+    try {
+      const sent = await this.sendTx("addSignatures", () =>
+        pool.simulate.addSignatures(
+          addSignaturesArgs(onChain, live, [{ key: this.address, signature: rec.signature! }]),
+          { account: this.chain.account },
+        ),
       );
+      this.log.info(
+        { period: rec.period.toString(), tx: sent.hash, gasUsed: sent.gasUsed.toString() },
+        "signature added",
+      );
+    } catch (err) {
+      const name = revertName(err);
+      // Someone added it first (NoNewSignatures), or the window closed meanwhile: the next step settles.
+      if (name !== "NoNewSignatures" && name !== "SignatureWindowClosed" && !isHmsError(err, "VALIDATOR_NO_GAS"))
+        this.log.warn(
+          { period: rec.period.toString(), error: name ?? describeChainError(err) },
+          "addSignatures failed",
+        );
+      v.nextTryAt = Date.now() + this.config.poll.intervalMs;
     }
   }
 
@@ -1267,7 +1337,7 @@ export class Validator {
     this.evidenceQueue = this.evidenceQueue
       .then(() => this.submitEvidence(epoch, e))
       .catch((err) => {
-        this.log.error({ err }, "evidence submission failed");
+        this.log.error({ error: describeChainError(err) }, "evidence submission failed");
       });
   }
 
@@ -1287,7 +1357,7 @@ export class Validator {
       const a = { epoch, period, round: e.view, digest: e.first.digest };
       const b = { epoch, period, round: e.view, digest: e.second.digest };
       try {
-        const sent = await this.chain.send("reportEquivocation", () =>
+        const sent = await this.sendTx("reportEquivocation", () =>
           staking.simulate.reportEquivocation([a, e.first.sig, b, e.second.sig], { account: this.chain.account }),
         );
         this.m.evidence.inc({ result: "submitted" });
@@ -1299,10 +1369,7 @@ export class Validator {
           this.m.evidence.inc({ result: "already-used" });
           return;
         }
-        this.log.warn(
-          { ...fields, attempt, error: name ?? (err as Error).message.split("\n")[0] },
-          "evidence submission failed",
-        );
+        this.log.warn({ ...fields, attempt, error: name ?? describeChainError(err) }, "evidence submission failed");
         await new Promise((r) => setTimeout(r, 1_000 * attempt));
       }
     }
@@ -1335,12 +1402,17 @@ export class Validator {
     if (r !== undefined) role = r.node.replica.isPrimary ? "primary" : "backup";
     const lastReported = this.nextPeriod > 0n ? (this.nextPeriod - 1n).toString() : null;
     const mine = [...this.reports.values()].filter((x) => x.landed?.by === "self").map((x) => x.period);
+    const gas = this.gas?.status ?? { ok: true };
     return {
+      // ok: false while the account cannot pay for gas (the transport's default is ok: true).
+      ...(gas.ok ? {} : { ok: false, reason: gas.reason }),
+      gas,
       role,
       bookkeeper: this.bookkeeper,
       epoch: r?.epoch.toString() ?? this.standbyEpoch?.toString() ?? null,
       base: r?.base.toString() ?? null,
       view: r?.node.replica.view ?? null,
+      status: r?.node.replica.status ?? null,
       primary: r?.node.replica.primary ?? null,
       lastExecuted: r?.node.replica.lastExecuted ?? null,
       chainTime: this.chainTime.toString(),

@@ -276,6 +276,44 @@ describe("validator/proposal", function () {
     expect(reason(moved)).to.match(/client signature/);
   });
 
+  it("rejects a receipt listed twice and receipts out of canonical order (one content, one digest)", async function () {
+    const { text, proposal } = await build(4);
+    const group = proposal.traffic.findIndex((g) => g.client.length > 1 && g.node.length > 0);
+    expect(group).to.be.at.least(0);
+    expect(checkProposal(text, context()).ok).to.equal(true);
+    // The same receipt twice would void its task in the ledger: rejected instead (before recomputation).
+    const twice = tamper(text, (p) => {
+      const list = p.traffic[group].node;
+      list.splice(1, 0, list[0]);
+    });
+    expect(reason(twice)).to.match(/listed twice/);
+    const swapped = tamper(text, (p) => {
+      const list = p.traffic[group].client;
+      [list[0], list[1]] = [list[1], list[0]];
+    });
+    expect(reason(swapped)).to.match(/not in canonical order/);
+    // The builder canonicalises what the feed gives: duplicates dropped, order fixed, same text.
+    const g = generator();
+    const { from, to } = trafficWindow(null, periodOfSeq(BASE, 4));
+    const traffic = await g.receipts(from, to);
+    const noisy = traffic.map((x) => ({
+      ...x,
+      client: [...x.client, ...x.client].reverse(),
+      node: [...x.node, ...x.node],
+    }));
+    const rebuilt = buildReportProposal({
+      chainId: CHAIN,
+      pool: POOL,
+      epoch: EPOCH,
+      base: BASE,
+      seq: 4,
+      topN: TOP_N,
+      prev: NONE,
+      traffic: noisy,
+    });
+    expect(rebuilt.text).to.equal(text);
+  });
+
   it("accepts a skip only once a later period has ended", function () {
     const { text, proposal } = buildSkipProposal({ chainId: CHAIN, pool: POOL, epoch: EPOCH, base: BASE, seq: 2 });
     expect(proposal.period).to.equal(BASE + 1n);

@@ -76,7 +76,17 @@ export async function serveTrafficFeed(feed: TrafficFeed, options: ServeOptions)
   }));
   if (options.metrics) registerMetricsRoute(app, options.metrics);
   const host = options.host ?? "127.0.0.1";
-  await app.listen({ host, port: options.port ?? 0 });
+  try {
+    await app.listen({ host, port: options.port ?? 0 });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new TransportError(
+      "TRANSPORT_LISTEN",
+      undefined,
+      `cannot listen on ${host}:${options.port ?? 0}: ${code === "EADDRINUSE" ? "the port is in use" : (err as Error).message}`,
+      { value: `${host}:${options.port ?? 0}`, cause: err },
+    );
+  }
   const addr = app.server.address();
   if (addr === null || typeof addr === "string")
     throw new TransportError("TRANSPORT_LISTEN", 0, "server has no TCP address");
