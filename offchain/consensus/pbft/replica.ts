@@ -995,6 +995,7 @@ export class PbftReplica {
   private setStable(seq: number, digest: Hex, proof: Checkpoint[]): void {
     if (seq <= this.h) return;
     this.h = seq;
+    if (seq >= this.recoveringFrom) this.recoveringFrom = 0; // the checkpoint covers what we forgot
     this.stableDigest = digest;
     this.stableProof = proof;
     for (const s of [...this.slots.keys()]) if (s <= seq) this.slots.delete(s);
@@ -1667,7 +1668,11 @@ export class PbftReplica {
     this.stableProof = s.stableProof;
     this.backoff = s.backoff;
     this.backoffHolders = new Set(s.backoffHolders ?? []);
-    this.recoveringFrom = Math.max(this.recoveringFrom, s.recoveringFrom ?? 0);
+    // The option speaks of the signing record; a snapshot that knows every seq the record voted at is
+    // not amnesic (a restored old backup is: it knows less than the record).
+    const known = Math.max(s.lastExecuted, s.stableSeq, ...s.slots.map((sl) => sl.seq));
+    const fromRecord = this.recoveringFrom > known ? this.recoveringFrom : 0;
+    this.recoveringFrom = Math.max(fromRecord, s.recoveringFrom ?? 0);
     for (const sl of s.slots)
       this.slots.set(sl.seq, {
         seq: sl.seq,
