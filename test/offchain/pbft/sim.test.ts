@@ -12,7 +12,7 @@ import {
  * scenario and the command that replays it.
  */
 describe("pbft/simulator — safety and liveness over random seeds", function () {
-  this.timeout(300_000);
+  this.timeout(1_200_000);
   const single = process.env.PBFT_SEED;
   const from = single !== undefined ? Number(single) : Number(process.env.PBFT_SIM_FROM ?? 1);
   const count = single !== undefined ? 1 : Number(process.env.PBFT_SIM_SEEDS ?? 1000);

@@ -433,7 +433,7 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
         return;
       }
       case "vc-flood": {
-        for (let k = 0; k < 25; k++) {
+        for (let k = 0; k < 5; k++) {
           st.floodView += 1;
           const vc = signVC(i, {
             type: "view-change",
@@ -722,6 +722,8 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
     }
   };
   let maxStoredViewChanges = 0;
+  /** An execution or state jump happened since the last completion check. */
+  let progressed = false;
   const feed = (node: Node, event: ReplicaEvent) => {
     if (!node.up) return;
     if (node.fault !== undefined && isByzantine(node.index) && event.type === "message")
@@ -742,7 +744,10 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
           `    -> ${a.type}${a.type === "send" ? ` to ${indexOf.get(a.to.toLowerCase())} ${brief(a.message)}` : a.type === "broadcast" ? ` ${brief(a.message)}` : a.type === "execute" ? ` s${a.seq} ${a.digest.slice(0, 8)}` : a.type === "set-timer" ? ` ${a.kind}#${a.id} ${a.delayMs}` : ""}`,
         );
     }
-    if (node.fault === "crash-restart") node.persisted = JSON.stringify(node.replica.snapshot());
+    // Persisted as the node does: when the replica says or does more than set timers.
+    if (node.fault === "crash-restart" && actions.some((a) => a.type !== "set-timer" && a.type !== "cancel-timer"))
+      node.persisted = JSON.stringify(node.replica.snapshot());
+    if (actions.some((a) => a.type === "execute" || a.type === "state-jump")) progressed = true;
     apply(node, actions);
     if (isByzantine(node.index) && event.type === "timeout" && event.kind === "retransmit") byzantineTick(node);
   };
@@ -780,7 +785,10 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
     // Another valid request for the same seq (a Byzantine primary's variant) took it: also served.
     return x.servedSeqs.has(seq) || (x.nulls.has(seq) && x.maxRequestSeq > seq);
   };
-  const allDone = () => requestDigests.every((d, r) => correct().every((x) => has(x, d, r)));
+  const allDone = () => {
+    const live = correct();
+    return requestDigests.every((d, r) => live.every((x) => has(x, d, r)));
+  };
   let doneAt: number | undefined;
 
   while (queue.size > 0) {
@@ -856,7 +864,11 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
         maxViewAtGst = Math.max(-1, ...nodes.filter((x) => !isByzantine(x.index) && x.up).map((x) => x.replica.view));
         break;
     }
-    if (doneAt === undefined && now >= Math.max(scenario.gst, lastRestart) && allDone()) doneAt = now;
+    if (ev.kind === "restart" || ev.kind === "crash" || ev.kind === "gst") progressed = true;
+    if (doneAt === undefined && progressed && now >= Math.max(scenario.gst, lastRestart)) {
+      progressed = false;
+      if (allDone()) doneAt = now;
+    }
   }
 
   const maxView = Math.max(...correct().map((x) => x.replica.view));
