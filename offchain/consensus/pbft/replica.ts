@@ -506,13 +506,14 @@ export class PbftReplica {
    * asked again. A validator that throws gives a transient verdict (an I/O fault is no proof against
    * the primary).
    */
-  private verdict(digest: Hex, request: string, seq: number | undefined): RequestVerdict {
-    const key = seq === undefined ? digest : `${digest}@${seq}`;
+  private verdict(digest: Hex, request: string, at: number | undefined): RequestVerdict {
+    // A request that names its seq is judged at that seq from the start (one validation, not two);
+    // without requestSeq the seq does not enter the cache key (a batch is validated once).
+    const named = this.namedSeq(request);
+    const seq = at ?? (typeof named === "number" ? named : undefined);
+    if (seq !== undefined && (named === null || (named !== undefined && named !== seq))) return false;
+    const key = this.requestSeq === undefined || seq === undefined ? digest : `${digest}@${seq}`;
     if (this.validCache.has(key)) return true;
-    if (seq !== undefined) {
-      const named = this.namedSeq(request);
-      if (named === null || (named !== undefined && named !== seq)) return false;
-    }
     let v: RequestVerdict;
     try {
       const r = this.validate(request, seq);
