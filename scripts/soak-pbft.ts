@@ -1,5 +1,5 @@
 /**
- * Long PBFT simulation soak: `npm run soak:pbft -- --seeds 20000 [--from 1]`
+ * Long PBFT simulation soak: `npm run soak:pbft [-- --seeds 20000 --from 1]` (20,000 seeds by default)
  * (or PBFT_SOAK_SEEDS / PBFT_SOAK_FROM). Prints progress, every failing seed with its scenario and
  * replay command, and exits 1 if any seed failed.
  */
@@ -10,7 +10,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
 }
 
-const count = Number(arg("seeds", process.env.PBFT_SOAK_SEEDS ?? "10000"));
+const count = Number(arg("seeds", process.env.PBFT_SOAK_SEEDS ?? "20000"));
 const from = Number(arg("from", process.env.PBFT_SOAK_FROM ?? "1"));
 if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(from)) {
   console.error(`bad arguments: --seeds ${count} --from ${from}`);

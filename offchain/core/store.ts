@@ -91,8 +91,8 @@ export interface StoreBatch {
   del(key: string): StoreBatch;
   /** Number of queued operations. */
   readonly length: number;
-  /** Applies every queued operation atomically. */
-  write(): Promise<void>;
+  /** Applies every queued operation atomically; `sync` waits for the OS to flush it to disk (fsync). */
+  write(options?: { sync?: boolean }): Promise<void>;
 }
 
 const BLOB_NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
@@ -253,10 +253,10 @@ export class Store {
       get length() {
         return ops.length;
       },
-      async write() {
+      async write(options) {
         if (ops.length === 0) return;
         try {
-          await db.batch(ops);
+          await db.batch(ops, { sync: options?.sync === true });
         } catch (err) {
           throw new StoreError("STORE_IO", `batch of ${ops.length} failed: ${(err as Error).message}`, {
             value: ops.length,

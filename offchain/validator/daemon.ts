@@ -32,7 +32,7 @@ import { Store } from "../core/store";
 import { HttpTransport } from "../core/transport";
 import { createEip712Crypto, sha256Hex } from "../consensus/pbft/crypto";
 import { PbftNode, type ExecutedRequest } from "../consensus/pbft/node";
-import type { Evidence, PbftMessage, ReplicaAction } from "../consensus/pbft/types";
+import type { Evidence, PbftMessage, ReplicaAction, RequestVerdict } from "../consensus/pbft/types";
 import type { RankedNode } from "../protocol/ledger";
 import type { ReportDocument, RewardClaim } from "../protocol/report";
 import { HttpTrafficFeed } from "../client/feed";
@@ -57,7 +57,7 @@ import {
   type ProposalContext,
 } from "../protocol/proposal";
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
-import { SigningRecordStore, SlashingProtectionError, type ReportSignature } from "./signing-record";
+import { SigningRecordStore, SlashingProtectionError, guardVotes, type ReportSignature } from "./signing-record";
 import { GasWatch, describeChainError } from "./gas";
 import { landedDuty } from "./settlement";
 
@@ -528,12 +528,15 @@ export class Validator {
     if (missing.length > 0) this.log.warn({ missing }, "no URL configured for committee members: they are not reached");
     const pbftLog = moduleLogger(this.log, "pbft", { epoch: epoch.toString() });
     const crypto = new GuardedCrypto(
-      createEip712Crypto({
-        privateKey: this.privateKey,
-        chainId: this.chainId,
-        stakingContract: this.staking,
-        keyRing: this.keyRing,
-      }),
+      guardVotes(
+        createEip712Crypto({
+          privateKey: this.privateKey,
+          chainId: this.chainId,
+          stakingContract: this.staking,
+          keyRing: this.keyRing,
+        }),
+        this.record,
+      ),
       this.record,
       {
         logger: this.log,
@@ -550,6 +553,8 @@ export class Validator {
           self: this.address,
           crypto,
           validate: (request) => this.validate(request),
+          requestSeq: (request) => seqNamedBy(request),
+          recoveringFrom: this.record.record.highestVotedSeq(epoch),
           params: this.config.pbft,
         },
         transport: this.transport,
@@ -647,15 +652,18 @@ export class Validator {
     return this.chainKnownReports.get(period.toString());
   }
 
-  private validate(request: string): boolean {
+  private validate(request: string): RequestVerdict {
     const ctx = this.context();
-    if (ctx === undefined) return false;
+    if (ctx === undefined) return "retry";
     const verdict = checkProposal(request, ctx);
     if (!verdict.ok) {
       this.m.rejected.inc();
       this.log.warn({ reason: verdict.reason, digest: sha256Hex(request) }, "proposal rejected");
+      // Only a request that does not decode is invalid for good: the other checks read the chain or
+      // the clock, so the replica withholds its prepare and asks again instead of accusing.
+      return seqNamedBy(request) === undefined ? false : "retry";
     }
-    return verdict.ok;
+    return true;
   }
 
   /** Loads the chain facts a proposal's check needs (bounded wait), so that `validate` can stay synchronous. */
@@ -1474,5 +1482,14 @@ export class Validator {
   /** The signing record (export). */
   get signingRecord(): SigningRecordStore {
     return this.record;
+  }
+}
+
+/** The PBFT seq a proposal names (the replica orders it there only), or undefined if it does not decode. */
+function seqNamedBy(request: string): number | undefined {
+  try {
+    return decodeProposal(request).seq;
+  } catch {
+    return undefined;
   }
 }

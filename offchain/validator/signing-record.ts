@@ -6,6 +6,12 @@
  *   - **proposals** (PBFT pre-prepares, EIP-712 `Proposal`): (epoch, period, round) → digest. Signing a
  *     different digest for a recorded (epoch, period, round) is refused: that pair is equivocation evidence
  *     BookkeeperStaking slashes for.
+ *   - **PBFT votes** (prepares, commits, checkpoints, view-changes, new-views): the slot of
+ *     offchain/consensus/pbft/guard.ts — (epoch, view, seq) → digest per vote kind, (epoch, seq) → state
+ *     digest, (epoch, view) → view-change / new-view contents. The replica's own state (another LevelDB)
+ *     is not enough: a validator whose PBFT directory is lost, or restored from a backup, would re-vote
+ *     differently and let two quorums decide different requests at one seq. {@link guardVotes} wraps the
+ *     PBFT crypto so that every vote is recorded (and, through `beforeAct`, synced) before it is sent.
  *   - **reports** (EIP-712 `PeriodReport`): period → (epoch, previous period, report digest). A different
  *     report for a recorded period is refused, whatever the epoch. A report covering periods (prev, p] is also
  *     held back ("wait") while a report already signed for a period inside that range — or one whose range
@@ -19,6 +25,8 @@
 import type { Address, Hex } from "viem";
 import { HmsError } from "../core/errors";
 import type { Store } from "../core/store";
+import { signedSlot, type SignedSlot } from "../consensus/pbft/guard";
+import type { PbftCrypto, Signable } from "../consensus/pbft/types";
 
 /** A signed proposal (PBFT pre-prepare). `period` is the PBFT sequence number (see proposal.ts). */
 export interface ProposalSignature {
@@ -45,7 +53,7 @@ export type Decision =
   /** The very same message was signed before: signing again gives the same signature. */
   | { kind: "repeat" }
   /** Signing would equivocate (or pay traffic twice): never. */
-  | { kind: "refuse"; reason: string; existing: ProposalSignature | ReportSignature }
+  | { kind: "refuse"; reason: string; existing: ProposalSignature | ReportSignature | VoteSignature }
   /** Not now: an overlapping report could still land. */
   | { kind: "wait"; reason: string; existing: ReportSignature };
 
@@ -63,17 +71,66 @@ function lower(h: Hex): Hex {
 }
 
 /** The decision logic. Pure: the caller persists what it adds (see {@link SigningRecordStore}). */
+/** A recorded PBFT vote (prepare, commit, checkpoint, view-change, new-view): its slot and value. */
+export type VoteSignature = SignedSlot;
+
 export class SigningRecord {
   private readonly proposals = new Map<string, ProposalSignature>();
   private readonly reports = new Map<string, ReportSignature>();
+  private readonly votes = new Map<string, VoteSignature>();
+  private readonly highestVoted = new Map<string, number>();
 
-  constructor(entries: { proposals?: Iterable<ProposalSignature>; reports?: Iterable<ReportSignature> } = {}) {
+  constructor(
+    entries: {
+      proposals?: Iterable<ProposalSignature>;
+      reports?: Iterable<ReportSignature>;
+      votes?: Iterable<VoteSignature>;
+    } = {},
+  ) {
     for (const p of entries.proposals ?? []) this.addProposal(p);
     for (const r of entries.reports ?? []) this.addReport(r);
+    for (const v of entries.votes ?? []) this.addVote(v);
   }
 
   get size(): { proposals: number; reports: number } {
     return { proposals: this.proposals.size, reports: this.reports.size };
+  }
+
+  /** Number of recorded PBFT votes other than proposals. */
+  get voteCount(): number {
+    return this.votes.size;
+  }
+
+  voteEntries(): VoteSignature[] {
+    return [...this.votes.values()];
+  }
+
+  /**
+   * Highest PBFT sequence number this validator proposed, prepared or committed at in `epoch` (0: none):
+   * a replica that starts without its state passes it as `recoveringFrom`.
+   */
+  highestVotedSeq(epoch: bigint): number {
+    return this.highestVoted.get(epoch.toString()) ?? 0;
+  }
+
+  /** Decides on a PBFT vote signature (a Proposal goes through {@link decideProposal}). */
+  decideVote(v: VoteSignature): Decision {
+    const existing = this.votes.get(v.key);
+    if (existing === undefined) return { kind: "sign" };
+    if (existing.value === v.value) return { kind: "repeat" };
+    return { kind: "refuse", reason: `already signed ${existing.value} in ${v.key}`, existing };
+  }
+
+  addVote(v: VoteSignature): void {
+    const existing = this.votes.get(v.key);
+    if (existing !== undefined && existing.value !== v.value)
+      throw new SlashingProtectionError(`conflicting vote in ${v.key}`, existing, v);
+    this.votes.set(v.key, v);
+    this.noteVoted(v.epoch, v.kind === "prepare" || v.kind === "commit" ? Number(v.seq) : 0);
+  }
+
+  private noteVoted(epoch: bigint, seq: number): void {
+    if (seq > this.highestVotedSeq(epoch)) this.highestVoted.set(epoch.toString(), seq);
   }
 
   proposalEntries(): ProposalSignature[] {
@@ -134,6 +191,7 @@ export class SigningRecord {
     if (existing !== undefined && lower(existing.digest) !== lower(p.digest))
       throw new SlashingProtectionError(`conflicting proposal for ${key}`, existing, p);
     this.proposals.set(key, { ...p, digest: lower(p.digest) });
+    this.noteVoted(p.epoch, Number(p.period));
   }
 
   addReport(r: ReportSignature): void {
@@ -163,6 +221,13 @@ interface StoredProposal {
   round: number;
   digest: Hex;
 }
+interface StoredVote {
+  kind: VoteSignature["kind"];
+  epoch: string;
+  view: number;
+  seq: string;
+  value: string;
+}
 interface StoredReport {
   epoch: string;
   period: string;
@@ -177,7 +242,7 @@ interface StoredReport {
  */
 export class SigningRecordStore {
   readonly record: SigningRecord;
-  private pending: Array<{ key: string; value: StoredProposal | StoredReport }> = [];
+  private pending: Array<{ key: string; value: StoredProposal | StoredReport | StoredVote }> = [];
 
   private constructor(
     private readonly store: Store,
@@ -205,8 +270,13 @@ export class SigningRecordStore {
     if (stored === undefined) await store.put(META_KEY, meta);
     const proposals: ProposalSignature[] = [];
     const reports: ReportSignature[] = [];
-    for await (const [key, v] of store.entries<StoredProposal & StoredReport>(PREFIX)) {
-      if (key.startsWith(`${PREFIX}proposal/`))
+    const votes: VoteSignature[] = [];
+    for await (const [key, v] of store.entries<StoredProposal & StoredReport & StoredVote>(PREFIX)) {
+      if (key.startsWith(`${PREFIX}vote/`)) {
+        const epoch = BigInt(v.epoch);
+        const seq = BigInt(v.seq);
+        votes.push({ kind: v.kind, epoch, view: v.view, seq, key: key.slice(`${PREFIX}vote/`.length), value: v.value });
+      } else if (key.startsWith(`${PREFIX}proposal/`))
         proposals.push({ epoch: BigInt(v.epoch), period: BigInt(v.period), round: v.round, digest: v.digest });
       else if (key.startsWith(`${PREFIX}report/`))
         reports.push({
@@ -216,7 +286,29 @@ export class SigningRecordStore {
           digest: v.digest,
         });
     }
-    return new SigningRecordStore(store, meta, new SigningRecord({ proposals, reports }));
+    return new SigningRecordStore(store, meta, new SigningRecord({ proposals, reports, votes }));
+  }
+
+  /**
+   * Decides on a PBFT signature of any kind; records it (pending) when it is new. Throws
+   * {@link SlashingProtectionError} on a conflict. Flush (the node's `beforeAct`) before it is sent.
+   */
+  guardSignable(item: Signable): "sign" | "repeat" {
+    if (item.type === "Proposal") {
+      const m = item.message;
+      return this.guardProposal({ epoch: m.epoch, period: m.period, round: m.round, digest: m.digest });
+    }
+    const v = signedSlot(item);
+    const d = this.record.decideVote(v);
+    if (d.kind === "refuse") throw new SlashingProtectionError(d.reason, d.existing, v);
+    if (d.kind === "sign") {
+      this.record.addVote(v);
+      this.pending.push({
+        key: `${PREFIX}vote/${v.key}`,
+        value: { kind: v.kind, epoch: v.epoch.toString(), view: v.view, seq: v.seq.toString(), value: v.value },
+      });
+    }
+    return d.kind === "sign" ? "sign" : "repeat";
   }
 
   /** Decides on a proposal signature; records it (pending) when it is new. Throws on a conflict. */
@@ -272,7 +364,8 @@ export class SigningRecordStore {
     this.pending = [];
     for (const { key, value } of writing) batch.put(key, value);
     try {
-      await batch.write();
+      // Synced: the entry must survive a power loss, not just a crash, before the signature leaves.
+      await batch.write({ sync: true });
     } catch (err) {
       this.pending = [...writing, ...this.pending];
       throw err;
@@ -420,4 +513,21 @@ export function importRecord(
     }
   }
   return { proposals, reports };
+}
+
+/**
+ * Wraps a PBFT crypto provider so that every signature other than a Proposal (which {@link GuardedCrypto}
+ * in crypto.ts guards) is first recorded in `record`: a conflicting one throws, and the replica then
+ * withholds that message. The node's `beforeAct` must flush the record before acting.
+ */
+export function guardVotes(inner: PbftCrypto, record: SigningRecordStore): PbftCrypto {
+  return {
+    sign: (item) => {
+      if (item.type !== "Proposal") record.guardSignable(item);
+      return inner.sign(item);
+    },
+    verify: (item, sig, signer) => inner.verify(item, sig, signer),
+    digest: (request) => inner.digest(request),
+    hash: (text) => inner.hash(text),
+  };
 }

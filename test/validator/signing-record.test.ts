@@ -20,6 +20,10 @@ import {
   type ReportSignature,
 } from "../../offchain/validator/signing-record";
 import { isHmsError } from "../../offchain/core/errors";
+import { PbftReplica } from "../../offchain/consensus/pbft/replica";
+import type { PbftCrypto, PrePrepare, Commit } from "../../offchain/consensus/pbft/types";
+import { guardVotes } from "../../offchain/validator/signing-record";
+import { Cluster, sha } from "../offchain/pbft/harness";
 
 const d = (x: string | number): Hex => keccak256(toHex(`digest-${x}`));
 const STAKING = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
@@ -236,19 +240,148 @@ describe("validator/signing-record", function () {
     await pbftA.close();
 
     // Its PBFT state is gone (a fresh store), the signing record is not: proposing another request at
-    // (epoch 4, seq 1, view 0) would equivocate. The replica stops instead.
+    // (epoch 4, seq 1, view 0) would equivocate. The replica withholds that pre-prepare (and keeps running).
     const pbftB = await openStore();
     const b = await openNode(pbftB);
     b.node.submit("request two");
     await b.node.drained();
     await new Promise((r) => setTimeout(r, 20));
+    await b.node.drained();
     expect(b.executed).to.deep.equal([]);
     expect(refusals).to.have.length(1);
-    expect(failures).to.have.length(1);
-    expect(failures[0]).to.be.instanceOf(SlashingProtectionError);
+    expect(refusals[0]).to.be.instanceOf(SlashingProtectionError);
+    expect(failures).to.deep.equal([]);
     await b.node.close();
     await pbftB.close();
     await transport.close();
     await recordStore.close();
+  });
+
+  it("records every PBFT vote kind: a conflict is refused after a reopen, a repeat is not", async function () {
+    const address = privateKeyToAddress(generatePrivateKey());
+    const location = path.join(dir, "votes");
+    let store = await Store.open(location);
+    let rec = await SigningRecordStore.open(store, meta(address));
+    const vote = (phase: 1 | 2, view: number, seq: bigint, digest: Hex) =>
+      ({ type: "PbftVote", message: { phase, epoch: 3n, seq, view, digest } }) as const;
+    const vc = (newView: number, certsHash: Hex) =>
+      ({
+        type: "PbftViewChange",
+        message: { epoch: 3n, newView, stableSeq: 0n, stableDigest: d("z"), certsHash },
+      }) as const;
+    expect(rec.guardSignable(vote(1, 0, 5n, d(1)))).to.equal("sign");
+    expect(rec.guardSignable(vote(2, 0, 5n, d(1)))).to.equal("sign");
+    expect(rec.guardSignable(vc(1, d("c")))).to.equal("sign");
+    expect(rec.guardSignable({ type: "PbftNewView", message: { epoch: 3n, view: 1, contentHash: d("n") } })).to.equal(
+      "sign",
+    );
+    expect(
+      rec.guardSignable({ type: "PbftCheckpoint", message: { epoch: 3n, seq: 5n, stateDigest: d("s") } }),
+    ).to.equal("sign");
+    expect(rec.record.highestVotedSeq(3n)).to.equal(5);
+    await rec.flush();
+    await store.close();
+
+    store = await Store.open(location);
+    rec = await SigningRecordStore.open(store, meta(address));
+    expect(rec.record.voteCount).to.equal(5);
+    expect(rec.record.highestVotedSeq(3n)).to.equal(5);
+    expect(rec.guardSignable(vote(1, 0, 5n, d(1)))).to.equal("repeat");
+    expect(rec.guardSignable(vote(1, 1, 5n, d(2)))).to.equal("sign"); // another view: another slot
+    for (const conflicting of [
+      vote(1, 0, 5n, d(2)),
+      vote(2, 0, 5n, d(2)),
+      vc(1, d("other")),
+      { type: "PbftNewView", message: { epoch: 3n, view: 1, contentHash: d("other") } } as const,
+      { type: "PbftCheckpoint", message: { epoch: 3n, seq: 5n, stateDigest: d("other") } } as const,
+    ]) {
+      let err: unknown;
+      try {
+        rec.guardSignable(conflicting);
+      } catch (e) {
+        err = e;
+      }
+      expect(isHmsError(err, "SLASHING_PROTECTION"), conflicting.type).to.equal(true);
+      expect((err as SlashingProtectionError).value).to.have.property("key");
+    }
+    await store.close();
+  });
+
+  it("a replica whose PBFT state directory is lost refuses to re-vote differently: n = 4 safety holds", async function () {
+    const CONFIG = 7n;
+    /**
+     * Replica 0 is a Byzantine primary that equivocates at (view 0, seq 1): X to replicas 1 and 2, which
+     * commit it, then — after replica 1 lost its PBFT state — Y to replicas 1 and 3. Returns what each
+     * correct replica executed at seq 1. `guard` false: replica 1 keeps no vote record (pre-prepares only).
+     */
+    const play = async (guard: boolean) => {
+      const location = path.join(dir, `lost-${guard}-${n++}`);
+      let store = await Store.open(location);
+      const cluster = new Cluster(4);
+      let record = await SigningRecordStore.open(store, meta(cluster.addresses[1]));
+      const guarded = (): PbftCrypto =>
+        guard ? guardVotes(cluster.options(1).crypto, record) : cluster.options(1).crypto;
+      cluster.replicas[1] = new PbftReplica({ ...cluster.options(1), crypto: guarded() });
+      const pp = (request: string): PrePrepare => {
+        const digest = sha(request);
+        const sig = cluster.sign(0, { type: "Proposal", message: { epoch: CONFIG, period: 1n, round: 0, digest } });
+        return { type: "pre-prepare", view: 0, seq: 1, digest, request, replica: cluster.addresses[0], sig };
+      };
+      const commitOf0 = (digest: Hex): Commit => ({
+        type: "commit",
+        view: 0,
+        seq: 1,
+        digest,
+        replica: cluster.addresses[0],
+        sig: cluster.sign(0, { type: "PbftVote", message: { phase: 2, epoch: CONFIG, seq: 1n, view: 0, digest } }),
+      });
+      const from0 = cluster.addresses[0];
+      const executedAt1 = new Map<number, Hex>();
+      const note = (i: number) => {
+        for (const a of cluster.ofType(i, "execute")) if (a.seq === 1) executedAt1.set(i, a.digest);
+      };
+      // Phase 1: X to 1 and 2 (3 hears nothing); the primary's commit too.
+      const x = pp("req|X");
+      for (const i of [1, 2]) cluster.feed(i, { type: "message", from: from0, message: x });
+      for (const i of [1, 2]) cluster.feed(i, { type: "message", from: from0, message: commitOf0(x.digest) });
+      cluster.run((e) => e.to === 1 || e.to === 2);
+      await record.flush(); // what the node's beforeAct does before the prepare leaves
+      note(1);
+      note(2);
+      const before = executedAt1.get(1);
+      // Replica 1 loses its PBFT directory; its signing record (another store) survives a reopen.
+      await store.close();
+      store = await Store.open(location);
+      record = await SigningRecordStore.open(store, meta(cluster.addresses[1]));
+      cluster.actions[1].length = 0;
+      cluster.replicas[1] = new PbftReplica({
+        ...cluster.options(1),
+        crypto: guarded(),
+        recoveringFrom: record.record.highestVotedSeq(CONFIG),
+      });
+      cluster.queue.length = 0;
+      // Phase 2: Y to 1 and 3 (2 hears nothing more).
+      const y = pp("req|Y");
+      for (const i of [1, 3]) cluster.feed(i, { type: "message", from: from0, message: y });
+      for (const i of [1, 3]) cluster.feed(i, { type: "message", from: from0, message: commitOf0(y.digest) });
+      cluster.run((e) => e.to === 1 || e.to === 3);
+      note(3);
+      const prepares1 = cluster.ofType(1, "broadcast").filter((a) => a.message.type === "prepare");
+      await store.close();
+      return { before, executedAt1, prepares1, x: x.digest, y: y.digest };
+    };
+
+    const guarded = await play(true);
+    expect(guarded.before).to.equal(guarded.x); // X committed and executed before the loss
+    expect(guarded.executedAt1.get(2)).to.equal(guarded.x);
+    expect(guarded.prepares1).to.deep.equal([]); // the record refused the prepare of Y
+    expect(guarded.executedAt1.has(3)).to.equal(false);
+    expect(new Set(guarded.executedAt1.values()).size).to.equal(1); // safety
+
+    // Without the vote record, the same replica re-votes and two correct replicas execute different requests.
+    const unguarded = await play(false);
+    expect(unguarded.prepares1.length).to.be.greaterThan(0);
+    expect(unguarded.executedAt1.get(3)).to.equal(unguarded.y);
+    expect(new Set(unguarded.executedAt1.values()).size).to.equal(2);
   });
 });

@@ -50,7 +50,9 @@ import {
   type PreparedCert,
   type ReplicaAction,
   type ReplicaEvent,
+  type RequestSeq,
   type RequestValidator,
+  type RequestVerdict,
   type Signable,
   type Status,
   type TimerKind,
@@ -66,6 +68,14 @@ export interface ReplicaOptions {
   self: Address;
   crypto: PbftCrypto;
   validate: RequestValidator;
+  /** The sequence number a request names (requests that name one are ordered at it only). */
+  requestSeq?: RequestSeq;
+  /**
+   * Set when the replica starts WITHOUT its state but its signing record shows votes up to this seq
+   * (the PBFT directory was lost or restored from an old backup): it lost the prepared certificates a
+   * view-change must carry, so it sends no VIEW-CHANGE until its stable checkpoint covers this seq.
+   */
+  recoveringFrom?: number;
   params?: Partial<PbftParams>;
 }
 
@@ -105,6 +115,10 @@ export interface ReplicaSnapshot {
   stableDigest: Hex;
   stableProof: Checkpoint[];
   backoff: number;
+  /** What was waiting at the last view change (absent in older snapshots). */
+  backoffHolders?: string[];
+  /** See ReplicaOptions.recoveringFrom (absent in older snapshots). */
+  recoveringFrom?: number;
   slots: Array<{
     seq: number;
     view: number;
@@ -128,6 +142,9 @@ export interface ReplicaSnapshot {
 }
 
 const STRIPPED = "\u0000stripped";
+
+/** Own view-changes of lower views kept while a view change goes on (for peers that missed them). */
+const OWN_VIEW_CHANGES_KEPT = 4;
 
 function lower(a: string): Address {
   return a.toLowerCase() as Address;
@@ -173,6 +190,7 @@ export class PbftReplica {
   readonly params: Readonly<PbftParams>;
   private readonly crypto: PbftCrypto;
   private readonly validate: RequestValidator;
+  private readonly requestSeq: RequestSeq | undefined;
   private readonly index = new Map<string, number>();
 
   private _view = 0;
@@ -189,6 +207,13 @@ export class PbftReplica {
   private readonly viewChanges = new Map<number, Map<string, ViewChange>>();
   private lastNewView: NewView | undefined;
   private readonly pending = new Map<Hex, string>();
+  /** The seq each pending request names (requests that name one). */
+  private readonly pendingSeq = new Map<Hex, number>();
+  /**
+   * What was waiting when the last view change started ("d:<digest>" pending, "s:<seq>" pre-prepared):
+   * the doubled timeout stays until one of them executes.
+   */
+  private backoffHolders = new Set<string>();
   private readonly assigned = new Map<Hex, number>();
   private readonly executed = new Map<Hex, number>();
   private readonly committedLog = new Map<number, CommittedEntry>();
@@ -199,13 +224,22 @@ export class PbftReplica {
   // Volatile (re-derived after a restart).
   private timerSeq = 0;
   private vcTimerId = 0;
+  /** What the running view-change timer waits for: the oldest pending request, or the next seq. */
+  private vcTimerTarget: string | undefined;
+  /** Pre-prepares whose request got a transient verdict: no prepare yet; checked again later. */
+  private readonly withheld = new Map<number, PrePrepare>();
+  /** Peers sent a STATUS (whose ENTRIES replies may vote for a state jump), and their votes. */
+  private readonly statusAsked = new Set<string>();
+  private readonly jumpVotes = new Map<string, number>();
+  /** See {@link ReplicaOptions.recoveringFrom}; persisted until the stable checkpoint covers it. */
+  private recoveringFrom = 0;
   private retransmitId = 0;
   private retransmitIdle = false;
   private vcQuorumTimerView = -1;
   private progressMark = "";
   private readonly aheadViews = new Map<string, number>();
   private maxSeenSeq = 0;
-  private readonly validCache = new Map<Hex, boolean>();
+  private readonly validCache = new Map<string, true>();
   private readonly sigCache = new Map<string, boolean>();
   private out: ReplicaAction[] = [];
   /** Set while a new view is being installed: no fresh proposals until O is in the log. */
@@ -261,6 +295,9 @@ export class PbftReplica {
     this.params = Object.freeze(params);
     this.crypto = crypto;
     this.validate = validate;
+    this.requestSeq = options.requestSeq;
+    if (options.recoveringFrom !== undefined && isSafeSeq(options.recoveringFrom))
+      this.recoveringFrom = options.recoveringFrom;
     if (snapshot !== undefined) this.restore(snapshot);
   }
 
@@ -302,6 +339,12 @@ export class PbftReplica {
   /** Requests received and not yet executed. */
   get pendingCount(): number {
     return this.pending.size;
+  }
+  /** View-change messages held (every view, own included). */
+  get storedViewChanges(): number {
+    let count = 0;
+    for (const m of this.viewChanges.values()) count += m.size;
+    return count;
   }
   /** A retained committed entry (request + commit certificate), if still kept. */
   committed(seq: number): CommittedEntry | undefined {
@@ -354,7 +397,7 @@ export class PbftReplica {
       this.ensureViewChangeTimer();
       if (this.isPrimary) this.proposePending();
     }
-    this.emit({ type: "broadcast", message: this.statusMessage() });
+    this.broadcastStatus();
   }
 
   private onMessage(from: Address, m: PbftMessage): void {
@@ -417,12 +460,18 @@ export class PbftReplica {
     const digest = this.crypto.digest(request);
     if (this.executed.has(digest)) return;
     if (!this.pending.has(digest)) {
-      if (!this.isValid(digest, request)) {
+      const named = this.namedSeq(request);
+      // Its seq is taken already (another request executed there): it can never be ordered.
+      if (typeof named === "number" && named <= this.lastExec) return;
+      const verdict = named === null ? false : this.verdict(digest, request, undefined);
+      if (verdict === false) {
         this.emit({ type: "rejected-request", digest });
         return;
       }
+      if (verdict === "retry") return; // cannot tell yet: the client retransmits
       if (this.pending.size >= this.params.maxPending) return;
       this.pending.set(digest, request);
+      if (named !== undefined && named !== null) this.pendingSeq.set(digest, named);
       if (
         this.params.forwardRequests &&
         this._status === "normal" &&
@@ -438,39 +487,111 @@ export class PbftReplica {
     }
   }
 
-  private isValid(digest: Hex, request: string): boolean {
-    let ok = this.validCache.get(digest);
-    if (ok === undefined) {
-      try {
-        ok = this.validate(request) === true;
-      } catch {
-        ok = false;
-      }
-      if (this.validCache.size >= 4096) this.validCache.clear();
-      this.validCache.set(digest, ok);
+  /** The seq `request` names: undefined if requests name none, null if it names no valid one. */
+  private namedSeq(request: string): number | null | undefined {
+    if (this.requestSeq === undefined) return undefined;
+    let seq: number | undefined;
+    try {
+      seq = this.requestSeq(request);
+    } catch {
+      return null;
     }
-    return ok;
+    if (seq === undefined) return undefined;
+    return isSafeSeq(seq) && seq >= 1 ? seq : null;
   }
 
-  /** Primary: assigns sequence numbers to pending requests while the window allows. */
+  /**
+   * The validator's verdict on `request` ordered at `seq` (undefined: not yet ordered). Only `true` is
+   * cached: a negative verdict may come from a slow chain read or a period not yet ended, and must be
+   * asked again. A validator that throws gives a transient verdict (an I/O fault is no proof against
+   * the primary).
+   */
+  private verdict(digest: Hex, request: string, at: number | undefined): RequestVerdict {
+    // A request that names its seq is judged at that seq from the start (one validation, not two);
+    // without requestSeq the seq does not enter the cache key (a batch is validated once).
+    const named = this.namedSeq(request);
+    const seq = at ?? (typeof named === "number" ? named : undefined);
+    if (seq !== undefined && (named === null || (named !== undefined && named !== seq))) return false;
+    const key = this.requestSeq === undefined || seq === undefined ? digest : `${digest}@${seq}`;
+    if (this.validCache.has(key)) return true;
+    let v: RequestVerdict;
+    try {
+      const r = this.validate(request, seq);
+      v = r === true ? true : r === "retry" ? "retry" : false;
+    } catch {
+      v = "retry";
+    }
+    if (v === true) {
+      if (this.validCache.size >= 4096) this.validCache.clear();
+      this.validCache.set(key, true);
+    }
+    return v;
+  }
+
+  /** Signs, unless the signing record refuses (a conflicting signature in the same slot): then undefined. */
+  private trySign(item: Signable): Hex | undefined {
+    try {
+      return this.crypto.sign(item);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A pre-prepare of the current view occupies `seq`. */
+  private occupied(seq: number): boolean {
+    const slot = this.slots.get(seq);
+    return slot !== undefined && slot.view === this._view && slot.prePrepare !== undefined;
+  }
+
+  /**
+   * Primary: assigns sequence numbers to pending requests while the window allows — a request that
+   * names its seq at that seq only, once per view; the others at the next free seq.
+   */
   private proposePending(): void {
     if (this._status !== "normal" || !this.isPrimary) return;
-    for (const [digest, request] of this.pending) {
-      if (this.nextSeq > this.highWatermark) return;
-      if (this.assigned.has(digest) || this.executed.has(digest)) continue;
-      const seq = this.nextSeq++;
+    // Requests that name their seq may arrive out of order: repeat while one more could be ordered.
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const [digest, request] of this.pending) if (this.proposeOne(digest, request)) progress = true;
+    }
+  }
+
+  /**
+   * Orders one pending request if it can be now; true if it was. A request naming its seq is ordered
+   * only there, and only right after the executed or pre-prepared prefix: an honest primary leaves no
+   * gap that a view change would fill with NULL (burning that seq).
+   */
+  private proposeOne(digest: Hex, request: string): boolean {
+    {
+      if (this.assigned.has(digest) || this.executed.has(digest)) return false;
+      const named = this.pendingSeq.get(digest);
+      let seq: number;
+      if (named !== undefined) {
+        if (named <= this.lastExec || !this.inWindow(named) || this.occupied(named)) return false;
+        if (named - 1 > this.lastExec && !this.occupied(named - 1)) return false;
+        seq = named;
+      } else {
+        while (this.nextSeq <= this.highWatermark && this.occupied(this.nextSeq)) this.nextSeq++;
+        if (this.nextSeq > this.highWatermark) return false;
+        seq = this.nextSeq;
+      }
+      if (this.verdict(digest, request, seq) !== true) return false;
       const pp = this.signPrePrepare(this._view, seq, digest, request);
+      if (pp === undefined) return false;
+      if (named === undefined) this.nextSeq++;
       const slot = this.slotFor(seq);
       slot.prePrepare = pp;
       this.noteProposal(pp);
       this.assigned.set(digest, seq);
       this.emit({ type: "broadcast", message: pp });
       this.checkPrepared(slot);
+      return true;
     }
   }
 
-  private signPrePrepare(view: number, seq: number, digest: Hex, request: string | null): PrePrepare {
-    const sig = this.crypto.sign(this.proposalSignable(view, seq, digest));
+  private signPrePrepare(view: number, seq: number, digest: Hex, request: string | null): PrePrepare | undefined {
+    const sig = this.trySign(this.proposalSignable(view, seq, digest));
+    if (sig === undefined) return undefined;
     return { type: "pre-prepare", view, seq, digest, request, replica: this.self, sig };
   }
 
@@ -530,31 +651,60 @@ export class PbftReplica {
       this.reportEquivocation(seen, pp);
       return;
     }
+    // The null request fills gaps of a NEW-VIEW's O only: in the normal case it would let a primary
+    // keep everyone busy (and burn seqs) without ordering anything.
+    if (pp.request === null || pp.digest === NULL_DIGEST) return;
     if (!this.digestMatches(pp.digest, pp.request)) {
       // The primary signed `digest` only; blame it only if it sent this payload itself.
       if (from === this.primary) this.invalidProposal(pp, "digest");
       return;
     }
+    // Executed already, or assigned another seq in this view: a duplicate orders nothing new.
+    if (this.executed.has(pp.digest)) return;
+    const at = this.assigned.get(pp.digest);
+    if (at !== undefined && at !== pp.seq) return;
     this.noteProposal(pp);
-    if (pp.request !== null && !this.isValid(pp.digest, pp.request)) {
+    const verdict = this.verdict(pp.digest, pp.request, pp.seq);
+    if (verdict === false) {
+      this.withheld.delete(pp.seq);
       this.invalidProposal(pp, "validation");
       return;
     }
     this.maxSeenSeq = Math.max(this.maxSeenSeq, pp.seq);
+    if (verdict === "retry") {
+      // Cannot tell yet: no prepare, no accusation; asked again on the next copy or retransmit tick.
+      this.withheld.set(pp.seq, pp);
+      this.ensureViewChangeTimer();
+      return;
+    }
+    this.withheld.delete(pp.seq);
     const slot = this.slotFor(pp.seq);
     slot.prePrepare = pp;
     // Not added to `pending`: only clients' requests are (a faulty primary's own valid-looking
     // requests must not keep honest replicas timing out after it is gone); the timer covers the slot.
-    if (pp.request !== null) this.assigned.set(pp.digest, pp.seq);
+    this.assigned.set(pp.digest, pp.seq);
     this.sendPrepare(slot);
     this.checkPrepared(slot);
     this.ensureViewChangeTimer();
   }
 
+  /** Re-asks the validator about withheld pre-prepares of the current view. */
+  private recheckWithheld(): void {
+    if (this._status !== "normal") return;
+    for (const [seq, pp] of [...this.withheld]) {
+      if (pp.view !== this._view || !this.inWindow(seq) || this.occupied(seq)) {
+        this.withheld.delete(seq);
+        continue;
+      }
+      this.onPrePrepare(this.primary, pp);
+    }
+  }
+
   private sendPrepare(slot: Slot): void {
     const pp = slot.prePrepare;
     if (pp === undefined || slot.prepares.has(this.self)) return;
-    const sig = this.crypto.sign(this.voteSignable(1, pp.view, pp.seq, pp.digest));
+    const sig = this.trySign(this.voteSignable(1, pp.view, pp.seq, pp.digest));
+    if (sig === undefined) return;
     const prepare: Prepare = {
       type: "prepare",
       view: pp.view,
@@ -631,7 +781,11 @@ export class PbftReplica {
     matching.sort((a, b) => this.index.get(lower(a.replica))! - this.index.get(lower(b.replica))!);
     slot.prepared = { prePrepare: pp, prepares: matching.slice(0, this.quorum - 1) };
     slot.sentCommit = true;
-    const sig = this.crypto.sign(this.voteSignable(2, pp.view, pp.seq, pp.digest));
+    const sig = this.trySign(this.voteSignable(2, pp.view, pp.seq, pp.digest));
+    if (sig === undefined) {
+      this.checkCommitted(slot); // the record holds this commit already (state lost): others' may decide
+      return;
+    }
     const commit: Commit = { type: "commit", view: pp.view, seq: pp.seq, digest: pp.digest, replica: this.self, sig };
     slot.commits.set(this.self, commit);
     this.emit({ type: "broadcast", message: commit });
@@ -683,17 +837,28 @@ export class PbftReplica {
     this.emit({ type: "execute", seq, view: d.view, digest: d.digest, request: d.request, duplicate });
     if (d.digest !== NULL_DIGEST) {
       this.pending.delete(d.digest);
+      this.pendingSeq.delete(d.digest);
       if (!duplicate) this.executed.set(d.digest, seq);
     }
+    this.dropUnorderable();
     this.committedLog.set(seq, { seq, view: d.view, digest: d.digest, request: d.request, commits: d.commits });
-    this.backoff = 0;
+    // The doubled timeout stays until something that was waiting when the view changed executes.
+    if (
+      this.backoffHolders.size === 0 ||
+      this.backoffHolders.has(`d:${d.digest}`) ||
+      this.backoffHolders.has(`s:${seq}`)
+    ) {
+      this.backoff = 0;
+      this.backoffHolders.clear();
+    }
     if (seq % this.params.checkpointInterval === 0) {
-      const sig = this.crypto.sign({
+      const sig = this.trySign({
         type: "PbftCheckpoint",
         message: { epoch: this.configId, seq: BigInt(seq), stateDigest: this.execHash },
       });
-      const cp: Checkpoint = { type: "checkpoint", seq, digest: this.execHash, replica: this.self, sig };
-      if (seq > this.h) {
+      const cp: Checkpoint | undefined =
+        sig === undefined ? undefined : { type: "checkpoint", seq, digest: this.execHash, replica: this.self, sig };
+      if (cp !== undefined && seq > this.h) {
         this.checkpointsAt(seq).set(this.self, cp);
         this.emit({ type: "broadcast", message: cp });
         this.checkStable(seq);
@@ -701,25 +866,71 @@ export class PbftReplica {
     }
   }
 
-  /** After executions: the view-change timer restarts if still waiting, the primary may propose more. */
+  /** Pending requests whose named seq executed with another request can never be ordered: dropped. */
+  private dropUnorderable(): void {
+    for (const [d, seq] of this.pendingSeq)
+      if (seq <= this.lastExec) {
+        this.pending.delete(d);
+        this.pendingSeq.delete(d);
+      }
+  }
+
+  /**
+   * After executions: the view-change timer restarts only if what it waited for executed (executing
+   * other requests — a censor's — proves nothing about the oldest one); the primary may propose more.
+   */
   private afterProgress(): void {
     if (this._status !== "normal") return;
-    if (this.vcTimerId !== 0) this.cancelTimer("view-change");
+    if (this.vcTimerId !== 0 && this.targetDone(this.vcTimerTarget)) this.cancelTimer("view-change");
     this.ensureViewChangeTimer();
     if (this.isPrimary) this.proposePending();
   }
 
-  /** Waiting = requests pending or pre-prepared but not executed. The timer runs exactly while waiting. */
+  private targetDone(target: string | undefined): boolean {
+    if (target === undefined) return true;
+    if (target.startsWith("d:")) return !this.pending.has(target.slice(2) as Hex);
+    return Number(target.slice(2)) <= this.lastExec;
+  }
+
+  /**
+   * What a backup waits for, oldest first (Castro–Liskov: the timer belongs to a request): the oldest
+   * pending client request that can be ordered now (one naming a later seq than the next waits for its
+   * turn), else the next seq when it is pre-prepared (or withheld) and not executed.
+   */
+  private waitingTarget(): string | undefined {
+    for (const [d] of this.pending) {
+      const named = this.pendingSeq.get(d);
+      if (named === undefined || named <= this.lastExec + 1) return `d:${d}`;
+    }
+    const next = this.lastExec + 1;
+    if (this.requestSeq === undefined) {
+      if (this.hasUnexecutedProposal()) return `s:${next}`;
+    } else if (this.occupied(next) || this.withheld.has(next)) return `s:${next}`;
+    return undefined;
+  }
+
+  /** The view-change timeout now: the base, doubled per view change since a waiting request last executed. */
+  private currentTimeout(): number {
+    return this.params.viewChangeTimeoutMs * 2 ** Math.min(this.backoff, this.params.maxBackoffExponent);
+  }
+
+  /** The timer runs exactly while something is waited for, and is re-armed only when that executes. */
   private ensureViewChangeTimer(): void {
     if (this._status !== "normal") return;
-    const waiting = this.pending.size > 0 || this.hasUnexecutedProposal();
-    if (waiting && this.vcTimerId === 0) this.setTimer("view-change", this.params.viewChangeTimeoutMs);
-    else if (!waiting && this.vcTimerId !== 0) this.cancelTimer("view-change");
+    const target = this.waitingTarget();
+    if (target === undefined) {
+      if (this.vcTimerId !== 0) this.cancelTimer("view-change");
+      this.vcTimerTarget = undefined;
+    } else if (this.vcTimerId === 0) {
+      this.vcTimerTarget = target;
+      this.setTimer("view-change", this.currentTimeout());
+    }
   }
 
   private hasUnexecutedProposal(): boolean {
     for (const slot of this.slots.values())
       if (slot.seq > this.lastExec && slot.view === this._view && slot.prePrepare !== undefined) return true;
+    for (const pp of this.withheld.values()) if (pp.seq > this.lastExec && pp.view === this._view) return true;
     return false;
   }
 
@@ -785,9 +996,11 @@ export class PbftReplica {
   private setStable(seq: number, digest: Hex, proof: Checkpoint[]): void {
     if (seq <= this.h) return;
     this.h = seq;
+    if (seq >= this.recoveringFrom) this.recoveringFrom = 0; // the checkpoint covers what we forgot
     this.stableDigest = digest;
     this.stableProof = proof;
     for (const s of [...this.slots.keys()]) if (s <= seq) this.slots.delete(s);
+    for (const s of [...this.withheld.keys()]) if (s <= seq) this.withheld.delete(s);
     for (const s of [...this.checkpoints.keys()]) if (s <= seq) this.checkpoints.delete(s);
     for (const key of [...this.proposals.keys()]) if (Number(key.split(":")[1]) <= seq) this.proposals.delete(key);
     const keepFrom = seq - this.params.retainCommitted;
@@ -804,9 +1017,18 @@ export class PbftReplica {
   private requestState(peers: Address[]): void {
     const others = peers.filter((p) => p !== this.self);
     const start = this.index.get(this.self)! % Math.max(1, others.length);
-    const status = this.statusMessage();
-    for (let i = 0; i < Math.min(this.f + 1, others.length); i++)
-      this.emit({ type: "send", to: others[(start + i) % others.length], message: status });
+    for (let i = 0; i < Math.min(this.f + 1, others.length); i++) this.sendStatus(others[(start + i) % others.length]);
+  }
+
+  /** A STATUS to `to`; its ENTRIES reply may then vote for a state jump. */
+  private sendStatus(to: Address): void {
+    this.statusAsked.add(to);
+    this.emit({ type: "send", to, message: this.statusMessage() });
+  }
+
+  private broadcastStatus(): void {
+    for (const a of this.order) if (a !== this.self) this.statusAsked.add(a);
+    this.emit({ type: "broadcast", message: this.statusMessage() });
   }
 
   private statusMessage(): Status {
@@ -843,6 +1065,9 @@ export class PbftReplica {
     } else if (st.view <= this._view) {
       const mine = this.viewChanges.get(this._view)?.get(this.self);
       if (mine) this.emit({ type: "send", to: from, message: mine });
+      // A peer stuck in an older view change may lack our view-change for it (lost before GST).
+      const older = st.viewChanging && st.view < this._view ? this.viewChanges.get(st.view)?.get(this.self) : undefined;
+      if (older) this.emit({ type: "send", to: from, message: older });
     }
   }
 
@@ -866,7 +1091,14 @@ export class PbftReplica {
     if (!Array.isArray(msg.entries) || !isSafeSeq(msg.retainedFrom)) return;
     const before = this.lastExec;
     const entries = [...msg.entries].filter((e) => e && isSafeSeq(e.seq)).sort((a, b) => a.seq - b.seq);
-    if (this.lastExec < this.h && msg.retainedFrom > this.lastExec + 1) this.jumpToStable();
+    // Entries are self-certifying; a claim that they are gone is not: skip only when f+1 peers asked
+    // with a STATUS say so (one of them is correct).
+    if (this.lastExec < this.h && this.statusAsked.has(from) && msg.retainedFrom > this.lastExec + 1) {
+      this.jumpVotes.set(from, msg.retainedFrom);
+      let votes = 0;
+      for (const r of this.jumpVotes.values()) if (r > this.lastExec + 1) votes++;
+      if (votes >= this.f + 1) this.jumpToStable();
+    }
     for (const e of entries) {
       if (e.seq <= this.lastExec) continue;
       if (e.seq !== this.lastExec + 1) break;
@@ -880,8 +1112,7 @@ export class PbftReplica {
     if (this.lastExec !== before) {
       this.afterProgress();
       // A full batch: there is probably more; ask the same peer again right away.
-      if (msg.entries.length >= this.params.maxEntriesPerReply)
-        this.emit({ type: "send", to: from, message: this.statusMessage() });
+      if (msg.entries.length >= this.params.maxEntriesPerReply) this.sendStatus(from);
     }
   }
 
@@ -891,8 +1122,11 @@ export class PbftReplica {
     this.emit({ type: "state-jump", fromSeq: this.lastExec + 1, toSeq: this.h, stateDigest: this.stableDigest });
     this.lastExec = this.h;
     this.execHash = this.stableDigest;
+    this.jumpVotes.clear();
+    this.statusAsked.clear();
     // Requests executed in the skipped range are unknown: drop what is pending (clients retransmit).
     this.pending.clear();
+    this.pendingSeq.clear();
     this.afterProgress();
     // Ask again, from the new position: entries above the checkpoint are retained by everyone.
     this.requestState(this.stableProof.map((c) => lower(c.replica)));
@@ -921,10 +1155,19 @@ export class PbftReplica {
 
   private startViewChange(newView: number): void {
     if (newView <= this._view || newView > MAX_VIEW) return;
+    // What is waiting now keeps the doubled timeout until one of them executes (a chain of view
+    // changes adds to the same set: the first that executes resets it).
+    for (const d of this.pending.keys()) this.backoffHolders.add(`d:${d}`);
+    for (const slot of this.slots.values())
+      if (slot.seq > this.lastExec && slot.view === this._view && slot.prePrepare)
+        this.backoffHolders.add(`s:${slot.seq}`);
+    for (const seq of this.withheld.keys()) if (seq > this.lastExec) this.backoffHolders.add(`s:${seq}`);
     this._view = newView;
     this._status = "view-change";
     this.early = [];
+    this.withheld.clear();
     this.cancelTimer("view-change");
+    this.vcTimerTarget = undefined;
     this.vcQuorumTimerView = -1;
     this.assigned.clear();
     const prepared: PreparedCert[] = [];
@@ -939,11 +1182,25 @@ export class PbftReplica {
       prepared,
       replica: this.self,
     };
-    const vc: ViewChange = { ...body, sig: this.crypto.sign(this.viewChangeSignable(body)) };
-    for (const v of [...this.viewChanges.keys()]) if (v < newView) this.viewChanges.delete(v);
-    this.viewChangesAt(newView).set(this.self, vc);
+    // Amnesic after a lost state: a view-change without the certificates of what we voted for could
+    // let a new view undo a committed request. Stay out of view changes until a checkpoint covers them.
+    const sig = this.h < this.recoveringFrom ? undefined : this.trySign(this.viewChangeSignable(body));
+    // Others' view-changes of lower views go; our own stay (a few), for peers that never got them.
+    const ownKept = [...this.viewChanges.keys()].filter((v) => v < newView && this.viewChanges.get(v)!.has(this.self));
+    ownKept.sort((a, b) => b - a);
+    const keep = new Set(ownKept.slice(0, OWN_VIEW_CHANGES_KEPT));
+    for (const [v, m] of [...this.viewChanges])
+      if (v < newView) {
+        if (!keep.has(v)) this.viewChanges.delete(v);
+        else for (const sender of [...m.keys()]) if (sender !== this.self) m.delete(sender);
+      }
     this.emit({ type: "view-change", view: newView });
-    this.emit({ type: "broadcast", message: vc });
+    if (sig !== undefined) {
+      // (undefined: the signing record holds another view-change of ours for this view — state lost.)
+      const vc: ViewChange = { ...body, sig };
+      this.viewChangesAt(newView).set(this.self, vc);
+      this.emit({ type: "broadcast", message: vc });
+    }
     this.checkViewChangeQuorum();
   }
 
@@ -1009,11 +1266,24 @@ export class PbftReplica {
   }
 
   private onViewChange(vc: ViewChange): void {
-    if (!isView(vc.view) || vc.view < this._view || (vc.view === this._view && this._status === "normal")) return;
+    if (!isView(vc.view)) return;
     const sender = lower(vc.replica);
     if (!this.index.has(sender) || sender === this.self) return;
+    if (vc.view < this._view || (vc.view === this._view && this._status === "normal")) {
+      // The sender is stuck in an older view change: hand it our view-change for it, if we kept it.
+      const mine = this.viewChanges.get(vc.view)?.get(this.self);
+      if (mine) this.emit({ type: "send", to: sender, message: mine });
+      return;
+    }
     if (this.viewChanges.get(vc.view)?.has(sender)) return;
+    // At most one future-view view-change per sender (its highest): a flood of them costs one slot.
+    if (vc.view > this._view) {
+      for (const [v, m] of this.viewChanges) if (v > this._view && v > vc.view && m.has(sender)) return;
+    }
     if (!this.validViewChange(vc)) return;
+    if (vc.view > this._view)
+      for (const [v, m] of [...this.viewChanges])
+        if (v > this._view && v !== vc.view && m.delete(sender) && m.size === 0) this.viewChanges.delete(v);
     this.viewChangesAt(vc.view).set(sender, vc);
     // Join rule: f+1 replicas want a higher view → move to the smallest of their views.
     const higher = new Map<string, number>();
@@ -1091,9 +1361,18 @@ export class PbftReplica {
       .slice(0, this.quorum);
     const o = this.computeO(vcs);
     const prePrepares = o.entries.map((e) => this.signPrePrepare(view, e.seq, e.digest, e.request));
-    const contentHash = this.newViewContentHash(view, vcs, prePrepares);
-    const sig = this.crypto.sign({ type: "PbftNewView", message: { epoch: this.configId, view, contentHash } });
-    const nv: NewView = { type: "new-view", view, viewChanges: vcs, prePrepares, replica: this.self, sig };
+    if (prePrepares.some((pp) => pp === undefined)) return;
+    const contentHash = this.newViewContentHash(view, vcs, prePrepares as PrePrepare[]);
+    const sig = this.trySign({ type: "PbftNewView", message: { epoch: this.configId, view, contentHash } });
+    if (sig === undefined) return;
+    const nv: NewView = {
+      type: "new-view",
+      view,
+      viewChanges: vcs,
+      prePrepares: prePrepares as PrePrepare[],
+      replica: this.self,
+      sig,
+    };
     this.emit({ type: "broadcast", message: nv });
     this.enterNewView(nv, o);
   }
@@ -1138,6 +1417,8 @@ export class PbftReplica {
     this.lastNewView = nv;
     this.vcQuorumTimerView = -1;
     this.cancelTimer("view-change");
+    this.vcTimerTarget = undefined;
+    this.withheld.clear();
     for (const v of [...this.viewChanges.keys()]) if (v <= nv.view) this.viewChanges.delete(v);
     if (o.minS > this.h) this.setStable(o.minS, o.stable.stableDigest, o.stable.checkpointProof);
     for (const slot of this.slots.values()) if (slot.view !== this._view) this.resetSlotView(slot);
@@ -1214,8 +1495,9 @@ export class PbftReplica {
   }
 
   private retransmit(): void {
+    this.recheckWithheld();
     if (!this.unfinished()) {
-      this.emit({ type: "broadcast", message: this.statusMessage() });
+      this.broadcastStatus();
       return;
     }
     const mark = `${this._view}:${this._status}:${this.lastExec}:${this.h}`;
@@ -1243,7 +1525,7 @@ export class PbftReplica {
         const mine = m.get(this.self);
         if (seq > this.h && mine) this.emit({ type: "broadcast", message: mine });
       }
-      this.emit({ type: "broadcast", message: this.statusMessage() });
+      this.broadcastStatus();
     }
   }
 
@@ -1325,6 +1607,8 @@ export class PbftReplica {
       stableDigest: this.stableDigest,
       stableProof: [...this.stableProof],
       backoff: this.backoff,
+      backoffHolders: [...this.backoffHolders],
+      recoveringFrom: this.recoveringFrom,
       slots: [...this.slots.values()].map((s) => ({
         seq: s.seq,
         view: s.view,
@@ -1384,6 +1668,12 @@ export class PbftReplica {
     this.stableDigest = s.stableDigest;
     this.stableProof = s.stableProof;
     this.backoff = s.backoff;
+    this.backoffHolders = new Set(s.backoffHolders ?? []);
+    // The option speaks of the signing record; a snapshot that knows every seq the record voted at is
+    // not amnesic (a restored old backup is: it knows less than the record).
+    const known = Math.max(s.lastExecuted, s.stableSeq, ...s.slots.map((sl) => sl.seq));
+    const fromRecord = this.recoveringFrom > known ? this.recoveringFrom : 0;
+    this.recoveringFrom = Math.max(fromRecord, s.recoveringFrom ?? 0);
     for (const sl of s.slots)
       this.slots.set(sl.seq, {
         seq: sl.seq,
@@ -1404,7 +1694,12 @@ export class PbftReplica {
           prePrepares: s.lastNewView.prePrepares.map(attachPP),
         }
       : undefined;
-    for (const d of s.pending) this.pending.set(d, req(d));
+    for (const d of s.pending) {
+      const request = req(d);
+      this.pending.set(d, request);
+      const named = this.namedSeq(request);
+      if (typeof named === "number") this.pendingSeq.set(d, named);
+    }
     for (const [d, seq] of s.executed) this.executed.set(d, seq);
     for (const e of s.committed) this.committedLog.set(e.seq, attachD(e));
     for (const pp of s.proposals) this.proposals.set(`${pp.view}:${pp.seq}`, attachPP(pp));

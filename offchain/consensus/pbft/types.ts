@@ -80,8 +80,22 @@ export interface PbftCrypto {
   hash(text: string): Hex;
 }
 
-/** Deterministic validity check of a request, run before preparing it. Must not throw. */
-export type RequestValidator = (request: string) => boolean;
+/**
+ * Verdict on a request: `true` valid, `false` invalid for good (deterministic: a primary that proposes
+ * it is faulty), `"retry"` cannot tell yet (a chain read is slow, its period has not ended): never
+ * cached, never an accusation — the replica withholds its prepare and asks again later.
+ */
+export type RequestVerdict = boolean | "retry";
+
+/**
+ * Validity check of a request, run before ordering (primary) and preparing it (backups). `seq` is the
+ * sequence number it is being ordered at (absent when a client request first arrives). Must not throw;
+ * `false` must be deterministic.
+ */
+export type RequestValidator = (request: string, seq?: number) => RequestVerdict;
+
+/** The sequence number a request names, if requests name theirs: it is ordered at that one only. */
+export type RequestSeq = (request: string) => number | undefined;
 
 /* ------------------------------------------------------------------------------------------------
  * Messages. `replica` is the signer; `sig` its signature. All addresses are lower case on the wire.

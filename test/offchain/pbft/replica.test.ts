@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { Cluster, sha } from "./harness";
+import { simRequestSeq, simValidate } from "../../../offchain/consensus/pbft/sim";
 import { faultTolerance, quorumSize, primaryIndex } from "../../../offchain/consensus/pbft/quorum";
 import { PbftReplica, certsText } from "../../../offchain/consensus/pbft/replica";
 import { createEip712Crypto } from "../../../offchain/consensus/pbft/crypto";
@@ -309,6 +310,64 @@ describe("pbft/replica — rules", function () {
     // No prepare for the second one, and no second evidence for a third copy.
     expect(out.filter((x) => x.type === "broadcast")).to.have.length(0);
     expect(c.deliver({ from: 0, to: 1, message: mk(req(3)) }).filter((x) => x.type === "evidence")).to.have.length(0);
+  });
+
+  it("refuses NULL, executed, re-assigned and misplaced pre-prepares; withholds on a transient verdict without accusing", function () {
+    let chainReady = false;
+    const validate = (r: string, seq?: number) => (!chainReady ? ("retry" as const) : simValidate(r, seq));
+    const c = new Cluster(4);
+    c.replicas[1] = new PbftReplica({ ...c.options(1), validate, requestSeq: simRequestSeq });
+    const pp = (seq: number, request: string | null, view = 0): PrePrepare => {
+      const digest = request === null ? NULL_DIGEST : sha(request);
+      const sig = c.sign(0, {
+        type: "Proposal",
+        message: { epoch: c.configId, period: BigInt(seq), round: view, digest },
+      });
+      return { type: "pre-prepare", view, seq, digest, request, replica: c.addresses[0], sig };
+    };
+    const prepared = (out: ReturnType<Cluster["deliver"]>) =>
+      out.some((a) => a.type === "broadcast" && a.message.type === "prepare");
+    // The null request outside a NEW-VIEW: ignored (no prepare, no evidence).
+    let out = c.deliver({ from: 0, to: 1, message: pp(1, null) });
+    expect(prepared(out)).to.equal(false);
+    expect(out.some((a) => a.type === "evidence")).to.equal(false);
+    // A transient verdict: no prepare, no evidence, no view change; prepared once the chain answers.
+    const r1 = "req|unit|a|seq=1";
+    out = c.deliver({ from: 0, to: 1, message: pp(1, r1) });
+    expect(prepared(out)).to.equal(false);
+    expect(out.some((a) => a.type === "evidence")).to.equal(false);
+    expect(c.replicas[1].status).to.equal("normal");
+    chainReady = true;
+    out = c.deliver({ from: 0, to: 1, message: pp(1, r1) }); // the primary's retransmission
+    expect(prepared(out)).to.equal(true);
+    // The same digest at another seq of this view: ignored.
+    expect(prepared(c.deliver({ from: 0, to: 1, message: pp(2, r1) }))).to.equal(false);
+    // A request naming seq 3 placed at seq 2: invalid for good (evidence, view change).
+    out = c.deliver({ from: 0, to: 1, message: pp(2, "req|unit|b|seq=3") });
+    expect(prepared(out)).to.equal(false);
+    expect(out.find((a) => a.type === "evidence")).to.have.nested.property("evidence.reason", "validation");
+    expect(c.replicas[1].view).to.equal(1);
+
+    // An executed digest re-proposed at a later seq: ignored.
+    const d = new Cluster(4);
+    d.feed(0, { type: "request", request: req(1) });
+    d.run();
+    expect(d.executed(1).map((e) => e.seq)).to.deep.equal([1]);
+    expect(
+      prepared(
+        d.deliver({
+          from: 0,
+          to: 1,
+          message: {
+            ...pp(2, req(1)),
+            sig: d.sign(0, {
+              type: "Proposal",
+              message: { epoch: d.configId, period: 2n, round: 0, digest: sha(req(1)) },
+            }),
+          },
+        }),
+      ),
+    ).to.equal(false);
   });
 
   it("refuses an invalid proposal: no prepare, evidence, and a view change", function () {

@@ -1,12 +1,18 @@
 import { expect } from "chai";
-import { describeFailure, generateScenario, runScenario, runSeeds } from "../../../offchain/consensus/pbft/sim";
+import {
+  ALL_FAULT_KINDS,
+  describeFailure,
+  generateScenario,
+  runScenario,
+  runSeeds,
+} from "../../../offchain/consensus/pbft/sim";
 
 /**
  * Seeds 1…PBFT_SIM_SEEDS (default 1000), or just PBFT_SEED. A failing seed prints itself with its
  * scenario and the command that replays it.
  */
 describe("pbft/simulator — safety and liveness over random seeds", function () {
-  this.timeout(300_000);
+  this.timeout(1_200_000);
   const single = process.env.PBFT_SEED;
   const from = single !== undefined ? Number(single) : Number(process.env.PBFT_SIM_FROM ?? 1);
   const count = single !== undefined ? 1 : Number(process.env.PBFT_SIM_SEEDS ?? 1000);
@@ -40,14 +46,8 @@ describe("pbft/simulator — safety and liveness over random seeds", function ()
     }
     expect(viewChanges).to.be.greaterThan(30);
     expect(evidence).to.be.greaterThan(10);
-    expect([...kinds].sort()).to.deep.equal([
-      "crash-restart",
-      "equivocate",
-      "invalid-proposal",
-      "lag",
-      "silent",
-      "wrong-digest",
-    ]);
+    // Every fault kind the generator knows shows up in the first 150 seeds.
+    expect([...kinds].sort()).to.deep.equal([...ALL_FAULT_KINDS].sort());
   });
 
   it("the checker is not vacuous: more than f silent replicas is reported as a liveness failure", function () {

@@ -4,12 +4,14 @@ export { SimKeys, canonical } from "./crypto";
 export {
   generateScenario,
   BYZANTINE_KINDS,
+  RESTARTING_KINDS,
+  ALL_FAULT_KINDS,
   type Scenario,
   type Fault,
   type FaultKind,
   type LinkConditions,
 } from "./scenario";
-export { runScenario, simAddresses, simValidate, type SimResult, type SimOptions } from "./simulator";
+export { runScenario, simAddresses, simValidate, simRequestSeq, type SimResult, type SimOptions } from "./simulator";
 
 import { generateScenario, type Scenario } from "./scenario";
 import { runScenario, type SimResult } from "./simulator";

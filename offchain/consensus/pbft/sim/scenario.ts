@@ -19,9 +19,60 @@ export type FaultKind =
   /** Honest but slow: every message to or from it takes `lagFactor` times longer. */
   | "lag"
   /** Honest; crashes at `crashAt` and restarts from its persisted snapshot at `restartAt`. */
-  | "crash-restart";
+  | "crash-restart"
+  /** As primary, orders no client request; keeps the others busy with NULL pre-prepares instead. */
+  | "censor-null"
+  /** As primary, orders no new client request; re-proposes already executed requests instead. */
+  | "censor-dup"
+  /** As primary, sends every backup a different validly signed pre-prepare for each (view, seq). */
+  | "equivocate-all"
+  /** As a new primary, sends half the backups a NEW-VIEW built on its own amnesic view-change. */
+  | "nv-equivocate"
+  /** Sends view-changes with forged prepared certificates (its own prepares only) or none at all. */
+  | "vc-forged"
+  /** Prepares and commits both the proposed digest and another one, each to half the replicas. */
+  | "double-prepare"
+  /** Replays old messages it received (any view, any sender) to random replicas. */
+  | "replay"
+  /** Answers every STATUS with an empty ENTRIES claiming it retains nothing below a huge seq. */
+  | "forced-jump"
+  /** Sends every replica a stream of validly signed VIEW-CHANGEs for ever higher future views. */
+  | "vc-flood"
+  /** As primary, commits NULLs and misplaced requests at the sequence numbers of future requests. */
+  | "burn-seq"
+  /** Honest; its chain reads are slow: requests it cannot check yet get a transient verdict until `slowUntil`. */
+  | "slow-chain"
+  /** Honest; at `crashAt` it loses its PBFT state directory and restarts empty at `restartAt` (signing record kept). */
+  | "lose-state";
 
-export const BYZANTINE_KINDS: readonly FaultKind[] = ["silent", "equivocate", "wrong-digest", "invalid-proposal"];
+export const BYZANTINE_KINDS: readonly FaultKind[] = [
+  "silent",
+  "equivocate",
+  "wrong-digest",
+  "invalid-proposal",
+  "censor-null",
+  "censor-dup",
+  "equivocate-all",
+  "nv-equivocate",
+  "vc-forged",
+  "double-prepare",
+  "replay",
+  "forced-jump",
+  "vc-flood",
+  "burn-seq",
+];
+
+/** Every kind, as the scenario generator draws them. */
+export const ALL_FAULT_KINDS: readonly FaultKind[] = [
+  ...BYZANTINE_KINDS,
+  "lag",
+  "crash-restart",
+  "slow-chain",
+  "lose-state",
+];
+
+/** Kinds of replicas that are correct (counted in the liveness check) though slowed or restarted. */
+export const RESTARTING_KINDS: readonly FaultKind[] = ["crash-restart", "lose-state"];
 
 export interface Fault {
   /** Index into the replica list (not the leader order). */
@@ -29,6 +80,8 @@ export interface Fault {
   kind: FaultKind;
   crashAt?: number;
   restartAt?: number;
+  /** slow-chain: transient verdicts until then. */
+  slowUntil?: number;
 }
 
 export interface LinkConditions {
@@ -60,6 +113,12 @@ export interface Scenario {
   /** Submission times of the client requests. */
   requests: number[];
   clientRetryMs: number;
+  /**
+   * Requests name their sequence number (request i names seq i + 1, as the validator's period proposals
+   * do) and are valid only from their submission time on (a period that has not ended): before it the
+   * validator's verdict is transient. A request executed at another seq does not count.
+   */
+  namedSeqs: boolean;
 }
 
 /** The scenario of `seed`. `overrides` pin fields (e.g. `{ n: 4 }`) while the rest stays random. */
@@ -89,7 +148,7 @@ export function generateScenario(seed: number, overrides: Partial<Scenario> = {}
           [f, 4],
           [Math.max(0, f - 1), 1],
         ]);
-  const kinds: FaultKind[] = ["silent", "equivocate", "wrong-digest", "invalid-proposal", "lag", "crash-restart"];
+  const kinds = ALL_FAULT_KINDS;
   // Often make the first primaries faulty: that is what forces view changes.
   const candidates = rng.chance(0.6) ? [...order] : rng.shuffle(order);
   const gst = rng.weighted<number>([
@@ -99,7 +158,8 @@ export function generateScenario(seed: number, overrides: Partial<Scenario> = {}
   ]);
   const faults: Fault[] = candidates.slice(0, faultCount).map((replica) => {
     const kind = rng.pick(kinds);
-    if (kind !== "crash-restart") return { replica, kind };
+    if (kind === "slow-chain") return { replica, kind, slowUntil: gst + rng.int(0, 2000) };
+    if (kind !== "crash-restart" && kind !== "lose-state") return { replica, kind };
     const crashAt = rng.int(0, gst + 500);
     return { replica, kind, crashAt, restartAt: crashAt + rng.int(200, 2500) };
   });
@@ -119,6 +179,15 @@ export function generateScenario(seed: number, overrides: Partial<Scenario> = {}
   const requestCount = rng.int(1, 12);
   const horizon = gst + rng.int(0, 1500);
   const requests = Array.from({ length: requestCount }, () => rng.int(0, horizon)).sort((a, b) => a - b);
+  const viewChangeTimeoutMs = rng.pick([300, 400, 600]);
+  // After GST: mostly fast links, but also one-way delays near and above the base timeout (the
+  // doubled timeouts must catch up with them).
+  const postMax = rng.weighted<number>([
+    [rng.pick([5, 10, 20]), 6],
+    [Math.round(viewChangeTimeoutMs * rng.pick([0.3, 0.45, 0.5])), 2],
+    [Math.round(viewChangeTimeoutMs * rng.pick([0.8, 1.2])), 1],
+  ]);
+  const namedSeqs = rng.chance(0.3);
   const scenario: Scenario = {
     seed,
     n,
@@ -127,7 +196,7 @@ export function generateScenario(seed: number, overrides: Partial<Scenario> = {}
     faults,
     checkpointInterval: k,
     watermarkWindow: k * rng.pick([2, 3, 4]),
-    viewChangeTimeoutMs: rng.pick([300, 400, 600]),
+    viewChangeTimeoutMs,
     retransmitMs,
     maxBackoffExponent: 3,
     forwardRequests: rng.chance(0.7),
@@ -138,11 +207,17 @@ export function generateScenario(seed: number, overrides: Partial<Scenario> = {}
       dropRate: rng.pick([0, 0.05, 0.15, 0.3]),
       dupRate: rng.pick([0, 0.05, 0.2]),
     },
-    post: { minDelay: 1, maxDelay: rng.pick([5, 10, 20]), dropRate: 0, dupRate: rng.pick([0, 0.05]) },
+    post: {
+      minDelay: postMax > 20 ? Math.round(postMax * 0.8) : 1,
+      maxDelay: postMax,
+      dropRate: 0,
+      dupRate: rng.pick([0, 0.05]),
+    },
     lagFactor: rng.pick([3, 5, 8]),
     partitions,
     requests,
     clientRetryMs: 400,
+    namedSeqs,
   };
   return { ...scenario, ...overrides };
 }
