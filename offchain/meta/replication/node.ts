@@ -214,8 +214,8 @@ export class ReplicationNode<C> {
           return this.onAppendReply(sender, message);
         case "snapshot-reply":
           if (this.role !== "leader" || message.term !== this.currentTerm) return;
-          this.matchIndex.set(sender, message.match);
-          this.nextIndex.set(sender, message.match + 1n);
+          if (message.match > (this.matchIndex.get(sender) ?? 0n)) this.matchIndex.set(sender, message.match);
+          this.nextIndex.set(sender, (this.matchIndex.get(sender) ?? 0n) + 1n);
           this.advanceCommit();
           this.sendTo(sender);
           return;
@@ -345,16 +345,21 @@ export class ReplicationNode<C> {
       // Keep the log's suffix if it continues the snapshot, else drop it all.
       if (this.termAt(m.point.index) === m.point.term)
         this.log = this.log.slice(Number(m.point.index - this.base.index));
-      else this.log = [];
+      else {
+        if (this.lastIndex > m.point.index)
+          this.out.push({ type: "persist", truncateFrom: m.point.index + 1n, entries: [] });
+        this.log = [];
+      }
       this.base = { ...m.point };
       this.out.push({ type: "install-snapshot", point: { ...m.point } });
       this.commit = m.point.index;
       this.out.push({ type: "commit", index: this.commit });
     }
+    // Committed entries are the master's: this node matches it at least up to its commit index.
     this.out.push({
       type: "send",
       to: from,
-      message: { type: "snapshot-reply", term: this.currentTerm, match: this.base.index },
+      message: { type: "snapshot-reply", term: this.currentTerm, match: this.commit },
     });
   }
 

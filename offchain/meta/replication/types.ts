@@ -50,7 +50,10 @@ export type ReplicationAction<C> =
   | { type: "send"; to: Address; message: ReplicationMessage<C> }
   /** Send this node's snapshot (its data) with `message`. */
   | { type: "send-snapshot"; to: Address; message: Extract<ReplicationMessage<C>, { type: "snapshot" }> }
-  /** Install the snapshot data that came with the master's message, replacing the applied state. */
+  /**
+   * Install the snapshot data that came with the master's message, replacing the applied state, and durably
+   * drop every entry ≤ `point.index` (a conflicting suffix is dropped by the `persist` before it).
+   */
   | { type: "install-snapshot"; point: SnapshotPoint }
   /** Entries up to `index` are committed: apply them; writes at or below it may be acknowledged. */
   | { type: "commit"; index: bigint }
