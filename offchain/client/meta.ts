@@ -359,14 +359,33 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
 
   /** Submits a batch of one side's receipts; returns their verified acks in order. */
   async submitBatch(side: ReceiptSide, receipts: readonly SignedReceipt[]): Promise<SignedReceiptAck[]> {
+    const results = await this.submitResults(side, receipts);
+    return results.map((r) => {
+      if (r instanceof HmsError) throw r;
+      return r;
+    });
+  }
+
+  /** Like {@link submitBatch}, but each receipt's refusal is returned in its place (a bad one sinks no other). */
+  async submitResults(side: ReceiptSide, receipts: readonly SignedReceipt[]): Promise<(SignedReceiptAck | HmsError)[]> {
     const reply = await this.write(META_PATHS.receipts, { side, receipts: receipts.map(receiptToWire) });
-    const acks = (reply.body.acks as unknown[]).map(receiptAckFromWire);
-    if (acks.length !== receipts.length)
-      throw new HmsError("META_BAD_REQUEST", `${acks.length} acks for ${receipts.length} receipts`, {
-        value: acks.length,
+    const results = reply.body.results as Array<{
+      ack?: unknown;
+      error?: { code?: unknown; message?: string; value?: unknown };
+    }>;
+    if (!Array.isArray(results) || results.length !== receipts.length)
+      throw new HmsError("META_BAD_REQUEST", `${results?.length} answers for ${receipts.length} receipts`, {
+        value: results?.length,
       });
-    acks.forEach((ack, i) => this.checkAck(ack, receipts[i], side));
-    return acks;
+    return results.map((r, i) => {
+      if (r.ack === undefined)
+        return new HmsError(relayedCode(r.error?.code, "META_BAD_RECEIPT"), r.error?.message ?? "receipt refused", {
+          value: r.error?.value,
+        });
+      const ack = receiptAckFromWire(r.ack);
+      this.checkAck(ack, receipts[i], side);
+      return ack;
+    });
   }
 
   private checkAck(ack: SignedReceiptAck, receipt: SignedReceipt, side: ReceiptSide): void {
@@ -393,11 +412,16 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     delete this.timers[side];
     const batch = this.queues[side].splice(0, this.options.maxBatch ?? 1000);
     if (batch.length === 0) return;
-    this.submitBatch(
+    this.submitResults(
       side,
       batch.map((p) => p.receipt),
     ).then(
-      (acks) => batch.forEach((p, i) => p.resolve(acks[i])),
+      (results) =>
+        batch.forEach((p, i) => {
+          const r = results[i];
+          if (r instanceof HmsError) p.reject(r);
+          else p.resolve(r);
+        }),
       (err) => batch.forEach((p) => p.reject(err)),
     );
     if (this.queues[side].length > 0) this.timers[side] = setTimeout(() => this.flush(side), 0);
