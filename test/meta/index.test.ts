@@ -89,7 +89,7 @@ describe("meta/index", function () {
     };
   }
   const cmd = <K extends IndexCommand["kind"]>(c: Omit<Extract<IndexCommand, { kind: K }>, "nonce" | "time">) =>
-    ({ ...c, nonce: nonce++, time: 1_700_000_000n }) as IndexCommand;
+    ({ ...c, nonce: nonce++, time: 1_700_000_000n }) as unknown as IndexCommand;
   async function apply(command: IndexCommand | { kind: string }) {
     return index.apply({ term: 1n, index: next++, command });
   }

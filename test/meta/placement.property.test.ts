@@ -22,7 +22,7 @@ const nodeArb = (i: number) =>
       usedPct: fc.integer({ min: 0, max: 100 }),
       uptimeSec: fc.integer({ min: 0, max: 30 * 86_400 }),
       connections: fc.integer({ min: 0, max: 50 }),
-      online: fc.boolean({ ...{} }).map((b) => b || i % 3 !== 0),
+      online: fc.boolean().map((b) => b || i % 3 !== 0),
     })
     .map((n): NodeCandidate => {
       const capacity = BigInt(n.capacityMiB * MiB);
