@@ -268,7 +268,11 @@ export class MetaCluster {
   }
 
   private sendElection(peer: ClusterPeer, message: ElectionMessage): void {
-    void this.transport.send(peer.peerUrl, "meta.election", toWire(message)).catch(() => undefined);
+    void this.transport
+      .send(peer.peerUrl, "meta.election", toWire(message))
+      .catch((err) =>
+        this.log.debug({ err: (err as Error).message, to: peer.address }, "election message not delivered"),
+      );
   }
 
   private onElection(m: InboundMessage): null {
