@@ -51,6 +51,17 @@ const CORE_IO = {
 /** The consensus edge: the PBFT event loop and its daemon wiring (persistence, transport, timers). */
 const PBFT_EDGE = ["offchain/consensus/pbft/node.ts", "offchain/consensus/pbft/daemon.ts"];
 
+/** The meta layer's pure rules (placement, Bloom filter, election, replication, index paths and admission). */
+const META_PURE = [
+  "offchain/meta/placement.ts",
+  "offchain/meta/bloom.ts",
+  "offchain/meta/election/**/*.ts",
+  "offchain/meta/replication/**/*.ts",
+  "offchain/meta/index/paths.ts",
+  "offchain/meta/index/auth.ts",
+  "offchain/meta/index/types.ts",
+];
+
 const LAYERS = [
   { type: "core", pattern: "offchain/core" },
   { type: "protocol", pattern: "offchain/protocol" },
@@ -129,7 +140,7 @@ export default tseslint.config(
   },
   {
     // Pure layers: no I/O modules, and of core only the pure files (errors, error codes, signing).
-    files: ["offchain/protocol/**/*.ts", "offchain/consensus/**/*.ts"],
+    files: ["offchain/protocol/**/*.ts", "offchain/consensus/**/*.ts", ...META_PURE],
     ignores: PBFT_EDGE,
     rules: {
       "@typescript-eslint/no-restricted-imports": ["error", { paths: IO_MODULES.map(ioPath), patterns: [CORE_IO] }],

@@ -18,6 +18,7 @@ import { printFailure } from "./run";
 import { registerValidatorCommand } from "./commands/validator";
 import { registerTrafficSourceCommand } from "./commands/traffic-source";
 import { registerStorageCommand } from "./commands/storage";
+import { registerMetaCommand } from "./commands/meta";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -27,6 +28,7 @@ export function program(): Command {
   registerValidatorCommand(p);
   registerTrafficSourceCommand(p);
   registerStorageCommand(p);
+  registerMetaCommand(p);
   return p;
 }
 

@@ -279,6 +279,138 @@ export const ERROR_CODES = {
   ),
 
   // ── meta layer ────────────────────────────────────────────────────────────────────────────────────────
+  META_BAD_PATH: spec(
+    "meta",
+    "invalidInput",
+    400,
+    "An index path is malformed (not absolute, empty or dot segments, control characters, too long).",
+  ),
+  META_BAD_WRITE: spec("meta", "invalidInput", 400, "An index write or log entry is malformed or inconsistent."),
+  META_NOT_OWNER: spec(
+    "meta",
+    "unauthorized",
+    403,
+    "An index write is not signed by the owner of the namespace it writes in.",
+  ),
+  META_WRITE_EXPIRED: spec("meta", "invalidInput", 400, "An index write's deadline has passed."),
+  META_REPLAYED: spec(
+    "meta",
+    "conflict",
+    409,
+    "An index write's nonce is not above the owner's last accepted nonce (replay or reordering).",
+  ),
+  META_NOT_FOUND: spec("meta", "notFound", 404, "No file or directory at this path, or no file with this CID."),
+  META_EXISTS: spec(
+    "meta",
+    "conflict",
+    409,
+    "The target path is taken by an entry of the other kind (file vs directory).",
+  ),
+  META_NOT_DIRECTORY: spec("meta", "conflict", 409, "A path component or the target of ls is a file, not a directory."),
+  META_IS_DIRECTORY: spec("meta", "conflict", 409, "The path is a directory where a file was expected."),
+  META_DIR_NOT_EMPTY: spec("meta", "conflict", 409, "rm of a non-empty directory without `recursive`."),
+  META_MOVE_INTO_SELF: spec("meta", "invalidInput", 400, "mv of a directory into itself or one of its descendants."),
+  META_NO_PLACEMENT: spec(
+    "meta",
+    "conflict",
+    503,
+    "Not enough eligible nodes (online, with free space) to place the requested copies.",
+  ),
+  META_BAD_PLACEMENT: spec("meta", "invalidInput", 400, "A placement request or node description is malformed."),
+  META_STALE_TERM: spec(
+    "meta",
+    "conflict",
+    409,
+    "A message or write carries an older term than this node's: its sender was deposed (fencing).",
+  ),
+  META_NOT_LEADER: spec("meta", "conflict", 421, "This meta node is not the master of the current term."),
+  META_LOG_GAP: spec(
+    "meta",
+    "failure",
+    500,
+    "A log entry does not follow the applied log position (an entry is missing or out of order).",
+  ),
+  META_STALE_READ: spec(
+    "meta",
+    "conflict",
+    409,
+    "This follower has not yet applied the log position the read asks for (read-your-writes).",
+  ),
+  META_BAD_SNAPSHOT: spec(
+    "meta",
+    "failure",
+    500,
+    "A snapshot is malformed or does not fit the log it should continue.",
+  ),
+  // meta daemon, its HTTP API and its peers (offchain/meta/daemon.ts, server.ts, client/meta.ts)
+  META_NO_KEY: spec(
+    "meta",
+    "config",
+    400,
+    "No meta node signing key is configured (privateKeyFile or HMS_META_PRIVATE_KEY).",
+  ),
+  META_KEY_MISMATCH: spec(
+    "meta",
+    "config",
+    400,
+    "The meta node's key is not the one its peer list names for it, or a peer answers with another address.",
+  ),
+  META_UNKNOWN_PEER: spec(
+    "meta",
+    "unauthorized",
+    403,
+    "A message or setting names a meta peer that is not configured.",
+  ),
+  META_NO_QUORUM: spec(
+    "meta",
+    "unreachable",
+    503,
+    "A write was not persisted by a majority of meta nodes in time (it is not acknowledged).",
+  ),
+  META_BAD_REQUEST: spec("meta", "invalidInput", 400, "A meta API request or peer message fails validation."),
+  META_UNKNOWN_NODE: spec(
+    "meta",
+    "unauthorized",
+    403,
+    "A heartbeat, ack or receipt names a storage node whose signing key is not registered with the meta layer.",
+  ),
+  META_BAD_ACK: spec(
+    "meta",
+    "invalidInput",
+    400,
+    "A file commit's storage ack names another block or upload, repeats a node, or is not the node's signature.",
+  ),
+  META_BAD_RECEIPT: spec(
+    "meta",
+    "unauthorized",
+    401,
+    "A traffic receipt's signature is not by its client (client side) or its node's registered key (node side).",
+  ),
+  META_RECEIPT_CONFLICT: spec(
+    "meta",
+    "conflict",
+    409,
+    "A receipt for a task and side already recorded with other contents (a duplicate is answered, not refused).",
+  ),
+  META_RECEIPT_PERIOD: spec(
+    "meta",
+    "conflict",
+    409,
+    "A receipt's period is closed (older than the current period minus the tolerance) or in the future: a replay.",
+  ),
+  META_FEED_OMISSION: spec(
+    "meta",
+    "safety",
+    409,
+    "A traffic feed or proposal leaves out a receipt that a majority of meta nodes acknowledged.",
+  ),
+
+  META_BAD_HEARTBEAT: spec(
+    "meta",
+    "unauthorized",
+    401,
+    "A worker's heartbeat is not signed by the node's registered key, is stale, or repeats a sequence number.",
+  ),
 
   // ── storage ───────────────────────────────────────────────────────────────────────────────────────────
   STORAGE_NO_KEY: spec(

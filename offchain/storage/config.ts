@@ -77,6 +77,8 @@ export const storageConfigSchema = z
     period: z.strictObject({ genesis: uint64Schema, length: z.number().int().positive() }).optional(),
     /** Meta nodes (for a worker that stores IPFS `add`s with 3 copies through the network). */
     metaUrls: z.array(httpUrl).default([]),
+    /** Period of the signed heartbeats to the meta master, ms (with metaUrls). */
+    heartbeatMs: z.number().int().positive().default(1_000),
     store: z
       .strictObject({
         /** fsync every block and its directory before acknowledging it. */

@@ -16,6 +16,7 @@ import { resolveNodeKey, type StorageConfig } from "./config";
 import { ChainLeaseGate, OpenLeaseGate } from "./lease";
 import type { SigningDomains } from "./signer";
 import { StorageWorker } from "./worker";
+import { MetaClient } from "../client/meta";
 
 export interface StorageRuntime {
   logger: Logger;
@@ -81,11 +82,14 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
       });
     lease = new ChainLeaseGate(client, market, { cacheMs: config.lease.cacheMs });
   }
-  if (config.metaUrls.length > 0 && runtime.network === undefined)
-    runtime.logger.warn(
-      { metaUrls: config.metaUrls },
-      "metaUrls are set but no meta client is wired in yet (offchain/client/meta.ts): running standalone",
-    );
+  // With meta nodes configured, the meta client is the worker's network, GC oracle, receipt sink and heartbeat target.
+  const meta =
+    config.metaUrls.length > 0 && runtime.network === undefined
+      ? new MetaClient({
+          urls: config.metaUrls,
+          domain: { chainId: domains.chainId, nodeRegistry: domains.nodeRegistry },
+        })
+      : undefined;
   const worker = await StorageWorker.start({
     nodeId: config.nodeId,
     privateKey,
@@ -105,9 +109,10 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
     fetchTimeoutMs: config.pipeline.fetchTimeoutMs,
     gc: config.gc,
     lease: lease ?? new OpenLeaseGate(),
-    commits: runtime.commits,
-    receiptSink: runtime.receiptSink,
-    network: runtime.network,
+    commits: runtime.commits ?? meta,
+    receiptSink: runtime.receiptSink ?? meta,
+    network: runtime.network ?? meta,
+    heartbeat: meta ? { send: (beat) => meta.heartbeat(beat), intervalMs: config.heartbeatMs } : undefined,
     logger: runtime.logger,
     metrics: runtime.metrics,
   });

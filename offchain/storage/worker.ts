@@ -39,6 +39,8 @@ import { SliceServer } from "./serve";
 import { createStorageServer } from "./server";
 import { NodeSigner, type SigningDomains } from "./signer";
 import { ReceiptOutbox, TermFence, UploadRecords } from "./state";
+import { HeartbeatSender } from "./heartbeat";
+import type { SignedHeartbeat } from "../protocol/meta-wire";
 
 export interface StorageWorkerOptions {
   nodeId: Hex;
@@ -73,6 +75,8 @@ export interface StorageWorkerOptions {
   metrics: Metrics;
   /** Clock, ms (tests). */
   now?: () => number;
+  /** Signed heartbeats to the meta master (heartbeat.ts), when a meta client is wired in. */
+  heartbeat?: { send(beat: SignedHeartbeat): Promise<void>; intervalMs: number };
 }
 
 function isLoopback(ip: string): boolean {
@@ -85,6 +89,7 @@ export class StorageWorker {
   readonly region: string;
   url = "";
   private gcTimer: NodeJS.Timeout | undefined;
+  private heartbeats: HeartbeatSender | undefined;
   private stopped = false;
 
   private constructor(
@@ -271,6 +276,24 @@ export class StorageWorker {
         }, interval);
         worker.gcTimer.unref();
       }
+      if (options.heartbeat) {
+        worker.heartbeats = new HeartbeatSender({
+          nodeId: options.nodeId,
+          privateKey: options.privateKey,
+          chainId: options.domains.chainId,
+          nodeRegistry: options.domains.nodeRegistry,
+          region: options.region,
+          url: () => worker.url,
+          stats: () => {
+            const st = s.stats();
+            return { capacity: st.capacity, free: st.capacity - st.bytes - st.reserved, load: pipeline.inFlight };
+          },
+          send: options.heartbeat.send,
+          intervalMs: options.heartbeat.intervalMs,
+          logger: log,
+        });
+        worker.heartbeats.start();
+      }
       log.info(
         { url: worker.url, region: options.region, backend: store.kind, ...store.stats() },
         "storage worker listening",
@@ -309,6 +332,7 @@ export class StorageWorker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.gcTimer) clearInterval(this.gcTimer);
+    this.heartbeats?.stop();
     await this.app.close();
     await this.client.close().catch(() => undefined);
     await this.store.close();

@@ -1,0 +1,242 @@
+/**
+ * The master's health services (DESIGN §8 "Health", issue 13 item 6), in the manner of Storj's satellite:
+ *
+ *  - **repair**: every `repairIntervalMs` it walks the index's slices; a slice with fewer than `copies` copies on
+ *    online nodes gets new ones — a node picked by placement (not holding it, another region first) is ordered
+ *    (`POST /v1/replicate`, carrying the master's term: a worker refuses an older one) to fetch it from a
+ *    surviving replica — and the index is updated by a replicated `replicas` command that adds the new copies
+ *    and drops the ones on down nodes. A slice with more online copies than `copies` loses the surplus from
+ *    the index (the last-listed ones).
+ *  - **audits**: every `auditIntervalMs` it picks `auditSample` slices at random and, for each, a random online
+ *    replica, reads the slice and checks it against its CID. A failed audit counts against the node
+ *    (NodeTable.audit) and drops that copy from the index, which the next repair pass re-creates.
+ *
+ * Both run only while this node is master and stop at its first step down; a repair pass never runs twice at once.
+ */
+import { randomInt } from "node:crypto";
+import type { Hex } from "viem";
+import type { Logger } from "pino";
+import type { Metrics } from "../core/metrics";
+import { WorkerClient } from "../client/storage/worker-client";
+import { matchesCid, parseStorableCid } from "../protocol/slicing";
+import type { NodeEndpoint } from "../protocol/network";
+import type { MetaIndex } from "./index/meta-index";
+import type { IndexCommand, SliceRecord } from "./index/types";
+import type { NodeTable } from "./nodes";
+import { pickReplacement, type NodeCandidate, type PlacementWeights } from "./placement";
+
+export interface HealthOptions {
+  copies: number;
+  repairIntervalMs: number;
+  auditIntervalMs: number;
+  auditSample: number;
+  orderTimeoutMs: number;
+  maxBlockBytes?: number;
+}
+
+export interface HealthDeps {
+  index: MetaIndex;
+  nodes: NodeTable;
+  /** Appends a command through the log (resolves once a majority persisted and this node applied it). */
+  propose(command: IndexCommand): Promise<unknown>;
+  /** True while this node is master; its term. */
+  leading(): boolean;
+  term(): bigint;
+  candidates(): NodeCandidate[];
+  weights: PlacementWeights;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** What one repair pass did. */
+export interface RepairPass {
+  checked: number;
+  repaired: number;
+  copiesAdded: number;
+  removed: number;
+  failed: number;
+}
+
+export class HealthService {
+  private repairTimer: NodeJS.Timeout | undefined;
+  private auditTimer: NodeJS.Timeout | undefined;
+  private running: Promise<RepairPass> | undefined;
+  private readonly client: WorkerClient;
+  private readonly counters;
+
+  constructor(
+    private readonly deps: HealthDeps,
+    private readonly options: HealthOptions,
+  ) {
+    this.client = new WorkerClient({ timeoutMs: options.orderTimeoutMs });
+    const m = deps.metrics;
+    this.counters = {
+      repaired: m.counter("meta_repairs_total", "Copies re-created by repair, by outcome", ["outcome"]),
+      surplus: m.counter("meta_surplus_removed_total", "Surplus copies removed from the index"),
+      audits: m.counter("meta_audits_total", "Slice audits, by outcome", ["outcome"]),
+      downs: m.counter("meta_nodes_down_total", "Storage nodes declared down"),
+      online: m.gauge("meta_nodes_online", "Storage nodes online"),
+    };
+  }
+
+  /** Starts the loops (call when this node becomes master). */
+  start(): void {
+    this.stop();
+    this.repairTimer = setInterval(() => void this.repairPass().catch(() => undefined), this.options.repairIntervalMs);
+    this.repairTimer.unref();
+    if (this.options.auditIntervalMs > 0) {
+      this.auditTimer = setInterval(() => void this.auditRound().catch(() => undefined), this.options.auditIntervalMs);
+      this.auditTimer.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.repairTimer);
+    clearInterval(this.auditTimer);
+    this.repairTimer = this.auditTimer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.running?.catch(() => undefined);
+    await this.client.close().catch(() => undefined);
+  }
+
+  /** One repair pass (serialised: a pass already running is joined). */
+  repairPass(): Promise<RepairPass> {
+    this.running ??= this.repair().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async repair(): Promise<RepairPass> {
+    const d = this.deps;
+    const pass: RepairPass = { checked: 0, repaired: 0, copiesAdded: 0, removed: 0, failed: 0 };
+    for (const n of d.nodes.tick()) {
+      this.counters.downs.inc();
+      d.logger.warn({ nodeId: n.nodeId, url: n.url }, "storage node down");
+    }
+    this.counters.online.set(d.nodes.live().length);
+    if (!d.leading()) return pass;
+    const todo: SliceRecord[] = [];
+    for await (const rec of d.index.allSlices()) {
+      pass.checked++;
+      const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
+      if (online.length !== this.options.copies || online.length !== rec.replicas.length) todo.push(rec);
+    }
+    for (const rec of todo) {
+      if (!d.leading()) break;
+      try {
+        const r = await this.repairSlice(rec);
+        if (r.added > 0) pass.repaired++;
+        pass.copiesAdded += r.added;
+        pass.removed += r.removed;
+      } catch (err) {
+        pass.failed++;
+        d.logger.warn({ err, cid: rec.cid }, "repair of a slice failed");
+      }
+    }
+    if (pass.repaired + pass.removed + pass.failed > 0) d.logger.info(pass, "repair pass");
+    return pass;
+  }
+
+  private async repairSlice(rec: SliceRecord): Promise<{ added: number; removed: number }> {
+    const d = this.deps;
+    const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
+    const down = rec.replicas.filter((r) => !d.nodes.isOnline(r.nodeId)).map((r) => r.nodeId);
+    if (online.length > this.options.copies) {
+      const surplus = online.slice(this.options.copies).map((r) => r.nodeId);
+      await d.propose({ kind: "replicas", cid: rec.cid, add: [], remove: [...surplus, ...down] });
+      this.counters.surplus.inc(surplus.length);
+      return { added: 0, removed: surplus.length + down.length };
+    }
+    if (online.length === 0) {
+      d.logger.error({ cid: rec.cid }, "slice has no copy on an online node: cannot repair until one returns");
+      return { added: 0, removed: 0 };
+    }
+    const added: NodeEndpoint[] = [];
+    const exclude = new Set<string>(rec.replicas.map((r) => r.nodeId.toLowerCase()));
+    const regions = online.map((r) => r.region);
+    let attempts = 0;
+    while (online.length + added.length < this.options.copies && attempts < 2 * this.options.copies) {
+      attempts++;
+      let target: NodeEndpoint;
+      try {
+        target = pickReplacement(
+          d.candidates(),
+          { size: rec.size, exclude: [...exclude] as Hex[], regions: [...regions, ...added.map((a) => a.region)] },
+          d.weights,
+        );
+      } catch {
+        break;
+      }
+      exclude.add(target.nodeId.toLowerCase());
+      try {
+        await this.client.replicate(target.url, {
+          cid: rec.cid,
+          from: online.map((r) => d.nodes.endpoint(r.nodeId)?.url ?? r.url),
+          term: d.term(),
+        });
+        added.push(target);
+        this.counters.repaired.inc({ outcome: "copied" });
+      } catch (err) {
+        d.nodes.missed(target.nodeId);
+        this.counters.repaired.inc({ outcome: "failed" });
+        d.logger.warn({ err, cid: rec.cid, node: target.nodeId }, "repair order failed");
+      }
+    }
+    if (added.length > 0 || down.length > 0) {
+      // Drop the copies on down nodes only once the slice is back to its copy count (else they may return).
+      const remove = online.length + added.length >= this.options.copies ? down : [];
+      if (added.length > 0 || remove.length > 0)
+        await d.propose({ kind: "replicas", cid: rec.cid, add: added, remove });
+      return { added: added.length, removed: remove.length };
+    }
+    return { added: 0, removed: 0 };
+  }
+
+  /** One audit round: `auditSample` random slices, each read from a random online replica and checked. */
+  async auditRound(): Promise<{ passed: number; failed: number }> {
+    const d = this.deps;
+    const out = { passed: 0, failed: 0 };
+    if (!d.leading()) return out;
+    const sample: SliceRecord[] = [];
+    let seen = 0;
+    // Reservoir sampling over the slice table: one pass, uniform.
+    for await (const rec of d.index.allSlices()) {
+      seen++;
+      if (sample.length < this.options.auditSample) sample.push(rec);
+      else {
+        const j = randomInt(seen);
+        if (j < this.options.auditSample) sample[j] = rec;
+      }
+    }
+    for (const rec of sample) {
+      const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
+      if (online.length === 0) continue;
+      const replica = online[randomInt(online.length)];
+      const url = d.nodes.endpoint(replica.nodeId)?.url ?? replica.url;
+      const started = Date.now();
+      let passed = false;
+      let why = "";
+      try {
+        const bytes = await this.client.getSlice(url, rec.cid, {
+          maxBytes: this.options.maxBlockBytes ?? 4 * 1024 * 1024,
+          timeoutMs: this.options.orderTimeoutMs,
+        });
+        passed = matchesCid(parseStorableCid(rec.cid), bytes);
+        if (!passed) why = "bytes do not match the CID";
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      d.nodes.audit(replica.nodeId, passed, Date.now() - started);
+      this.counters.audits.inc({ outcome: passed ? "passed" : "failed" });
+      if (passed) out.passed++;
+      else {
+        out.failed++;
+        d.logger.warn({ cid: rec.cid, node: replica.nodeId, why }, "audit failed: dropping the copy for repair");
+        if (d.leading()) await d.propose({ kind: "replicas", cid: rec.cid, add: [], remove: [replica.nodeId] });
+      }
+    }
+    return out;
+  }
+}
