@@ -4,3 +4,4 @@ export * from "./leaseWorkload";
 export * from "./submitWorkload";
 export * from "./readWorkload";
 export * from "./closeLease";
+export * from "./findLease";
