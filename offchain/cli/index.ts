@@ -26,6 +26,7 @@ import { exitCodeOf, EXIT_CODES } from "../validator/errors";
 import { SigningRecordStore, exportRecord, importRecord, type RecordMeta } from "../validator/signing-record";
 import { loadTrafficSourceConfig, startTrafficSource } from "../testing/traffic/service";
 import { registerStorageCommand } from "./commands/storage";
+import { registerComputeCommands } from "./commands/compute";
 
 interface CommonOptions {
   config?: string;
@@ -165,6 +166,7 @@ export function program(): Command {
     .option("--log-level <level>", "log level")
     .action((opts: CommonOptions) => runTrafficSource(opts));
   registerStorageCommand(p);
+  registerComputeCommands(p);
   return p;
 }
 
