@@ -140,10 +140,10 @@ export class ComputeWorker {
       const url0 = { value: "" };
       worker = self = new ComputeWorker(o, store, state, app, url0.value);
       worker.routes();
-      const address = await app.listen({ host: o.host, port: o.port });
-      (worker as { url: string }).url = o.publicUrl ?? address.replace("[::1]", "127.0.0.1");
       await worker.publishOffer();
       await worker.tick();
+      const address = await app.listen({ host: o.host, port: o.port });
+      (worker as { url: string }).url = o.publicUrl ?? address.replace("[::1]", "127.0.0.1");
       worker.schedule();
       o.logger.info({ url: worker.url, nodeId: o.nodeId, runtime: o.runtime.kind }, "compute worker started");
       return worker;

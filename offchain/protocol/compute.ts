@@ -330,11 +330,20 @@ export function computeContribution(reports: readonly Pick<UsageReportMessage, "
   return cpuMs / 1000n + memMiBs / 1024n;
 }
 
-/** The end of the last period reported, in unix seconds: up to where a node has proven it ran a workload. */
-export function provenUntil(reports: readonly Pick<UsageReportMessage, "end" | "state">[]): bigint | undefined {
-  let last: bigint | undefined;
-  for (const r of reports) if (last === undefined || r.end > last) last = r.end;
-  return last === undefined ? undefined : last / 1000n;
+/**
+ * How long a node has proven it ran a workload: from the start of its first report to the end of its last,
+ * whole seconds. Durations, not clock readings, so that a worker's clock and the chain's need not agree: the
+ * oracle terminates a dead workload's lease at `lease.start + provenSeconds` (offchain/client/compute).
+ */
+export function provenSeconds(reports: readonly Pick<UsageReportMessage, "start" | "end">[]): bigint {
+  if (reports.length === 0) return 0n;
+  let first = reports[0].start;
+  let last = reports[0].end;
+  for (const r of reports) {
+    if (r.start < first) first = r.start;
+    if (r.end > last) last = r.end;
+  }
+  return (last - first) / 1000n;
 }
 
 // ── wire (worker HTTP API) ───────────────────────────────────────────────────────────────────────────

@@ -25,8 +25,11 @@ export const hardhatAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addre
 export function computeNodeId(i: number): Hex {
   return keccak256(toHex(`hms-test/compute-node/${i}`));
 }
+export function computeNodePrivateKey(i: number): Hex {
+  return keccak256(toHex(`hms-test/compute-node-key/${i}`));
+}
 export function computeNodeKey(i: number) {
-  return privateKeyToAccount(keccak256(toHex(`hms-test/compute-node-key/${i}`)));
+  return privateKeyToAccount(computeNodePrivateKey(i));
 }
 
 /** Deploys, funds user #16, and registers compute nodes 0 and 1 (operators #12 and #13). */

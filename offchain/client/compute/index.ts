@@ -5,3 +5,4 @@ export * from "./submitWorkload";
 export * from "./readWorkload";
 export * from "./closeLease";
 export * from "./findLease";
+export * from "./terminateDeadLease";
