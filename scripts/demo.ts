@@ -11,6 +11,7 @@ import { bookkeepersChapter } from "./demo/bookkeepers";
 import { rewardsChapter } from "./demo/rewards";
 import { marketChapter } from "./demo/market";
 import { validatorsChapter } from "./demo/validators";
+import { computeChapter } from "./demo/compute";
 
 async function main() {
   const started = Date.now();
@@ -33,6 +34,7 @@ async function main() {
   await rewardsChapter(ctx);
   await marketChapter(ctx);
   await validatorsChapter(ctx);
+  await computeChapter(ctx);
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

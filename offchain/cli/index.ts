@@ -19,6 +19,7 @@ import { registerValidatorCommand } from "./commands/validator";
 import { registerTrafficSourceCommand } from "./commands/traffic-source";
 import { registerStorageCommand } from "./commands/storage";
 import { registerMetaCommand } from "./commands/meta";
+import { registerComputeCommands } from "./commands/compute";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -29,6 +30,7 @@ export function program(): Command {
   registerTrafficSourceCommand(p);
   registerStorageCommand(p);
   registerMetaCommand(p);
+  registerComputeCommands(p);
   return p;
 }
 

@@ -530,6 +530,52 @@ export const ERROR_CODES = {
   STORAGE_KUBO: spec("storage", "unreachable", 502, "The Kubo node backing the block store failed or is unreachable."),
 
   // ── compute ───────────────────────────────────────────────────────────────────────────────────────────
+  COMPUTE_NO_KEY: spec(
+    "compute",
+    "config",
+    400,
+    "No node signing key is configured (privateKeyFile or HMS_COMPUTE_PRIVATE_KEY).",
+  ),
+  COMPUTE_SPEC_INVALID: spec(
+    "compute",
+    "invalidInput",
+    400,
+    "A workload spec fails its schema; `key` names the field.",
+  ),
+  COMPUTE_SPEC_OVER_LEASE: spec(
+    "compute",
+    "invalidInput",
+    400,
+    "A workload spec asks for more CPU, memory or disk than its lease's units cover.",
+  ),
+  COMPUTE_NO_LEASE: spec(
+    "compute",
+    "unauthorized",
+    403,
+    "No active compute lease of this node backs the request, or it is signed by someone else than its user.",
+  ),
+  COMPUTE_RUNTIME_UNAVAILABLE: spec(
+    "compute",
+    "unreachable",
+    503,
+    "The configured runtime (e.g. the Podman/Docker socket) does not answer; the message names what to install.",
+  ),
+  COMPUTE_IMAGE_NOT_FOUND: spec("compute", "notFound", 404, "The workload's image is not present on the worker."),
+  COMPUTE_RUNTIME: spec("compute", "failure", 500, "The runtime failed to create, start, inspect or stop a workload."),
+  COMPUTE_NOT_FOUND: spec("compute", "notFound", 404, "No workload of this lease runs or ran on this worker."),
+  COMPUTE_CONFLICT: spec("compute", "conflict", 409, "The lease already has a different workload, or it has ended."),
+  COMPUTE_BAD_USAGE: spec(
+    "compute",
+    "invalidInput",
+    400,
+    "A runtime sample or usage report is inconsistent (time going back, negative counters) or badly signed.",
+  ),
+  COMPUTE_NO_PLACEMENT: spec(
+    "compute",
+    "conflict",
+    409,
+    "The scheduler found no node with the resources, region and affinity a workload asks for.",
+  ),
 
   // ── client SDK ────────────────────────────────────────────────────────────────────────────────────────
 

@@ -257,6 +257,39 @@ export const TYPES = {
     { name: "term", type: "uint64" },
     { name: "index", type: "uint64" },
   ],
+  /**
+   * The user of compute lease `leaseId` asks its worker to `action` ("run" the workload whose spec hashes to
+   * `specHash`, "read" its logs, "stop" it) until `deadline` (unix seconds). Signed by the lease's user; the
+   * worker checks the signer against the lease on chain.
+   */
+  WorkloadRequest: [
+    { name: "leaseId", type: "uint256" },
+    { name: "action", type: "string" },
+    { name: "specHash", type: "bytes32" },
+    { name: "deadline", type: "uint64" },
+  ],
+  /**
+   * A compute worker's usage of lease `leaseId` in metering period `period` (`start`..`end`, unix ms): CPU
+   * milliseconds, memory MiB·seconds, network bytes received and sent, the disk bytes written at the end,
+   * restarts so far, and `state` (0 running, 1 exited, 2 failed, 3 stopped). Cumulative fields
+   * (`totalCpuMs`) let a reader check a series without all of it. Signed by the node's signing key.
+   */
+  UsageReport: [
+    { name: "leaseId", type: "uint256" },
+    { name: "nodeId", type: "bytes32" },
+    { name: "period", type: "uint64" },
+    { name: "start", type: "uint64" },
+    { name: "end", type: "uint64" },
+    { name: "cpuMs", type: "uint64" },
+    { name: "memoryMiBs", type: "uint64" },
+    { name: "netRxBytes", type: "uint64" },
+    { name: "netTxBytes", type: "uint64" },
+    { name: "diskBytes", type: "uint64" },
+    { name: "totalCpuMs", type: "uint64" },
+    { name: "restarts", type: "uint32" },
+    { name: "state", type: "uint8" },
+    { name: "specHash", type: "bytes32" },
+  ],
 } as const;
 
 export type TypeName = keyof typeof TYPES;
@@ -389,6 +422,28 @@ export interface ReceiptAckMessage {
   term: bigint;
   index: bigint;
 }
+export interface WorkloadRequestMessage {
+  leaseId: bigint;
+  action: string;
+  specHash: Hex;
+  deadline: bigint;
+}
+export interface UsageReportMessage {
+  leaseId: bigint;
+  nodeId: Hex;
+  period: bigint;
+  start: bigint;
+  end: bigint;
+  cpuMs: bigint;
+  memoryMiBs: bigint;
+  netRxBytes: bigint;
+  netTxBytes: bigint;
+  diskBytes: bigint;
+  totalCpuMs: bigint;
+  restarts: number;
+  state: number;
+  specHash: Hex;
+}
 
 /** Message shape of each type, for typed call sites. */
 export interface MessageOf {
@@ -410,6 +465,8 @@ export interface MessageOf {
   IndexWrite: IndexWriteMessage;
   Heartbeat: HeartbeatMessage;
   ReceiptAck: ReceiptAckMessage;
+  WorkloadRequest: WorkloadRequestMessage;
+  UsageReport: UsageReportMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */
