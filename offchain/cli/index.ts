@@ -165,6 +165,7 @@ export function program(): Command {
     .option("--log-level <level>", "log level")
     .action((opts: CommonOptions) => runTrafficSource(opts));
   registerStorageCommand(p);
+  require("./commands/dashboard").registerDashboardCommand(p); // eslint-disable-line @typescript-eslint/no-require-imports
   return p;
 }
 
