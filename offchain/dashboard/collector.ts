@@ -50,6 +50,7 @@ export class Collector {
   private compute: DaemonHealth[] = [];
   private metaView: MetaView = emptyMetaView();
   private readonly sources = new Map<string, SourceStatus>();
+  private readonly lastMetrics = new Map<string, ValidatorMetrics>();
   private current: Snapshot;
   private key = "";
   private readonly listeners = new Set<(s: Snapshot) => void>();
@@ -175,11 +176,13 @@ export class Collector {
       Promise.all(
         validators.map(async (url) => {
           const row = await this.daemons.poll(url, "validator");
-          let metrics: ValidatorMetrics | null = null;
+          // A validator that stopped answering keeps its last figures (shown beside its red badge).
+          let metrics: ValidatorMetrics | null = this.lastMetrics.get(url) ?? null;
           if (row.up)
             metrics = await fetchUpstream(`${url}/metrics`, t, "text")
               .then((text) => validatorMetrics(text as string))
-              .catch(() => null);
+              .catch(() => metrics);
+          if (metrics) this.lastMetrics.set(url, metrics);
           return validatorView(row, metrics);
         }),
       ),
