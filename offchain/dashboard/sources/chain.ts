@@ -162,7 +162,10 @@ export class ChainSource {
         c.getChainId(),
         c.readContract({ address: pool, abi: abis.MiningPool, functionName: "currentPeriod" }),
         c.readContract({ address: pool, abi: abis.MiningPool, functionName: "state" }),
-        c.readContract({ address: staking, abi: abis.BookkeeperStaking, functionName: "activeSet" }),
+        // Reverts until a first committee is elected: no committee yet.
+        c
+          .readContract({ address: staking, abi: abis.BookkeeperStaking, functionName: "activeSet" })
+          .catch(() => [0n, [], [], 0n] as const),
         c.readContract({ address: staking, abi: abis.BookkeeperStaking, functionName: "currentEpoch" }),
         c.readContract({ address: market, abi: abis.ResourceMarket, functionName: "feeBps" }),
         c.readContract({ address: market, abi: abis.ResourceMarket, functionName: "treasury" }),
