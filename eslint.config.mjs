@@ -71,6 +71,7 @@ const LAYERS = [
   { type: "daemon", pattern: "offchain/(meta|storage|compute|validator)", capture: ["daemon"] },
   { type: "devnet", pattern: "offchain/devnet" },
   { type: "testing", pattern: "offchain/testing" },
+  { type: "dashboard", pattern: "offchain/dashboard" },
   { type: "cli", pattern: "offchain/cli" },
 ];
 
@@ -116,6 +117,7 @@ export default tseslint.config(
             { from: { element: { type: "chain" } }, allow: to(["core", "protocol", "chain"]) },
             { from: { element: { type: "consensus" } }, allow: to(["core", "protocol", "consensus"]) },
             { from: { element: { type: "client" } }, allow: to(["core", "protocol", "chain", "client"]) },
+            { from: { element: { type: "dashboard" } }, allow: to(["core", "protocol", "chain", "dashboard"]) },
             { from: { element: { type: "daemon" } }, allow: to(["core", "protocol", "chain", "consensus", "client"]) },
             {
               from: { element: { type: "daemon" } },
@@ -131,7 +133,18 @@ export default tseslint.config(
             },
             {
               from: { element: { type: "cli" } },
-              allow: to(["core", "protocol", "chain", "consensus", "client", "daemon", "devnet", "testing", "cli"]),
+              allow: to([
+                "core",
+                "protocol",
+                "chain",
+                "consensus",
+                "client",
+                "daemon",
+                "devnet",
+                "testing",
+                "dashboard",
+                "cli",
+              ]),
             },
           ],
         },
@@ -150,5 +163,26 @@ export default tseslint.config(
     // The PBFT edge (persistence + transport) reaches I/O only through core.
     files: PBFT_EDGE,
     rules: { "@typescript-eslint/no-restricted-imports": ["error", { paths: IO_MODULES.map(ioPath) }] },
+  },
+  {
+    // The dashboard SPA runs in the browser (built by Vite): browser globals, no Node.
+    files: ["offchain/dashboard/web/**/*.ts", "offchain/dashboard/web/**/*.mjs"],
+    languageOptions: {
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        location: "readonly",
+        EventSource: "readonly",
+        MessageEvent: "readonly",
+        HTMLElement: "readonly",
+        HTMLSelectElement: "readonly",
+        HTMLAnchorElement: "readonly",
+        HTMLTableElement: "readonly",
+        HTMLElementTagNameMap: "readonly",
+        Node: "readonly",
+        Event: "readonly",
+        queueMicrotask: "readonly",
+      },
+    },
   },
 );

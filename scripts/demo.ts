@@ -12,6 +12,7 @@ import { rewardsChapter } from "./demo/rewards";
 import { marketChapter } from "./demo/market";
 import { validatorsChapter } from "./demo/validators";
 import { computeChapter } from "./demo/compute";
+import { startDemoDashboard } from "./demo/dashboard";
 
 async function main() {
   const started = Date.now();
@@ -29,12 +30,18 @@ async function main() {
   console.log(`  deployment file: ${file}`);
 
   const ctx = makeContext(hre, publicClient, testClient, wallets, deployment);
-  await allocationChapter(ctx);
-  await bookkeepersChapter(ctx);
-  await rewardsChapter(ctx);
-  await marketChapter(ctx);
-  await validatorsChapter(ctx);
-  await computeChapter(ctx);
+  const dashboard = await startDemoDashboard(hre, deployment);
+  ctx.dashboard = dashboard.server;
+  try {
+    await allocationChapter(ctx);
+    await bookkeepersChapter(ctx);
+    await rewardsChapter(ctx);
+    await marketChapter(ctx);
+    await validatorsChapter(ctx);
+    await computeChapter(ctx);
+  } finally {
+    await dashboard.close();
+  }
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

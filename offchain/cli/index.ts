@@ -20,6 +20,7 @@ import { registerTrafficSourceCommand } from "./commands/traffic-source";
 import { registerStorageCommand } from "./commands/storage";
 import { registerMetaCommand } from "./commands/meta";
 import { registerComputeCommands } from "./commands/compute";
+import { registerDashboardCommand } from "./commands/dashboard";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -31,6 +32,7 @@ export function program(): Command {
   registerStorageCommand(p);
   registerMetaCommand(p);
   registerComputeCommands(p);
+  registerDashboardCommand(p);
   return p;
 }
 

@@ -529,6 +529,22 @@ export const ERROR_CODES = {
   ),
   STORAGE_KUBO: spec("storage", "unreachable", 502, "The Kubo node backing the block store failed or is unreachable."),
 
+  // ── dashboard ─────────────────────────────────────────────────────────────────────────────────────────
+  DASHBOARD_NOT_BUILT: spec(
+    "dashboard",
+    "config",
+    503,
+    "The dashboard's web assets are missing: run `npm run dashboard:build` (or set assetsDir).",
+  ),
+  DASHBOARD_UPSTREAM: spec(
+    "dashboard",
+    "unreachable",
+    502,
+    "A public source of the dashboard (RPC, daemon /health or /metrics, meta API) failed or sent a bad reply.",
+  ),
+  DASHBOARD_BAD_REQUEST: spec("dashboard", "invalidInput", 400, "A dashboard API request has a malformed parameter."),
+  DASHBOARD_NOT_FOUND: spec("dashboard", "notFound", 404, "The dashboard knows no such period, node or document."),
+
   // ── compute ───────────────────────────────────────────────────────────────────────────────────────────
   COMPUTE_NO_KEY: spec(
     "compute",

@@ -17,6 +17,8 @@ export interface DemoContext {
   hms: HmsContracts<{ public: PublicClient; wallet: WalletClient }>;
   /** Typed contracts acting as another local account. */
   as(wallet: WalletClient): HmsContracts<{ public: PublicClient; wallet: WalletClient }>;
+  /** The dashboard serving the demo (scripts/demo/dashboard.ts): chapters that start daemons tell it to watch them. */
+  dashboard?: { watch(add: { validators?: string[]; storage?: string[]; compute?: string[]; meta?: string[] }): void };
 }
 
 export function makeContext(

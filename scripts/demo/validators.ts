@@ -93,6 +93,7 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
 
     const started = Date.now();
     for (const s of specs) processes.push(startValidator(s));
+    ctx.dashboard?.watch({ validators: specs.map((s) => s.url) });
     await waitHealthy(`http://127.0.0.1:${ports[4]}`, 60_000);
     await Promise.all(specs.map((s) => waitHealthy(s.url, 60_000)));
     console.log(`  traffic source and 4 validator daemons up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
