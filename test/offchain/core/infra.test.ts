@@ -140,7 +140,7 @@ describe("core/store", function () {
     await again.close();
   });
 
-  it("refuses a second opener of the same database with STORE_OPEN", async function () {
+  it("refuses a second opener of the same database with STORE_LOCKED, naming the directory, not LevelDB's LOCK", async function () {
     const loc = path.join(dir, "db2");
     const s = await Store.open(loc);
     try {
@@ -148,8 +148,11 @@ describe("core/store", function () {
       expect.fail("second open should fail");
     } catch (err) {
       expect(err).to.be.instanceOf(StoreError);
-      expect((err as StoreError).code).to.equal("STORE_OPEN");
+      expect((err as StoreError).code).to.equal("STORE_LOCKED");
       expect((err as StoreError).value).to.equal(loc);
+      expect((err as Error).message)
+        .to.contain(loc)
+        .and.not.match(/LOCK:/);
     } finally {
       await s.close();
     }
