@@ -26,6 +26,21 @@ import { exitCodeOf, EXIT_CODES } from "../validator/errors";
 import { SigningRecordStore, exportRecord, importRecord, type RecordMeta } from "../validator/signing-record";
 import { loadTrafficSourceConfig, startTrafficSource } from "../testing/traffic/service";
 import { registerStorageCommand } from "./commands/storage";
+// ── chain-side commands, keys and init (issue 18) ──
+import { version } from "../../package.json";
+import { registerKeysCommand } from "./commands/keys";
+import { registerInitCommand } from "./commands/init";
+import { registerStatusCommand } from "./commands/status";
+import { registerBalanceCommand } from "./commands/balance";
+import { registerTransferCommand } from "./commands/transfer";
+import { registerNodeCommand } from "./commands/node";
+import { registerBookkeeperCommand } from "./commands/bookkeeper";
+import { registerDelegateCommand } from "./commands/delegate";
+import { registerVoteCommand } from "./commands/vote";
+import { registerRewardsCommand } from "./commands/rewards";
+import { registerMarketCommand } from "./commands/market";
+import { registerAllocationCommand } from "./commands/allocation";
+import { registerCouncilCommand } from "./commands/council";
 
 interface CommonOptions {
   config?: string;
@@ -165,6 +180,24 @@ export function program(): Command {
     .option("--log-level <level>", "log level")
     .action((opts: CommonOptions) => runTrafficSource(opts));
   registerStorageCommand(p);
+  // ── chain-side commands, keys and init (issue 18) ──
+  p.version(version, "-V, --version", "print the hms version");
+  for (const register of [
+    registerKeysCommand,
+    registerInitCommand,
+    registerStatusCommand,
+    registerBalanceCommand,
+    registerTransferCommand,
+    registerNodeCommand,
+    registerBookkeeperCommand,
+    registerDelegateCommand,
+    registerVoteCommand,
+    registerRewardsCommand,
+    registerMarketCommand,
+    registerAllocationCommand,
+    registerCouncilCommand,
+  ])
+    register(p);
   return p;
 }
 

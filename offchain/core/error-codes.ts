@@ -448,6 +448,12 @@ export const ERROR_CODES = {
 
   // ── cli ───────────────────────────────────────────────────────────────────────────────────────────────
   CLI_USAGE: spec("cli", "config", 400, "A command's option or argument is missing or malformed; `value` holds it."),
+  CLI_BAD_VALUE: spec(
+    "cli",
+    "invalidInput",
+    400,
+    "An argument's value is malformed: an amount, address, node id, enum name or file; `value` holds it.",
+  ),
   CLI_NOT_CONFIRMED: spec(
     "cli",
     "config",
