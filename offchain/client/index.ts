@@ -11,6 +11,7 @@ export * from "./actions/allocation/getAllocation";
 export * from "./actions/allocation/releaseAllocation";
 export * from "./actions/bookkeeper/addStake";
 export * from "./actions/bookkeeper/delegateStake";
+export * from "./actions/bookkeeper/electCommittee";
 export * from "./actions/bookkeeper/getBookkeeper";
 export * from "./actions/bookkeeper/registerBookkeeper";
 export * from "./actions/bookkeeper/setBookkeeperKey";

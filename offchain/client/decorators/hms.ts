@@ -11,6 +11,11 @@ import type { Deployment } from "../../chain/deployment";
 import { HmsSdkError } from "../errors";
 import type { HmsClient } from "../client";
 import {
+  electCommittee,
+  type ElectCommitteeParameters,
+  type ElectCommitteeReturnType,
+} from "../actions/bookkeeper/electCommittee";
+import {
   getAllocation,
   type GetAllocationParameters,
   type GetAllocationReturnType,
@@ -114,6 +119,7 @@ export type HmsActions = {
   releaseAllocation: (parameters?: ReleaseAllocationParameters) => Promise<ReleaseAllocationReturnType>;
   addStake: (parameters: AddStakeParameters) => Promise<AddStakeReturnType>;
   delegateStake: (parameters: DelegateStakeParameters) => Promise<DelegateStakeReturnType>;
+  electCommittee: (parameters?: ElectCommitteeParameters) => Promise<ElectCommitteeReturnType>;
   getBookkeeper: (parameters: GetBookkeeperParameters) => Promise<GetBookkeeperReturnType>;
   registerBookkeeper: (parameters: RegisterBookkeeperParameters) => Promise<RegisterBookkeeperReturnType>;
   setBookkeeperKey: (parameters: SetBookkeeperKeyParameters) => Promise<SetBookkeeperKeyReturnType>;
@@ -157,6 +163,7 @@ export function hmsActions(client: Client): HmsActions {
     releaseAllocation: (parameters) => releaseAllocation(c, parameters as never),
     addStake: (parameters) => addStake(c, parameters as never),
     delegateStake: (parameters) => delegateStake(c, parameters as never),
+    electCommittee: (parameters) => electCommittee(c, parameters as never),
     getBookkeeper: (parameters) => getBookkeeper(c, parameters as never),
     registerBookkeeper: (parameters) => registerBookkeeper(c, parameters as never),
     setBookkeeperKey: (parameters) => setBookkeeperKey(c, parameters as never),
