@@ -19,7 +19,9 @@ function fullName(cmd: Command): string {
 function section(cmd: Command, out: string[]): void {
   const subs = cmd.commands.filter((c) => c.name() !== "help");
   if (cmd.parent !== null) {
-    const args = cmd.registeredArguments.map((a) => (a.required ? `<${a.name()}${a.variadic ? "..." : ""}>` : `[${a.name()}]`));
+    const args = cmd.registeredArguments.map((a) =>
+      a.required ? `<${a.name()}${a.variadic ? "..." : ""}>` : `[${a.name()}]`,
+    );
     out.push(`### \`${fullName(cmd)}${args.length ? " " + args.join(" ") : ""}\``, "", cmd.description(), "");
     const options = cmd.options.filter((o) => o.long !== "--help");
     if (options.length > 0) {
@@ -44,7 +46,7 @@ export function renderCliDoc(): string {
     "",
     `\`hms\` ${p.version()} — ${p.description()}. Run \`npx hms <command> --help\` for the same text.`,
     "",
-    "Chain-side commands share: `--json` (the result as JSON; errors as `{ \"error\": { code, message, exitCode } }`),",
+    'Chain-side commands share: `--json` (the result as JSON; errors as `{ "error": { code, message, exitCode } }`),',
     "`--rpc <url>` (`$HMS_RPC_URL`, default http://127.0.0.1:8545), `--deployment <file|network>` (`$HMS_DEPLOYMENT`,",
     "default `localhost`). Commands that send a transaction print what it will do and ask before sending (`--yes`",
     "skips the question; without a terminal `--yes` is required), then the transaction hash and gas. They sign with a",
