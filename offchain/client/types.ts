@@ -3,10 +3,23 @@
  * them, names as the Solidity declares them). test/cli/sdk.test.ts checks each enum against the Solidity source.
  */
 import type { Address, Hex } from "viem";
-import { BookkeeperStatus, CouncilAction, StakingParameter } from "../chain/staking";
-import { CloseReason, LeaseStatus, OrderStatus, ResourceKind } from "../chain/market";
+import * as staking from "../chain/staking";
+import * as market from "../chain/market";
 
-export { BookkeeperStatus, CouncilAction, StakingParameter, CloseReason, LeaseStatus, OrderStatus, ResourceKind };
+/** `IBookkeeperStaking.Status` (the same object as offchain/chain/staking's). */
+export const BookkeeperStatus = staking.BookkeeperStatus;
+/** `BookkeeperCouncil.Action`. */
+export const CouncilAction = staking.CouncilAction;
+/** `IBookkeeperStaking.Parameter`. */
+export const StakingParameter = staking.StakingParameter;
+/** `ResourceMarket.ResourceKind`. */
+export const ResourceKind = market.ResourceKind;
+/** `ResourceMarket.OrderStatus`. */
+export const OrderStatus = market.OrderStatus;
+/** `ResourceMarket.LeaseStatus`. */
+export const LeaseStatus = market.LeaseStatus;
+/** `ResourceMarket.CloseReason`. */
+export const CloseReason = market.CloseReason;
 
 /** `INodeRegistry.NodeKind`: Storage and Container are resource nodes; Meta runs the meta layer. */
 export const NodeKind = { Storage: 0, Container: 1, Meta: 2 } as const;

@@ -35,5 +35,4 @@ export {
   NO_PRICE_LIMIT,
 } from "../../../offchain/chain/market";
 export { readPeriod, claimArgs, batchClaim, type ReportedPeriod } from "../../../offchain/chain/rewards";
-export { localChain, HARDHAT_CHAIN_ID, HARDHAT_MNEMONIC } from "../../../offchain/chain/local";
 export { HmsError, isHmsError, ERROR_CODES, EXIT_CODES, type ErrorCode } from "../../../offchain/core/errors";
