@@ -21,6 +21,21 @@ import { registerStorageCommand } from "./commands/storage";
 import { registerMetaCommand } from "./commands/meta";
 import { registerComputeCommands } from "./commands/compute";
 import { registerDashboardCommand } from "./commands/dashboard";
+// chain-side commands, keys and init (issue 18)
+import { version } from "../../package.json";
+import { registerKeysCommand } from "./commands/keys";
+import { registerInitCommand } from "./commands/init";
+import { registerStatusCommand } from "./commands/status";
+import { registerBalanceCommand } from "./commands/balance";
+import { registerTransferCommand } from "./commands/transfer";
+import { registerNodeCommand } from "./commands/node";
+import { registerBookkeeperCommand } from "./commands/bookkeeper";
+import { registerDelegateCommand } from "./commands/delegate";
+import { registerVoteCommand } from "./commands/vote";
+import { registerRewardsCommand } from "./commands/rewards";
+import { registerMarketCommand } from "./commands/market";
+import { registerAllocationCommand } from "./commands/allocation";
+import { registerCouncilCommand } from "./commands/council";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -33,6 +48,23 @@ export function program(): Command {
   registerMetaCommand(p);
   registerComputeCommands(p);
   registerDashboardCommand(p);
+  p.version(version, "-V, --version", "print the hms version");
+  for (const register of [
+    registerKeysCommand,
+    registerInitCommand,
+    registerStatusCommand,
+    registerBalanceCommand,
+    registerTransferCommand,
+    registerNodeCommand,
+    registerBookkeeperCommand,
+    registerDelegateCommand,
+    registerVoteCommand,
+    registerRewardsCommand,
+    registerMarketCommand,
+    registerAllocationCommand,
+    registerCouncilCommand,
+  ])
+    register(p);
   return p;
 }
 

@@ -594,8 +594,85 @@ export const ERROR_CODES = {
   ),
 
   // ── client SDK ────────────────────────────────────────────────────────────────────────────────────────
+  SDK_NO_ACCOUNT: spec("sdk", "config", 400, "A transaction action was called on a client without an account."),
+  SDK_WRONG_CHAIN: spec(
+    "sdk",
+    "wrongChain",
+    400,
+    "The client's RPC serves another chain than the deployment file's; `value` holds the chain id served.",
+  ),
+  SDK_INVALID_INPUT: spec("sdk", "invalidInput", 400, "An action parameter is malformed or out of range."),
+  SDK_NOT_FOUND: spec(
+    "sdk",
+    "notFound",
+    404,
+    "The node, offer, order, lease, period or motion asked for does not exist.",
+  ),
+  SDK_NOT_REGISTERED: spec(
+    "sdk",
+    "unauthorized",
+    403,
+    "The account is not the registered owner the action needs (node operator, bookkeeper, council member, lease party).",
+  ),
+  SDK_INSUFFICIENT_BALANCE: spec(
+    "sdk",
+    "conflict",
+    409,
+    "The account holds fewer tokens (or less gas money) than the action moves or costs.",
+  ),
+  SDK_STAKE_LOCKED: spec(
+    "sdk",
+    "conflict",
+    409,
+    "The stake asked for is locked: still unbonding, below the minimum margin, or nothing has matured.",
+  ),
+  SDK_CONFLICT: spec(
+    "sdk",
+    "conflict",
+    409,
+    "The chain state does not allow the action now (already registered, already claimed, expired, not open…).",
+  ),
+  SDK_REVERTED: spec(
+    "sdk",
+    "reverted",
+    500,
+    "A transaction (or its simulation) reverted with an error the SDK does not classify; `details.errorName` names it.",
+  ),
+  SDK_RPC: spec("sdk", "unreachable", 502, "The JSON-RPC endpoint did not answer or answered with an error."),
 
   // ── cli ───────────────────────────────────────────────────────────────────────────────────────────────
+  CLI_USAGE: spec("cli", "config", 400, "A command's option or argument is missing or malformed; `value` holds it."),
+  CLI_BAD_VALUE: spec(
+    "cli",
+    "invalidInput",
+    400,
+    "An argument's value is malformed: an amount, address, node id, enum name or file; `value` holds it.",
+  ),
+  CLI_NOT_CONFIRMED: spec(
+    "cli",
+    "config",
+    400,
+    "A transaction was not confirmed: declined at the prompt, or no terminal to ask and no `--yes`.",
+  ),
+  CLI_NO_KEY: spec(
+    "cli",
+    "config",
+    400,
+    "No key to sign with: neither `--account` (keystore) nor HMS_PRIVATE_KEY is set, or the account is not in the keystore.",
+  ),
+  CLI_KEYSTORE: spec(
+    "cli",
+    "config",
+    400,
+    "A keystore file cannot be read, written or decrypted (wrong password, not Web3 Secret Storage JSON).",
+  ),
+  CLI_KEY_EXISTS: spec("cli", "conflict", 409, "A keystore already holds a key of this name or address."),
+  CLI_INIT: spec(
+    "cli",
+    "config",
+    400,
+    "`hms init` cannot prepare the local network (not a local chain, no deployment, files exist).",
+  ),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** Every registered code. */
