@@ -13,7 +13,7 @@ import {IContributionScore} from "../interfaces/IContributionScore.sol";
 
 /**
  * @title ResourceMarket
- * @notice The HMS resource marketplace (DESIGN §7): providers offer storage, compute or bandwidth at a
+ * @notice The HMS resource marketplace (PROTOCOL §7): providers offer storage, compute or bandwidth at a
  *         price per unit-second; users place orders with HMS escrow; an order becomes a lease either by
  *         taking a specific offer or by weighted random matching among at most K offers of its kind;
  *         a lease streams payment per second to the provider, 1 % of every settled payment going to

@@ -12,7 +12,7 @@ import {QuorumVerifier} from "../libraries/QuorumVerifier.sol";
 
 /**
  * @title ContributionRegistry
- * @notice Proof-of-Contribution (DESIGN §6): per-node measurements posted by the bookkeeper quorum, scored on chain.
+ * @notice Proof-of-Contribution (PROTOCOL §6): per-node measurements posted by the bookkeeper quorum, scored on chain.
  *
  * Each measurement (one node, one measurement window) adds
  *

@@ -17,7 +17,7 @@ import {TokenAllocation} from "../token/TokenAllocation.sol";
 
 /**
  * @title MiningPool
- * @notice Holds the Mining bucket (296 M HMS) and pays Proof-of-Traffic rewards (DESIGN §4).
+ * @notice Holds the Mining bucket (296 M HMS) and pays Proof-of-Traffic rewards (PROTOCOL §4).
  *
  * Emission: `E(p) = E0 >> floor(p / H)` per period of `periodLength` seconds from `genesis`. A period's emission is
  * released only when a report covering it lands; emission of periods never reported (and of empty periods) rolls
@@ -150,9 +150,9 @@ contract MiningPool is IHMSErrors, IMiningPool, AccessControl, EIP712, Reentranc
 
     /// @notice The Mining bucket (37 % of the supply); default basis of E0.
     uint256 public constant MINING_POOL = 296_000_000 ether;
-    /// @notice Default ledger period: 600 s (DESIGN §4).
+    /// @notice Default ledger period: 600 s (PROTOCOL §4).
     uint32 public constant DEFAULT_PERIOD_LENGTH = 600;
-    /// @notice Default halving interval H: 210,240 periods, 4 years of 600 s (DESIGN §4).
+    /// @notice Default halving interval H: 210,240 periods, 4 years of 600 s (PROTOCOL §4).
     uint32 public constant DEFAULT_HALVING_INTERVAL = 210_240;
     /// @notice Highest bookkeeper share governance may set: 30 % of a period's emission.
     uint16 public constant MAX_BOOKKEEPER_SHARE_BPS = 3_000;

@@ -7,7 +7,7 @@ import {IBookkeeperOversight, IBookkeeperAdmission} from "./IBookkeeperOversight
 
 /**
  * @title BookkeeperCouncil
- * @notice Committee oversight of bookkeepers (DESIGN §5.6, the PPoV patent), created by BookkeeperStaking at
+ * @notice Committee oversight of bookkeepers (PROTOCOL §5.6, the PPoV patent), created by BookkeeperStaking at
  *         deployment with a fixed initial member list. Members vote on motions; the vote that reaches a
  *         motion's threshold executes it:
  *

@@ -17,7 +17,7 @@ import {BookkeeperCouncil} from "./BookkeeperCouncil.sol";
 
 /**
  * @title BookkeeperStaking
- * @notice Bookkeepers (validators) of HMS Network (DESIGN §5): margin, delegation, vote-weighted election
+ * @notice Bookkeepers (validators) of HMS Network (PROTOCOL §5): margin, delegation, vote-weighted election
  *         of each epoch's PBFT committee, unbonding, slashing by equivocation evidence and by the council.
  *
  * - Margin `Vb ≥ minMargin`, delegated stake `Lb` (one share pool per bookkeeper: rewards and slashes

@@ -12,7 +12,7 @@ import {HMSTypes} from "../libraries/HMSTypes.sol";
 /**
  * @title NodeRegistry
  * @notice Who is who in HMS Network: resource nodes (storage / container), meta nodes, and the signing
- *         keys of bookkeepers (DESIGN §1, §5).
+ *         keys of bookkeepers (PROTOCOL §1, §5).
  *
  * A node id (bytes32, chosen by the operator, e.g. a hash of its libp2p peer id) is owned by the operator
  * address that registered it. Each node has a separate signing key (what its daemon signs receipts and

@@ -8,7 +8,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 /**
  * @title TokenAllocation
- * @notice Holds the whole HMS supply at genesis and releases it bucket by bucket (DESIGN §3):
+ * @notice Holds the whole HMS supply at genesis and releases it bucket by bucket (PROTOCOL §3):
  *
  * | bucket     | amount      | rule                                                              |
  * |------------|-------------|-------------------------------------------------------------------|

@@ -37,7 +37,7 @@ export interface MiningPoolParams {
 }
 
 /**
- * DESIGN §4 defaults: 600-s periods, H = 210,240, E0 = pool / 2H, 5 % to bookkeepers, 365-day claims, 1-h grace, 1-h
+ * PROTOCOL §4 defaults: 600-s periods, H = 210,240, E0 = pool / 2H, 5 % to bookkeepers, 365-day claims, 1-h grace, 1-h
  * signature window.
  */
 export const DEFAULT_MINING_POOL_PARAMS: MiningPoolParams = {
@@ -72,7 +72,7 @@ export interface ContributionParams {
 
 const WAD = 10n ** 18n;
 
-/** DESIGN §6 defaults: T = 201,600 blocks, batches of 64, tiers Lite 0.5 / Normal 1 / Super 2, 1 / −2 / 1 points. */
+/** PROTOCOL §6 defaults: T = 201,600 blocks, batches of 64, tiers Lite 0.5 / Normal 1 / Super 2, 1 / −2 / 1 points. */
 export const DEFAULT_CONTRIBUTION_PARAMS: ContributionParams = {
   halvingBlocks: 201_600n,
   maxBatchSize: 64,

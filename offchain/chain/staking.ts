@@ -38,7 +38,7 @@ export interface StakingParams {
 
 const DAY = 24n * 3600n;
 
-/** Local defaults (DESIGN §5 / issue 3): B_MIN 10,000 HMS, 30-day unbonding, 1-day epochs, n = 4, 10 % / 10 %. */
+/** Local defaults (PROTOCOL §5 / issue 3): B_MIN 10,000 HMS, 30-day unbonding, 1-day epochs, n = 4, 10 % / 10 %. */
 export const DEFAULT_STAKING_PARAMS: StakingParams = {
   minMargin: 10_000n * 10n ** 18n,
   unbondingPeriod: 30n * DAY,

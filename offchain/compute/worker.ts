@@ -1,5 +1,5 @@
 /**
- * The compute worker (`hms compute`, DESIGN §9, docs/COMPUTE.md): a Container node of the NodeRegistry that
+ * The compute worker (`hms compute`, PROTOCOL §9, docs/COMPUTE.md): a Container node of the NodeRegistry that
  * publishes a compute offer in ResourceMarket, follows the lease events of its node from a persisted cursor,
  * runs each lease's workload through a runtime (./runtime/), restarts it by its policy (backoff, crash-loop
  * cut-off), stops it when the lease ends or is closed, and meters it: one signed UsageReport per period.

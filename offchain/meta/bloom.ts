@@ -12,7 +12,7 @@
 import { BloomFilter, Hashing } from "bloom-filters";
 import type { Address } from "viem";
 
-/** Target false-positive rate (DESIGN §8: ≤ 1 % at < 10 bits per element). */
+/** Target false-positive rate (PROTOCOL §8: ≤ 1 % at < 10 bits per element). */
 export const DEFAULT_FALSE_POSITIVE_RATE = 0.01;
 /** Smallest capacity a filter is built for. */
 export const MIN_CAPACITY = 1024;

@@ -83,7 +83,7 @@ export const metaConfigSchema = z
       .strictObject({
         /** Workers' heartbeat period the master expects, ms. */
         heartbeatMs: z.number().int().positive().default(1_000),
-        /** A node silent this long is down (DESIGN §12: 3 missed heartbeats of 1 s). */
+        /** A node silent this long is down (PROTOCOL §12: 3 missed heartbeats of 1 s). */
         downAfterMs: z.number().int().positive().default(3_000),
         /** Period of the repair pass on the master, ms. */
         repairIntervalMs: z.number().int().positive().default(1_000),

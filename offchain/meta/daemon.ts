@@ -1,5 +1,5 @@
 /**
- * `hms meta`: one meta node (DESIGN §8, issue 13). This file only wires the services together: the LevelDB store
+ * `hms meta`: one meta node (PROTOCOL §8, issue 13). This file only wires the services together: the LevelDB store
  * (the index, the log, the receipts, the placements), the index (index/), the election and log replication over
  * HTTP to the peers (cluster.ts), the request handling (service.ts) and its HTTP API (server.ts), the node table
  * and the health loops (nodes.ts, health.ts) that run while this node is master.

@@ -1,5 +1,5 @@
 /**
- * The master's health services (DESIGN §8 "Health", issue 13 item 6), in the manner of Storj's satellite:
+ * The master's health services (PROTOCOL §8 "Health", issue 13 item 6), in the manner of Storj's satellite:
  *
  *  - **repair**: every `repairIntervalMs` it walks the index's slices; a slice with fewer than `copies` copies on
  *    online nodes gets new ones — a node picked by placement (not holding it, another region first) is ordered

@@ -1,7 +1,7 @@
 /**
  * The master's table of storage nodes (issue 13 item 6): who is registered (its NodeRegistry signing key), where
  * it is and how it is doing, from its signed heartbeats — and the figures the ContributionRegistry scores
- * (DESIGN §6): uptime, audits passed and failed, missed duty.
+ * (PROTOCOL §6): uptime, audits passed and failed, missed duty.
  *
  * A heartbeat is an EIP-712 `Heartbeat` in the `network` domain signed by the node's registered key; its `seq`
  * must rise (a replayed heartbeat is refused) and its `time` be within `downAfterMs` of the master's clock. A

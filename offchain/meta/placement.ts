@@ -1,5 +1,5 @@
 /**
- * Placement of slice copies on storage nodes (DESIGN §8): a pure function of the nodes' state, tunable weights
+ * Placement of slice copies on storage nodes (PROTOCOL §8): a pure function of the nodes' state, tunable weights
  * and a random source. Each copy goes to the eligible node with the highest score
  *
  *   score = w.capacity·capacity/maxCapacity + w.free·free/maxFree + w.uptime·min(1, uptime/uptimeHorizon)

@@ -1,5 +1,5 @@
 /**
- * Traffic receipts on the meta layer (DESIGN §11 steps 1–2, issue 13 item 7): admission on the master, the
+ * Traffic receipts on the meta layer (PROTOCOL §11 steps 1–2, issue 13 item 7): admission on the master, the
  * replicated record, the signed acknowledgement and the validators' feed.
  *
  *  - {@link admitReceipts} (pure): each receipt's EIP-712 `TrafficReceipt` signature in the `traffic` domain must

@@ -1,5 +1,5 @@
 /**
- * The workload scheduler of the meta layer (DESIGN §9, docs/COMPUTE.md "Scheduling"): a pure function that
+ * The workload scheduler of the meta layer (PROTOCOL §9, docs/COMPUTE.md "Scheduling"): a pure function that
  * places a workload on a node with the free resources, in the wanted region, next to the workloads it has
  * affinity with and away from those it has anti-affinity with, spread by a random factor; and the migration rule
  * that moves a workload off a node whose heartbeats stopped or on which it keeps failing — with an exponential

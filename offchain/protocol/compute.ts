@@ -1,5 +1,5 @@
 /**
- * The compute rules both sides share (DESIGN §9, docs/COMPUTE.md): what one compute unit of a ResourceMarket
+ * The compute rules both sides share (PROTOCOL §9, docs/COMPUTE.md): what one compute unit of a ResourceMarket
  * lease buys, the workload spec (zod) and its check against the lease, the canonical spec hash recorded on
  * chain (`recordTask`), the restart policy with backoff and crash-loop cut-off, and the metering maths that turn
  * runtime samples into signed per-period usage. The worker that runs a workload and the client that leases it

@@ -1,5 +1,5 @@
 /**
- * The Proof-of-Traffic period ledger (DESIGN §4, §11 steps 2–3), pure and deterministic so that every meta node
+ * The Proof-of-Traffic period ledger (PROTOCOL §4, §11 steps 2–3), pure and deterministic so that every meta node
  * and every validator computes the same report from the same receipts:
  *
  *   1. {@link matchReceipts}: pair the client's and the node's receipt of each task (both `TrafficReceipt`s, see

@@ -334,7 +334,7 @@ export function heartbeatMessage(h: SignedHeartbeat): HeartbeatMessage {
   };
 }
 
-/** One storage node's figures for the ContributionRegistry (DESIGN §6): uptime, audits, missed duty. */
+/** One storage node's figures for the ContributionRegistry (PROTOCOL §6): uptime, audits, missed duty. */
 export interface NodeMeasurement {
   nodeId: Hex;
   address: Address;

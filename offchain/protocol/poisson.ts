@@ -1,5 +1,5 @@
 /**
- * Proof-of-Contribution coefficients σ from demand (DESIGN §6): demand per unit time for each resource (CPU,
+ * Proof-of-Contribution coefficients σ from demand (PROTOCOL §6): demand per unit time for each resource (CPU,
  * memory, bandwidth, storage) is modelled as Poisson(λ_r); the maximum-likelihood estimate from samples
  * x_1..x_n is the sample mean λ̂_r = Σx / n. The coefficients are the estimates normalised to a mean of 1:
  *

@@ -1,5 +1,5 @@
 /**
- * Period proposals: the requests the validators order with PBFT (DESIGN §10–§11). Pure: no I/O.
+ * Period proposals: the requests the validators order with PBFT (PROTOCOL §10–§11). Pure: no I/O.
  *
  * ## Sequence numbers ↔ periods
  *

@@ -1,5 +1,5 @@
 /**
- * The traffic feed: what the meta layer hands the validators each period (DESIGN §11 steps 1–2) — the
+ * The traffic feed: what the meta layer hands the validators each period (PROTOCOL §11 steps 1–2) — the
  * client's and the node's signed `TrafficReceipt`s of every task, per period, as reported to the meta
  * layer. Matching the two sides, ranking and the carry-over are the validators' job (offchain/protocol/ledger.ts,
  * report.ts), so that every validator can recompute a proposal from the receipts it carries.

@@ -1,5 +1,5 @@
 /**
- * Period reports (DESIGN §4, §11 step 3): from a period's ledger to the EIP-712 `PeriodReport` that the committee
+ * Period reports (PROTOCOL §4, §11 step 3): from a period's ledger to the EIP-712 `PeriodReport` that the committee
  * signs, the full report document published to IPFS (its CID is the report's `dataCid`), the claims list with
  * Merkle proofs, and the next period's carried-over ledger.
  *

@@ -1,7 +1,7 @@
 /**
  * How a file becomes slices and a UnixFS DAG — the one layout rule that the storage client, the worker's IPFS
  * `add` and the gateway all use, so that a file's root CID is exactly the one Kubo prints for
- * `ipfs add --cid-version=1 --raw-leaves --chunker=size-<sliceSize>` (DESIGN §8, §12).
+ * `ipfs add --cid-version=1 --raw-leaves --chunker=size-<sliceSize>` (PROTOCOL §8, §12).
  *
  * The rule is the IPFS project's own importer (ipfs-unixfs-importer) with these options: fixed-size chunks of
  * `sliceSize` bytes (the last one shorter; an empty file is one empty chunk), every chunk a raw leaf (CIDv1,
@@ -21,7 +21,7 @@ import type { ImporterOptions } from "ipfs-unixfs-importer";
 import type { Hex } from "viem";
 import { HmsError } from "../core/errors";
 
-/** Default slice size: 1 MiB (DESIGN §12). */
+/** Default slice size: 1 MiB (PROTOCOL §12). */
 export const DEFAULT_SLICE_SIZE = 1 << 20;
 /** Largest slice: Kubo's chunker limit (2 MiB − 256 bytes of framing budget, boxo 2026Q1). */
 export const MAX_SLICE_SIZE = 2 * 1024 * 1024 - 256;

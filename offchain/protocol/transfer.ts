@@ -1,5 +1,5 @@
 /**
- * Traffic receipts of real transfers (DESIGN §4, §11 step 1): every transfer task — a slice (or DAG block)
+ * Traffic receipts of real transfers (PROTOCOL §4, §11 step 1): every transfer task — a slice (or DAG block)
  * written to one node, a slice read from one node — ends with both sides signing the EIP-712 `TrafficReceipt`
  * `(taskId, nodeId, client, bytesServed, period)` of what moved, each side independently, and handing it to
  * a {@link ReceiptSink} (the meta layer matches the two sides by task id).

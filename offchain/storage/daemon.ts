@@ -1,5 +1,5 @@
 /**
- * `hms storage`: one storage worker, a resource node of the NodeRegistry (DESIGN §8, issue 12). This file only
+ * `hms storage`: one storage worker, a resource node of the NodeRegistry (PROTOCOL §8, issue 12). This file only
  * turns the configuration into a {@link StorageWorker}: the node key, the EIP-712 domains (from the config or
  * the deployment file), MiningPool's period clock (from the config or read once from the chain), and the lease
  * gate. The services live in their own files (pipeline, serve, replicate, gc, ipfs/).

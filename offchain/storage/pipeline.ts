@@ -1,5 +1,5 @@
 /**
- * The upload pipeline, worker side (DESIGN §8; docs/STORAGE.md has the sequence diagram): `PUT
+ * The upload pipeline, worker side (PROTOCOL §8; docs/STORAGE.md has the sequence diagram): `PUT
  * /v1/slices/<cid>` with the rest of the chain in `x-hms-chain`.
  *
  * Cut-through: the request to the next node starts before the first byte is read and every chunk is hashed,

@@ -1,5 +1,5 @@
 /**
- * `hms validator`: one bookkeeper's daemon (DESIGN §10–§11). It
+ * `hms validator`: one bookkeeper's daemon (PROTOCOL §10–§11). It
  *
  *   1. loads its key, the deployment file and its state (LevelDB), checks the chain and its registration;
  *   2. follows the chain (time = the latest block's timestamp): each epoch it reads the elected committee and

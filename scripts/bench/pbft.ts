@@ -1,5 +1,5 @@
 /**
- * PBFT benchmark against the PPoV patent's measurements (DESIGN.md §10): replicas on this host,
+ * PBFT benchmark against the PPoV patent's measurements (PROTOCOL.md §10): replicas on this host,
  * n = 3…8, batches of K = 10,000 traffic records (236 bytes each) — round time from the batch's
  * submission to the primary until a quorum q of replicas has executed it, median and p95 over several
  * rounds, and records per second (sequential rounds, and with several batches in flight).
@@ -27,7 +27,7 @@ import { quorumSize, faultTolerance } from "../../offchain/consensus/pbft/quorum
 import type { PbftMessage, ReplicaAction } from "../../offchain/consensus/pbft/types";
 import { RECORD_BYTES, makeBatch, validateBatch } from "../../offchain/testing/pbft-batch";
 
-/** PPoV patent, 10,000 transactions per block, one 1 Gbps Xeon server (DESIGN.md §10). */
+/** PPoV patent, 10,000 transactions per block, one 1 Gbps Xeon server (PROTOCOL.md §10). */
 export const PPOV_ROUND_SECONDS: Record<number, number> = { 3: 0.132, 4: 0.15, 5: 0.163, 6: 0.189, 7: 0.217, 8: 0.252 };
 export const PPOV_TPS = { min: 223_706, max: 322_992 };
 
@@ -360,7 +360,7 @@ function writeReport(rows: Row[], loadBefore: number[], loadAfter: number[], sec
     "Round time = from the batch's submission to the primary until q replicas have executed it (q = ⌊2n/3⌋+1, which is 2f+1 at n = 3f+1); the primary digests and validates the batch inside the round.",
     `Every protocol message is signed (EIP-712, secp256k1) and verified; over HTTP every message also travels in a signed envelope, and replicas ${PERSIST ? "persist their state (LevelDB record + request payload files) before acting" : "do not persist (--no-persist)"}.`,
     "CPU s per round: user + system time of all replica processes (HTTP) or of the benchmark process (memory) per measured round. Load avg: the 1-minute load average when the row finished — it counts this benchmark's own replica processes as well as other jobs on the machine.",
-    "PPoV figures: the patent's measurements (10,000 tx per block, one 1 Gbps Xeon server), DESIGN.md §10.",
+    "PPoV figures: the patent's measurements (10,000 tx per block, one 1 Gbps Xeon server), PROTOCOL.md §10.",
     "",
     table(rows),
     "",

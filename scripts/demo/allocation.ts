@@ -8,7 +8,7 @@ const BUCKETS = ["IDO", "Technology", "Operation", "Foundation", "Mining"] as co
 const YEAR = 365n * 24n * 3600n;
 
 export async function allocationChapter(ctx: DemoContext): Promise<void> {
-  heading("Token allocation (DESIGN §3)");
+  heading("Token allocation (PROTOCOL §3)");
   const snapshot = await ctx.testClient.snapshot();
   try {
     const { TokenAllocation, HMSToken } = ctx.hms;

@@ -1,5 +1,5 @@
 /**
- * Demo chapter: the node registry and the bookkeepers (DESIGN §5). Four resource/meta nodes register; four
+ * Demo chapter: the node registry and the bookkeepers (PROTOCOL §5). Four resource/meta nodes register; four
  * bookkeepers (#5–#8) register their signing keys and margins; delegators (#9–#11) lend them stake and vote
  * with their remaining tokens; the next epoch's committee is elected and printed with Vb, Lb, St, weight
  * and leader order. The system is left with that committee of 4 for the following chapters.
@@ -34,7 +34,7 @@ const KIND = ["storage", "container", "meta"];
 const TIER = ["Lite", "Normal", "Super"];
 
 export async function bookkeepersChapter(ctx: DemoContext): Promise<void> {
-  heading("Bookkeepers: node registry, staking, delegation, votes, election (DESIGN §5)");
+  heading("Bookkeepers: node registry, staking, delegation, votes, election (PROTOCOL §5)");
   const wait = async (hash: Hash) => {
     const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`transaction ${hash} failed`);

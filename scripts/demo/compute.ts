@@ -1,5 +1,5 @@
 /**
- * Demo chapter: compute (DESIGN §9, docs/COMPUTE.md). Operator #13 registers a Container node and runs a compute
+ * Demo chapter: compute (PROTOCOL §9, docs/COMPUTE.md). Operator #13 registers a Container node and runs a compute
  * worker in-process — OCI containers through Podman when `podman` is installed, otherwise the embedded runtime
  * (saying so); user #17 leases a small workload with a permit-funded escrow, the workload runs, its output, its
  * signed usage and its cost with the 1 % fee are printed, and closing the lease refunds the rest.
@@ -65,7 +65,7 @@ async function podmanRuntime(nodeId: string): Promise<{ runtime: WorkloadRuntime
 }
 
 export async function computeChapter(ctx: DemoContext): Promise<void> {
-  heading("Compute: a leased workload run, metered, signed and paid (DESIGN §9)");
+  heading("Compute: a leased workload run, metered, signed and paid (PROTOCOL §9)");
   const wait = async (hash: Hash) => {
     const r = await ctx.publicClient.waitForTransactionReceipt({ hash });
     if (r.status !== "success") throw new Error(`transaction ${hash} failed`);

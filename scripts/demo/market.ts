@@ -1,5 +1,5 @@
 /**
- * Demo chapter: the resource market (DESIGN §7). Node 0 (storage, operator #12, registered by the bookkeepers
+ * Demo chapter: the resource market (PROTOCOL §7). Node 0 (storage, operator #12, registered by the bookkeepers
  * chapter — or here if that chapter did not run) offers storage; user #16 orders 100 GiB for a week with HMS escrow
  * through an EIP-2612 permit signed in TypeScript, and takes the offer; the provider records the task; two days
  * later it withdraws (payout to the node, exactly 1 % to the treasury); a day later the user closes early and gets
@@ -33,7 +33,7 @@ const OPERATOR = 12;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
 export async function marketChapter(ctx: DemoContext): Promise<void> {
-  heading("Resource market: offer, order with escrow, lease paid per second, 1 % fee (DESIGN §7)");
+  heading("Resource market: offer, order with escrow, lease paid per second, 1 % fee (PROTOCOL §7)");
   const wait = async (hash: Hash) => {
     const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`transaction ${hash} failed`);

@@ -1,5 +1,5 @@
 /**
- * Demo chapter: Proof-of-Traffic rewards (DESIGN §4, §11). Clients and nodes sign traffic receipts; the meta
+ * Demo chapter: Proof-of-Traffic rewards (PROTOCOL §4, §11). Clients and nodes sign traffic receipts; the meta
  * layer matches them into the period ledger; the report (top nodes, Merkle root, carry-over, CID of the full JSON)
  * is built with offchain/meta/report.ts; the four demo bookkeepers elected in the previous chapter sign it with
  * EIP-712 in TypeScript; it is posted; three nodes claim, and each payout is printed beside the formula; finally
@@ -21,7 +21,7 @@ const SERVED = [[60n, 40n], [250n], [400n, 200n, 50n]];
 const clientKey = (i: number) => privateKeyToAccount(keccak256(toHex(`hms-demo/client/${i}`)));
 
 export async function rewardsChapter(ctx: DemoContext): Promise<void> {
-  heading("Proof-of-Traffic rewards: receipts, period report signed by the committee, claims (DESIGN §4)");
+  heading("Proof-of-Traffic rewards: receipts, period report signed by the committee, claims (PROTOCOL §4)");
   const wait = async (hash: Hash) => {
     const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`transaction ${hash} failed`);

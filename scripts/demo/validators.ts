@@ -1,5 +1,5 @@
 /**
- * Demo chapter: the bookkeepers' validator daemons (DESIGN §10–§11). The in-process chain is served over
+ * Demo chapter: the bookkeepers' validator daemons (PROTOCOL §10–§11). The in-process chain is served over
  * JSON-RPC on 127.0.0.1; the traffic source (`hms traffic-source`, receipts of demo nodes 0–2 signed with their
  * registered keys) and the four demo bookkeepers' daemons (`hms validator`, keys `demoBookkeeperPrivateKey(i)`)
  * run as child processes. A new epoch starts without an election: the daemons elect it themselves and start the
@@ -37,7 +37,7 @@ const PERIODS = 2;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
 export async function validatorsChapter(ctx: DemoContext): Promise<void> {
-  heading("Validators: PBFT-agreed period reports posted with a > 2/3 quorum (DESIGN §10–§11)");
+  heading("Validators: PBFT-agreed period reports posted with a > 2/3 quorum (PROTOCOL §10–§11)");
   const { MiningPool, BookkeeperStaking, HMSToken, NodeRegistry } = ctx.hms;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-demo-validators-"));
   const chain = await serveChain(ctx.hre);

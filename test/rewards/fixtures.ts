@@ -27,7 +27,7 @@ export const HALVING = 210_240n;
 export const DAY = 24n * 3600n;
 export const EPOCH_LENGTH = DAY;
 
-/** MiningPool.Params defaults (DESIGN §4). */
+/** MiningPool.Params defaults (PROTOCOL §4). */
 export const POOL_PARAMS = {
   genesis: 0n,
   periodLength: Number(PERIOD),

@@ -1,6 +1,6 @@
 /**
  * `terminateDeadLease`: the network (the holder of ResourceMarket's ORACLE_ROLE, i.e. the bookkeepers' relayer)
- * ends the lease of a workload found dead (DESIGN §7 "termination on oracle-reported failure"). The failure time
+ * ends the lease of a workload found dead (PROTOCOL §7 "termination on oracle-reported failure"). The failure time
  * is the lease start plus the time the node's signed usage reports cover (`provenSeconds`), clamped to what the market accepts (between the
  * settled point and now): the node is paid for the time it proved it ran, the user refunded the rest. The report
  * hash binds the termination to those reports.

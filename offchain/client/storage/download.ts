@@ -1,5 +1,5 @@
 /**
- * `download(network, cid, params)`: a verified read of a stored file, or of a byte range of it (DESIGN §8,
+ * `download(network, cid, params)`: a verified read of a stored file, or of a byte range of it (PROTOCOL §8,
  * issue 12 item 3). `network.locate()` gives the slices and their replicas; only the slices the range needs
  * are fetched, up to `concurrency` at once, and delivered in order as a `ReadableStream` (also an async
  * iterable) — never the whole file in memory: about `concurrency × sliceSize` bytes are held.

@@ -1,5 +1,5 @@
 /**
- * Which replica to read a slice from (DESIGN §8; anti-cheating condition 3 of §4): the nearest by a latency
+ * Which replica to read a slice from (PROTOCOL §8; anti-cheating condition 3 of §4): the nearest by a latency
  * estimate, and uniformly at random among the replicas that are about as near — so a node cannot attract the
  * reads of its own files, and load spreads over equals. The estimate is an exponentially weighted moving
  * average of each node's time per byte, learnt from the client's own transfers; a node never measured counts

@@ -1,6 +1,6 @@
 /**
  * `upload(network, source, params)`: store a file in the network with `copies` copies of every slice and DAG
- * block, then record it in the index (DESIGN §8, issue 12 item 2). The file's root CID is Kubo's for
+ * block, then record it in the index (PROTOCOL §8, issue 12 item 2). The file's root CID is Kubo's for
  * `ipfs add --cid-version=1 --raw-leaves --chunker=size-<sliceSize>`: the DAG is built by ipfs-unixfs-importer
  * with the layout of protocol/slicing.ts; this function only hooks the importer's leaf and block writes.
  *

@@ -1,5 +1,5 @@
 /**
- * The PoA master election as a pure state machine (DESIGN §8, issue 13 item 4): inputs in (`start`, `receive`,
+ * The PoA master election as a pure state machine (PROTOCOL §8, issue 13 item 4): inputs in (`start`, `receive`,
  * `tick`, each with the current time), actions out (persist, send, broadcast, role); no clock, socket or
  * randomness inside — the host injects `random` and owns time, as consensus/pbft/replica.ts does.
  *

@@ -1,9 +1,9 @@
 /**
- * Types of the PoA master election (DESIGN §8, issue 13 item 4). Types only.
+ * Types of the PoA master election (PROTOCOL §8, issue 13 item 4). Types only.
  */
 import type { Address } from "viem";
 
-/** DESIGN's Voting state is called `looking` here (ZooKeeper's name). */
+/** PROTOCOL's Voting state is called `looking` here (ZooKeeper's name). */
 export type ElectionRole = "looking" | "following" | "observing" | "leading";
 
 /** A log position: (term of the last entry, index of the last entry). Votes and acks compare it first. */

@@ -1,6 +1,6 @@
 /**
  * The deterministic traffic source: a seeded generator of signed client/node `TrafficReceipt` pairs for a
- * configured set of nodes, standing in for the meta layer (DESIGN §11 steps 1–2) until it exists.
+ * configured set of nodes, standing in for the meta layer (PROTOCOL §11 steps 1–2) until it exists.
  *
  * For a given (seed, nodes, clients, parameters) every period's receipts are a pure function of the period:
  * every validator that asks gets byte-identical receipts (signatures are RFC 6979 deterministic), so honest
