@@ -279,7 +279,9 @@ export class EmbeddedRuntime implements WorkloadRuntime {
       for (const pid of groupMembers(rec!.pid)) rss += readProcStat(pid)?.rss ?? 0;
       const disk = limit.diskBytes > 0 ? dirBytes(path.join(this.dir(id), "work")) : 0;
       if (rss > limit.memoryBytes || (limit.diskBytes > 0 && disk > limit.diskBytes)) {
-        fs.writeFileSync(path.join(this.dir(id), "oom"), JSON.stringify({ rss, disk }));
+        // The workload's directory may be gone already (removed meanwhile): never write the mark elsewhere.
+        if (fs.existsSync(this.dir(id)))
+          fs.writeFileSync(path.join(this.dir(id), "oom"), JSON.stringify({ rss, disk }));
         this.signal(rec!, "SIGKILL");
       }
     }
