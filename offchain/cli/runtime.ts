@@ -265,6 +265,20 @@ export function parseAddress(text: string, what = "address"): Address {
 }
 
 /** Parses a 32-byte id (node id). */
+/**
+ * The address a read-only command is about: its `[address]` argument, else the `--account` / `$HMS_ACCOUNT` key's
+ * address from the keystore (or that text itself when it is an address); undefined when neither is given.
+ */
+export function namedAddress(
+  ctx: { io: CliIo; opts: ChainOptions & { keystore?: string } },
+  addressText: string | undefined,
+): Address | undefined {
+  if (addressText !== undefined) return parseAddress(addressText);
+  const name = ctx.opts.account ?? ctx.io.env.HMS_ACCOUNT;
+  if (name === undefined) return undefined;
+  return parseAddress(findKey(keystoreDir(ctx.opts.keystore, ctx.io.env), name)?.address ?? name, "account");
+}
+
 export function parseBytes32(text: string, what = "id"): Hex {
   if (!isHex(text) || text.length !== 66)
     throw new HmsError("CLI_BAD_VALUE", `${what} ${JSON.stringify(text)} is not 0x + 64 hex digits`, { value: text });

@@ -1,8 +1,7 @@
 /** `hms balance [address]`: HMS and gas balance, voting power and vote delegatee (default: the signing account). */
 import type { Command } from "commander";
-import { action, emit, hms, parseAddress, signingAccount, withChainOptions } from "../runtime";
+import { action, emit, hms, namedAddress, signingAccount, withChainOptions } from "../runtime";
 import { formatEther } from "viem";
-import { findKey, keystoreDir } from "../keystore";
 
 /** Registers `hms balance` on `program`. */
 export function registerBalanceCommand(program: Command): Command {
@@ -14,13 +13,7 @@ export function registerBalanceCommand(program: Command): Command {
       .option("--keystore <dir>", "keystore directory"),
   ).action(
     action(async (ctx, address?: string) => {
-      const name = ctx.opts.account ?? ctx.io.env.HMS_ACCOUNT;
-      const who =
-        address !== undefined
-          ? parseAddress(address)
-          : name !== undefined
-            ? parseAddress(findKey(keystoreDir(ctx.opts.keystore, ctx.io.env), name)?.address ?? name, "account")
-            : (await signingAccount(ctx.io, ctx.opts)).address;
+      const who = namedAddress(ctx, address) ?? (await signingAccount(ctx.io, ctx.opts)).address;
       const b = await ctx.reader().getTokenBalance({ address: who });
       emit(
         ctx,

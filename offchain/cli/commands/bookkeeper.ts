@@ -1,14 +1,13 @@
 /** `hms bookkeeper register|stake|unbond|withdraw|show`: a bookkeeper's margin, key and unbonding locks. */
 import type { Command } from "commander";
 import { BookkeeperStatus, enumName } from "../../client";
-import { findKey, keystoreDir } from "../keystore";
 import {
   action,
   confirm,
   daemonKey,
   emit,
   hms,
-  parseAddress,
+  namedAddress,
   parseAmount,
   parseInteger,
   signingAccount,
@@ -94,13 +93,7 @@ export function registerBookkeeperCommand(program: Command): Command {
       .option("--keystore <dir>", "keystore directory"),
   ).action(
     action(async (ctx, addressText?: string) => {
-      const name = ctx.opts.account ?? ctx.io.env.HMS_ACCOUNT;
-      const address =
-        addressText !== undefined
-          ? parseAddress(addressText)
-          : name !== undefined
-            ? parseAddress(findKey(keystoreDir(ctx.opts.keystore, ctx.io.env), name)?.address ?? name, "account")
-            : (await signingAccount(ctx.io, ctx.opts)).address;
+      const address = namedAddress(ctx, addressText) ?? (await signingAccount(ctx.io, ctx.opts)).address;
       const b = await ctx.reader().getBookkeeper({ address });
       emit(ctx, b, () =>
         [

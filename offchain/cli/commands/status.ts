@@ -2,8 +2,7 @@
 import type { Command } from "commander";
 import { formatEther } from "viem";
 import { BookkeeperStatus, enumName } from "../../client";
-import { findKey, keystoreDir } from "../keystore";
-import { action, emit, hms, parseAddress, withChainOptions } from "../runtime";
+import { action, emit, hms, namedAddress, withChainOptions } from "../runtime";
 
 /** Registers `hms status` on `program`. */
 export function registerStatusCommand(program: Command): Command {
@@ -15,13 +14,7 @@ export function registerStatusCommand(program: Command): Command {
       .option("--keystore <dir>", "keystore directory"),
   ).action(
     action(async (ctx, addressText?: string) => {
-      const name = ctx.opts.account ?? ctx.io.env.HMS_ACCOUNT;
-      const address =
-        addressText !== undefined
-          ? parseAddress(addressText)
-          : name !== undefined
-            ? parseAddress(findKey(keystoreDir(ctx.opts.keystore, ctx.io.env), name)?.address ?? name, "account")
-            : undefined;
+      const address = namedAddress(ctx, addressText);
       const s = await ctx.reader().getStatus({ address });
       emit(ctx, s, () => {
         const lines = [
