@@ -17,11 +17,15 @@ import { cliSystem, json } from "./helpers";
 describe("hms init (in-process)", function () {
   it("creates keys, funds, registers and elects, and writes configs the daemons accept", async () => {
     const sys = await loadFixture(cliSystem);
+    // The fixture's HOME (and so its keystore) is shared with the other CLI tests, which import and create keys
+    // of their own; init gets a home of its own so that the keystore holds exactly what init created.
+    const home = fs.mkdtempSync(path.join(sys.dir, "home-"));
+    const hms = (argv: string[]) => sys.hms(argv, { HOME: home });
     const pw = path.join(sys.dir, "pw");
     fs.writeFileSync(pw, "local devnet\n");
     const dir = path.join(sys.dir, "net");
     const args = ["init", "--dir", dir, "--password-file", pw, "--light-kdf", "--yes", "--json"];
-    const run = await sys.hms(args);
+    const run = await hms(args);
     expect(run.exitCode, run.stderr).to.equal(0);
     const s = json<InitSummary>(run);
     expect(s.bookkeepers).to.have.length(4);
@@ -34,14 +38,14 @@ describe("hms init (in-process)", function () {
       expect(run.stdout + run.stderr).to.not.contain(key.slice(2));
       expect((fs.statSync(b.keyFile).mode & 0o777).toString(8)).to.equal("600");
     }
-    const keys = json<{ keys: { name: string; address: string }[] }>(await sys.hms(["keys", "list", "--json"]));
+    const keys = json<{ keys: { name: string; address: string }[] }>(await hms(["keys", "list", "--json"]));
     expect(keys.keys.map((k) => k.address).sort()).to.deep.equal(
       [...s.bookkeepers.map((b) => b.account), ...s.nodes.map((x) => x.operator)].sort(),
     );
 
     // The committee is elected with the signing keys the validator configs use.
     const status = json<{ committee: { bookkeepers: string[]; signingKeys: string[] } }>(
-      await sys.hms(["status", "--json"]),
+      await hms(["status", "--json"]),
     );
     expect([...status.committee.bookkeepers].sort()).to.deep.equal(s.bookkeepers.map((b) => b.account).sort());
     for (const b of s.bookkeepers) {
@@ -53,19 +57,19 @@ describe("hms init (in-process)", function () {
     for (const node of s.nodes.filter((x) => x.kind === "storage")) {
       const cfg = loadStorageConfig(node.config, {});
       expect(cfg.nodeId).to.equal(node.nodeId);
-      const shown = json<{ signingKey: string; kind: number }>(await sys.hms(["node", "show", node.nodeId, "--json"]));
+      const shown = json<{ signingKey: string; kind: number }>(await hms(["node", "show", node.nodeId, "--json"]));
       expect(shown.signingKey).to.equal(node.signingKey);
       expect(shown.kind).to.equal(0);
     }
     const meta = parse(fs.readFileSync(path.join(dir, "meta.yaml"), "utf8"));
     expect(meta.nodeId).to.equal(s.nodes[3].nodeId);
     const bk = json<{ margin: string; status: number }>(
-      await sys.hms(["bookkeeper", "show", s.bookkeepers[0].account, "--json"]),
+      await hms(["bookkeeper", "show", s.bookkeepers[0].account, "--json"]),
     );
     expect([bk.status, bk.margin]).to.deep.equal([1, (20_000n * 10n ** 18n).toString()]);
 
     // Once is enough: a second run is refused (exit 2, CLI_INIT).
-    const again = await sys.hms(args);
+    const again = await hms(args);
     expect(again.exitCode).to.equal(EXIT_CODES.config);
     expect(again.stdout).to.contain("CLI_INIT");
   });
