@@ -1,9 +1,10 @@
 import type { HardhatUserConfig } from "hardhat/config";
 import { subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST_GET_TEST_FILES } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 import "@nomicfoundation/hardhat-viem";
 import "./tools/abis";
+import { orderTestFiles } from "./tools/test-order";
 
 /**
  * Offline compiler: Hardhat normally downloads solc. These machines have no internet, so the
@@ -23,6 +24,11 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     longVersion: require("solc").version(),
   };
 });
+
+/** The longest test files first, so that the parallel workers finish together (tools/test-order.ts). */
+subtask(TASK_TEST_GET_TEST_FILES, async (args, hre, runSuper) =>
+  orderTestFiles((await runSuper(args)) as string[], hre.config.paths.root),
+);
 
 const MARKET_COMPILER = {
   version: SOLC_VERSION,
@@ -70,6 +76,10 @@ const config: HardhatUserConfig = {
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   mocha: {
     timeout: 120_000,
+    // Test files run in parallel worker processes (each with its own in-process Hardhat chain), two by default
+    // on this 2-core machine; HMS_TEST_JOBS changes the count, HMS_TEST_JOBS=1 runs them one after another.
+    parallel: Number(process.env.HMS_TEST_JOBS ?? 2) > 1,
+    jobs: Number(process.env.HMS_TEST_JOBS ?? 2),
   },
 };
 

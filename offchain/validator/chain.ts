@@ -58,8 +58,11 @@ export interface EpochInfo {
   epochStart: bigint;
   /** Signatures needed on chain. */
   quorum: number;
-  /** Whether the epoch right before had a committee (it may still submit during the election grace). */
-  previousCommittee: boolean;
+  /**
+   * The epoch of the committee that served before this one was elected (`committeeInfo.previousElected`, across
+   * skipped epochs), null when there was none: it may still submit during the election grace.
+   */
+  previousElected: bigint | null;
 }
 
 /** Transaction outcome. */
@@ -219,13 +222,10 @@ export class ValidatorChain {
     const cached = this.epochs.get(epoch.toString());
     if (cached) return cached;
     const staking = this.hms.BookkeeperStaking;
-    const [info, start, [, size, quorum], previous] = await Promise.all([
+    const [info, start, [, size, quorum]] = await Promise.all([
       this.read("committeeInfo", () => staking.read.committeeInfo([epoch])),
       this.read("epochStart", () => staking.read.epochStart([epoch])),
       this.read("committeeCommitment", () => staking.read.committeeCommitment([epoch])),
-      epoch > 0n
-        ? this.read("committeeCommitment", () => staking.read.committeeCommitment([epoch - 1n]))
-        : Promise.resolve([undefined, 0n, 0n] as const),
     ]);
     if (size === 0n)
       throw new ValidatorError("VALIDATOR_UNREGISTERED", `no committee elected for epoch ${epoch}`, { value: epoch });
@@ -261,7 +261,7 @@ export class ValidatorChain {
       electedAt: info[0],
       epochStart: start,
       quorum: Number(quorum),
-      previousCommittee: previous[1] > 0n,
+      previousElected: info[3] ? info[2] : null,
     };
     this.epochs.set(epoch.toString(), result);
     return result;

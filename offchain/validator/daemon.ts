@@ -26,7 +26,7 @@ import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
 import { MerkleTree, ZERO_HASH, rewardLeaf } from "../protocol/merkle";
-import { quorumArgs, type KeySignature } from "../protocol/quorum";
+import { graceEnd, quorumArgs, type KeySignature } from "../protocol/quorum";
 import { KeyRing, domainOf, fastTypedDigest, signDigestSync, type PeriodReportMessage } from "../core/signing";
 import { Store } from "../core/store";
 import { HttpTransport } from "../core/transport";
@@ -865,9 +865,18 @@ export class Validator {
    * same base only the first lands); waiting spares the committee a report that would lose that race.
    */
   private graceBlocks(info: EpochInfo, base: bigint, prevPeriod: bigint | null): boolean {
-    if (!info.previousCommittee) return false;
     if (prevPeriod !== null && prevPeriod >= base - 1n) return false;
-    return this.chainTime < info.epochStart + this.electionGrace;
+    // QuorumVerifier.checkEpoch's rule, from the one file that mirrors it (protocol/quorum.ts).
+    const end = graceEnd(
+      {
+        lastElected: info.epoch,
+        electedAt: info.electedAt,
+        lastEpochStart: info.epochStart,
+        previousElected: info.previousElected,
+      },
+      this.electionGrace,
+    );
+    return end !== null && this.chainTime < end;
   }
 
   // ------------------------------------------------------------------------------------------ executing
