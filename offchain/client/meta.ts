@@ -450,6 +450,46 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     };
   }
 
+  /**
+   * The chain, contracts and period clock this network's signatures bind to (what an upload grant, an index write
+   * and a traffic receipt are signed for), as any meta node reports it in `GET /v1/status`.
+   */
+  async networkParams(): Promise<{
+    chainId: number;
+    nodeRegistry: Address;
+    miningPool: Address;
+    clock: { genesis: bigint; periodLength: bigint };
+  }> {
+    const reply = await this.read(META_PATHS.status, {}, 0n);
+    const n = reply.body.network as
+      | {
+          chainId?: unknown;
+          nodeRegistry?: unknown;
+          miningPool?: unknown;
+          period?: { genesis?: unknown; length?: unknown };
+        }
+      | undefined;
+    const address = (v: unknown) => typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v);
+    const decimal = (v: unknown) => typeof v === "string" && /^\d{1,20}$/.test(v);
+    if (
+      n === undefined ||
+      typeof n.chainId !== "number" ||
+      !address(n.nodeRegistry) ||
+      !address(n.miningPool) ||
+      !decimal(n.period?.genesis) ||
+      !decimal(n.period?.length)
+    )
+      throw new TransportError("TRANSPORT_BAD_REPLY", reply.status, `${reply.url} reports no network parameters`, {
+        value: n,
+      });
+    return {
+      chainId: n.chainId,
+      nodeRegistry: n.nodeRegistry as Address,
+      miningPool: n.miningPool as Address,
+      clock: { genesis: BigInt(n.period!.genesis as string), periodLength: BigInt(n.period!.length as string) },
+    };
+  }
+
   /** Per-node uptime, audits and missed duty, from the master. */
   async measurements(): Promise<NodeMeasurement[]> {
     const reply = await this.write(META_PATHS.measurements, {});
