@@ -143,8 +143,7 @@ export class ProgressReporter {
     this.samples.push({ t: at, bytes: done });
     const { mode } = this.options;
     if (mode === "silent") return;
-    const interval =
-      mode === "tty" ? (this.options.ttyIntervalMs ?? 100) : (this.options.plainIntervalMs ?? 2_000);
+    const interval = mode === "tty" ? (this.options.ttyIntervalMs ?? 100) : (this.options.plainIntervalMs ?? 2_000);
     if (at - this.lastWrite < interval) return;
     this.lastWrite = at;
     if (mode === "tty") {

@@ -52,7 +52,10 @@ async function runGet(io: CliIo, opts: GetOptions, what: string): Promise<void> 
           out = fs.createWriteStream(part, { flags: "w" });
           await new Promise<void>((resolve, reject) => out!.once("open", () => resolve()).once("error", reject));
         } catch (err) {
-          throw new HmsError("CLI_FILE", `cannot write ${part}: ${(err as Error).message}`, { value: part, cause: err });
+          throw new HmsError("CLI_FILE", `cannot write ${part}: ${(err as Error).message}`, {
+            value: part,
+            cause: err,
+          });
         }
       }
       for await (const chunk of read) {

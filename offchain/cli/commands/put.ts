@@ -35,10 +35,14 @@ function statOf(file: string): fs.Stats {
   try {
     return fs.statSync(file);
   } catch (err) {
-    throw new HmsError("CLI_FILE", `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      value: file,
-      cause: err,
-    });
+    throw new HmsError(
+      "CLI_FILE",
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        value: file,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -112,7 +116,9 @@ async function runPut(io: CliIo, opts: PutOptions, source: string): Promise<void
       throw err;
     }
     const seconds = (Date.now() - started) / 1000;
-    progress.finish(`${doneLine(label, total, Date.now() - started)}${single ? ` → ${files[0].path}` : ` → ${plan.root}`}`);
+    progress.finish(
+      `${doneLine(label, total, Date.now() - started)}${single ? ` → ${files[0].path}` : ` → ${plan.root}`}`,
+    );
     if (opts.json) {
       const out = (f: (typeof files)[number]) => ({
         path: f.path,

@@ -117,9 +117,7 @@ export async function putFile(client: StorageClient, parameters: PutFileParamete
       concurrency: parameters.concurrency,
       receipts: client.meta,
       signal: parameters.signal,
-      onProgress: parameters.onProgress
-        ? (p) => parameters.onProgress!({ bytes: p.bytes, total: p.total })
-        : undefined,
+      onProgress: parameters.onProgress ? (p) => parameters.onProgress!({ bytes: p.bytes, total: p.total }) : undefined,
     });
     return {
       rootCid: result.rootCid,

@@ -33,8 +33,7 @@ export interface StoredDirectory {
 }
 
 /** What `statFile` returns. */
-export type StorageStat =
-  { kind: "file"; file: StoredFile } | { kind: "dir"; dir: StoredDirectory; children: number };
+export type StorageStat = { kind: "file"; file: StoredFile } | { kind: "dir"; dir: StoredDirectory; children: number };
 
 function big(v: unknown, what: string): bigint {
   if (typeof v === "bigint") return v;
