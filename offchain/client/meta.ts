@@ -451,6 +451,26 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
   }
 
   /**
+   * Read-your-writes across clients (a CLI run after another): raises this client's read floor to the master's
+   * commit index, so that a later read on any node sees every write acknowledged before this call. Asks any
+   * reachable node (retrying for up to `retryMs`), then the master it names; returns the floor.
+   */
+  async catchUp(): Promise<bigint> {
+    const reply = await this.read(META_PATHS.status, {}, 0n);
+    let commit = typeof reply.body.commitIndex === "string" ? BigInt(reply.body.commitIndex) : 0n;
+    const leader = typeof reply.body.leader === "string" ? reply.body.leader.replace(/\/+$/, "") : undefined;
+    if (reply.body.role !== "leader" && leader !== undefined && leader !== reply.url) {
+      const master = await this.once(leader, "GET", META_PATHS.status).catch(() => undefined);
+      if (master !== undefined && typeof master.body.commitIndex === "string") {
+        const c = BigInt(master.body.commitIndex);
+        if (c > commit) commit = c;
+      }
+    }
+    if (commit > this.seen) this.seen = commit;
+    return this.seen;
+  }
+
+  /**
    * The chain, contracts and period clock this network's signatures bind to (what an upload grant, an index write
    * and a traffic receipt are signed for), as any meta node reports it in `GET /v1/status`.
    */

@@ -316,7 +316,7 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
       { argv: ["get", "not-a-cid"], code: "CLI_BAD_VALUE", exit: EXIT_CODES.invalidInput },
       {
         // A valid CID that no file has.
-        argv: ["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"],
+        argv: ["get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "-o", path.join(dir, "x")],
         code: "META_NOT_FOUND",
         exit: EXIT_CODES.notFound,
       },

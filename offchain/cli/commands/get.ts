@@ -26,11 +26,11 @@ interface GetOptions extends StorageUserOptions {
 }
 
 async function runGet(io: CliIo, opts: GetOptions, what: string): Promise<void> {
-  if (opts.json && opts.output === undefined)
-    throw new HmsError("CLI_USAGE", "--json prints a summary: give -o <file> for the bytes", { value: "--json" });
+  const cid = isIndexPath(what) ? undefined : await parseCidArg(what);
   const offset = opts.offset === undefined ? undefined : parseInteger(opts.offset, "--offset");
   const length = opts.length === undefined ? undefined : parseInteger(opts.length, "--length");
-  const cid = isIndexPath(what) ? undefined : await parseCidArg(what);
+  if (opts.json && opts.output === undefined)
+    throw new HmsError("CLI_USAGE", "--json prints a summary: give -o <file> for the bytes", { value: "--json" });
   if (opts.output !== undefined) {
     const dir = fs.existsSync(opts.output) && fs.statSync(opts.output).isDirectory();
     if (dir) throw new HmsError("CLI_FILE", `${opts.output} is a directory`, { value: opts.output });

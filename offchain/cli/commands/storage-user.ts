@@ -86,12 +86,20 @@ export async function storageClient(
     import("../../client/storage/actions/client"),
     import("../../client/decorators/storage"),
   ]);
-  return createStorageClient({
+  const client = createStorageClient({
     metaUrls: urls,
     owner,
     metaRetryMs: retryMs,
     metaTimeoutMs: retryMs === undefined ? undefined : Math.max(250, Math.min(5_000, retryMs)),
   }).extend(hmsStorageActions);
+  // Each run is a new client: without this a read could miss the write of the run just before it.
+  try {
+    await client.meta.catchUp();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
 }
 
 /** Whose namespace a read is about: `--owner`, else the client's owner (CLI_NO_KEY without either). */
