@@ -52,7 +52,7 @@ export function metaUrls(io: CliIo, opts: StorageUserOptions): string[] {
       value: raw,
     });
   for (const u of urls) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = ["http:", "https:"].includes(new URL(u).protocol);
     } catch {

@@ -15,7 +15,7 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { randomBytes } from "node:crypto";
 import { HmsError } from "../../../core/errors";
 import { domainOf } from "../../../core/signing";
-import { parsePath } from "../../../meta/index/paths";
+import { parsePath } from "../../../protocol/index-paths";
 import { indexWriteMessage, type IndexWriteOp, type WriteAuthorization } from "../../../protocol/index-write";
 import { HmsSdkError } from "../../errors";
 import { MetaClient } from "../../meta";

@@ -2,7 +2,7 @@
  * `moveFile`: renames a file or a directory (with everything below) in the owner's namespace (`IndexWrite` "mv");
  * a trailing slash on `target` moves into that directory. No bytes move: only the index changes.
  */
-import { parsePath } from "../../../meta/index/paths";
+import { parsePath } from "../../../protocol/index-paths";
 import { authorize, requireOwner, type IndexPosition, type StorageClient } from "./client";
 
 export interface MoveFileParameters {

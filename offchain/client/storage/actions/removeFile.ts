@@ -4,7 +4,7 @@
  * storage nodes' GC later.
  */
 import type { Address } from "viem";
-import { parsePath } from "../../../meta/index/paths";
+import { parsePath } from "../../../protocol/index-paths";
 import { authorize, requireOwner, type IndexPosition, type StorageClient } from "./client";
 
 export interface RemoveFileParameters {
