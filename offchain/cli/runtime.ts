@@ -50,6 +50,8 @@ export function processIo(): CliIo {
     stderr: (t) => process.stderr.write(t),
     stdoutBytes: (chunk) =>
       new Promise<void>((resolve, reject) => {
+        // A closed pipe (EPIPE) fails the write; without a listener it would also crash the process.
+        if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", () => undefined);
         process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
       }),
     stderrTty: Boolean(process.stderr.isTTY),

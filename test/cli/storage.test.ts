@@ -174,6 +174,27 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
     expect(child.stdout.length).to.equal(big.length);
     expect(child.stdout.equals(big)).to.equal(true);
 
+    // A reader that goes away after the first bytes (`hms get … | head -c 1`): a clean stop, not a crash.
+    const early = await new Promise<{ code: number; stderr: string; first: number }>((resolve, reject) => {
+      const c = spawn(process.execPath, [HMS_BIN, "get", bigCid], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      let first = 0;
+      c.stdout.once("data", (d: Buffer) => {
+        first = d.length;
+        c.stdout.destroy();
+      });
+      c.stderr.on("data", (d: Buffer) => (stderr += d));
+      c.on("error", reject);
+      c.on("close", (code) => resolve({ code: code ?? -1, stderr, first }));
+    });
+    expect(early.first).to.be.greaterThan(0);
+    expect(early.code, early.stderr).to.equal(EXIT_CODES.ok);
+    expect(early.stderr).to.not.match(/ERROR|EPIPE/);
+
     // A range across slice boundaries (slice 1 … slice 3), in-process to stdout.
     const range = await hms(["get", bigCid, "--offset", "300000", "--length", "500000"]);
     expect(range.exitCode, range.stderr).to.equal(EXIT_CODES.ok);

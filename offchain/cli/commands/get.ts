@@ -71,6 +71,11 @@ async function runGet(io: CliIo, opts: GetOptions, what: string): Promise<void> 
       }
     } catch (err) {
       progress.abort();
+      // The reader of stdout went away (`hms get … | head`): stop reading, like any Unix filter.
+      if (out === undefined && (err as NodeJS.ErrnoException)?.code === "EPIPE") {
+        await read.stream.cancel().catch(() => undefined);
+        return;
+      }
       if (out !== undefined) {
         out.destroy();
         fs.rmSync(part!, { force: true });

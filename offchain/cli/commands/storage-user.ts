@@ -80,7 +80,8 @@ export async function storageClient(
   try {
     owner = await signingAccount(io, opts);
   } catch (err) {
-    if (key === "required" || !(isHmsError(err) && err.code === "CLI_NO_KEY" && opts.account === undefined)) throw err;
+    const named = opts.account ?? io.env.HMS_ACCOUNT;
+    if (key === "required" || !(isHmsError(err) && err.code === "CLI_NO_KEY" && named === undefined)) throw err;
   }
   const [{ createStorageClient }, { hmsStorageActions }] = await Promise.all([
     import("../../client/storage/actions/client"),
