@@ -397,11 +397,30 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
       expect(entries).to.deep.equal([
         { name: "stream.bin", kind: "file", path: "/sdk/stream.bin", size: BigInt(bytes.length), rootCid: put.rootCid },
       ]);
-      const aborted = await storageClient
+      // Aborted before it starts, and in the middle (after the first slice is stored): nothing is recorded.
+      const before = await storageClient
         .putFile({ source: bytes, path: "/sdk/aborted.bin", signal: AbortSignal.abort("stop") })
         .catch((e: unknown) => e);
-      expect(aborted).to.be.instanceOf(HmsError);
-      expect((aborted as HmsError).code).to.equal("STORAGE_ABORTED");
+      expect(before).to.be.instanceOf(HmsError);
+      expect((before as HmsError).code).to.equal("STORAGE_ABORTED");
+      const controller = new AbortController();
+      let seen = 0n;
+      const during = await storageClient
+        .putFile({
+          source: randomBytes(2 * MIB),
+          path: "/sdk/aborted.bin",
+          sliceSize: 64 * KIB,
+          concurrency: 1,
+          signal: controller.signal,
+          onProgress: (p) => {
+            seen = p.bytes;
+            controller.abort("enough");
+          },
+        })
+        .catch((e: unknown) => e);
+      expect(during).to.be.instanceOf(HmsError);
+      expect((during as HmsError).code).to.equal("STORAGE_ABORTED");
+      expect(seen > 0n && seen < BigInt(2 * MIB)).to.equal(true);
       const missing = await storageClient.statFile({ path: "/sdk/aborted.bin" }).catch((e: unknown) => e);
       expect((missing as HmsError).code).to.equal("META_NOT_FOUND");
       const readOnly = createStorageClient({ metaUrls: env.HMS_META_URLS.split(",") }).extend(hmsStorageActions);
