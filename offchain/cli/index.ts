@@ -8,6 +8,7 @@
  *   hms validator import-protection -f file [-c]  merge a signing record into the data directory
  *   hms traffic-source [-c file]                  serve the deterministic traffic feed
  *   hms storage [-c file]                         run a storage worker
+ *   hms put | get | ls | stat | rm | mkdir | mv   store and read files through the meta layer
  *
  * Every failure goes through ./run.ts: printed once, exit code from the error registry (docs/ERRORS.md);
  * usage errors (unknown option, missing argument, bad `--log-level`) exit 2.
@@ -36,6 +37,14 @@ import { registerRewardsCommand } from "./commands/rewards";
 import { registerMarketCommand } from "./commands/market";
 import { registerAllocationCommand } from "./commands/allocation";
 import { registerCouncilCommand } from "./commands/council";
+// storage user commands (issue 12 item 8)
+import { registerPutCommand } from "./commands/put";
+import { registerGetCommand } from "./commands/get";
+import { registerLsCommand } from "./commands/ls";
+import { registerStatCommand } from "./commands/stat";
+import { registerRmCommand } from "./commands/rm";
+import { registerMkdirCommand } from "./commands/mkdir";
+import { registerMvCommand } from "./commands/mv";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -63,6 +72,13 @@ export function program(): Command {
     registerMarketCommand,
     registerAllocationCommand,
     registerCouncilCommand,
+    registerPutCommand,
+    registerGetCommand,
+    registerLsCommand,
+    registerStatCommand,
+    registerRmCommand,
+    registerMkdirCommand,
+    registerMvCommand,
   ])
     register(p);
   return p;

@@ -28,6 +28,10 @@ import { findKey, keystoreDir, unlockFile } from "./keystore";
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Raw bytes on stdout (`hms get` without `-o`), resolved once they are written (back-pressure). */
+  stdoutBytes?(chunk: Uint8Array): Promise<void>;
+  /** stderr is a terminal (progress bars redraw in place; otherwise progress is periodic plain lines). */
+  stderrTty?: boolean;
   env: Record<string, string | undefined>;
   /** A terminal to ask for confirmation and passwords; without one, `--yes` and password files are required. */
   interactive: boolean;
@@ -44,6 +48,13 @@ export function processIo(): CliIo {
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    stdoutBytes: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        // A closed pipe (EPIPE) fails the write; without a listener it would also crash the process.
+        if (process.stdout.listenerCount("error") === 0) process.stdout.on("error", () => undefined);
+        process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+      }),
+    stderrTty: Boolean(process.stderr.isTTY),
     env: process.env,
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     ask: (question, secret) =>
@@ -382,6 +393,8 @@ export interface CliRun {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Raw bytes the command wrote through `stdoutBytes` (`hms get` to stdout). */
+  stdoutBytes: Buffer;
 }
 
 /**
@@ -391,14 +404,23 @@ export interface CliRun {
 export async function runCli(
   build: () => Command,
   argv: readonly string[],
-  options: { env?: Record<string, string | undefined>; transport?: Transport; answers?: string[] } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    transport?: Transport;
+    answers?: string[];
+    /** Pretend stderr is a terminal (progress bars). */
+    stderrTty?: boolean;
+  } = {},
 ): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
+  const bytes: Buffer[] = [];
   const answers = [...(options.answers ?? [])];
   const io: CliIo = {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
+    stdoutBytes: async (chunk) => void bytes.push(Buffer.from(chunk)),
+    stderrTty: options.stderrTty ?? false,
     env: options.env ?? {},
     interactive: options.answers !== undefined,
     ask: async (q) => {
@@ -427,7 +449,7 @@ export async function runCli(
   } finally {
     ios.delete(rootMarker);
   }
-  return { exitCode: io.exitCode ?? EXIT_CODES.ok, stdout, stderr };
+  return { exitCode: io.exitCode ?? EXIT_CODES.ok, stdout, stderr, stdoutBytes: Buffer.concat(bytes) };
 }
 
 /** Every command of a tree, depth first. */

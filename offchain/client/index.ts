@@ -1,7 +1,10 @@
 /**
  * The HMS client SDK (`@hms-network/sdk`): a viem client bound to a deployment, viem-style actions for every user and
  * operator action on chain (one per file under ./actions/<domain>/), the `hmsActions` decorator, enums and types of
- * every contract struct and kind, and typed errors. Storage and compute actions join it from their folders.
+ * every contract struct and kind, and typed errors. Storage and compute actions live in their folders: the storage
+ * actions (`putFile`, `getFile`, `listFiles`, …, `hmsStorageActions`) are exported from ./storage, published as the
+ * `@hms-network/sdk/storage` subpath — not from here, so that this entry stays free of the storage client's
+ * Node-only dependencies (undici, the UnixFS importer).
  */
 export * from "./client";
 export * from "./types";

@@ -450,6 +450,66 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     };
   }
 
+  /**
+   * Read-your-writes across clients (a CLI run after another): raises this client's read floor to the master's
+   * commit index, so that a later read on any node sees every write acknowledged before this call. Asks any
+   * reachable node (retrying for up to `retryMs`), then the master it names; returns the floor.
+   */
+  async catchUp(): Promise<bigint> {
+    const reply = await this.read(META_PATHS.status, {}, 0n);
+    let commit = typeof reply.body.commitIndex === "string" ? BigInt(reply.body.commitIndex) : 0n;
+    const leader = typeof reply.body.leader === "string" ? reply.body.leader.replace(/\/+$/, "") : undefined;
+    if (reply.body.role !== "leader" && leader !== undefined && leader !== reply.url) {
+      const master = await this.once(leader, "GET", META_PATHS.status).catch(() => undefined);
+      if (master !== undefined && typeof master.body.commitIndex === "string") {
+        const c = BigInt(master.body.commitIndex);
+        if (c > commit) commit = c;
+      }
+    }
+    if (commit > this.seen) this.seen = commit;
+    return this.seen;
+  }
+
+  /**
+   * The chain, contracts and period clock this network's signatures bind to (what an upload grant, an index write
+   * and a traffic receipt are signed for), as any meta node reports it in `GET /v1/status`.
+   */
+  async networkParams(): Promise<{
+    chainId: number;
+    nodeRegistry: Address;
+    miningPool: Address;
+    clock: { genesis: bigint; periodLength: bigint };
+  }> {
+    const reply = await this.read(META_PATHS.status, {}, 0n);
+    const n = reply.body.network as
+      | {
+          chainId?: unknown;
+          nodeRegistry?: unknown;
+          miningPool?: unknown;
+          period?: { genesis?: unknown; length?: unknown };
+        }
+      | undefined;
+    const address = (v: unknown) => typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v);
+    const decimal = (v: unknown) => typeof v === "string" && /^\d{1,20}$/.test(v);
+    if (
+      n === undefined ||
+      typeof n.chainId !== "number" ||
+      !address(n.nodeRegistry) ||
+      !address(n.miningPool) ||
+      !decimal(n.period?.genesis) ||
+      !decimal(n.period?.length)
+    )
+      throw new TransportError("TRANSPORT_BAD_REPLY", reply.status, `${reply.url} reports no network parameters`, {
+        value: n,
+      });
+    return {
+      chainId: n.chainId,
+      nodeRegistry: n.nodeRegistry as Address,
+      miningPool: n.miningPool as Address,
+      clock: { genesis: BigInt(n.period!.genesis as string), periodLength: BigInt(n.period!.length as string) },
+    };
+  }
+
   /** Per-node uptime, audits and missed duty, from the master. */
   async measurements(): Promise<NodeMeasurement[]> {
     const reply = await this.write(META_PATHS.measurements, {});

@@ -667,6 +667,18 @@ export const ERROR_CODES = {
     "A keystore file cannot be read, written or decrypted (wrong password, not Web3 Secret Storage JSON).",
   ),
   CLI_KEY_EXISTS: spec("cli", "conflict", 409, "A keystore already holds a key of this name or address."),
+  CLI_NO_META: spec(
+    "cli",
+    "config",
+    400,
+    "A storage command has no meta node to talk to: give `--meta <url,…>` or set HMS_META_URLS.",
+  ),
+  CLI_FILE: spec(
+    "cli",
+    "invalidInput",
+    400,
+    "A local file or directory named on the command line cannot be read or written (missing, not a regular file, no permission).",
+  ),
   CLI_INIT: spec(
     "cli",
     "config",

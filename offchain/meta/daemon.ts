@@ -134,6 +134,7 @@ export class MetaDaemon {
         address,
         apiUrl: () => apiUrl,
         domains,
+        clock: { genesis: config.period.genesis, periodLength: BigInt(config.period.length) },
         logger: log,
         metrics: runtime.metrics,
       });

@@ -14,7 +14,7 @@
  *   POST /v1/heartbeat        a worker's signed heartbeat (master)
  *   POST /v1/uploads/committed  which uploads are in the index (GC)       → { committed }
  *   GET  /v1/nodes, POST /v1/measurements   node table / ContributionRegistry figures (master)
- *   GET  /v1/status, GET /health, GET /metrics
+ *   GET  /v1/status, GET /health, GET /metrics  (status: role, term, positions, and the `network` a client signs for)
  *
  * Every reply carries `x-hms-meta-role`, `x-hms-meta-term` and `x-hms-meta-index` (applied) headers; errors are
  * `{ ok: false, error: { code, message, value, leader? } }` with the code's HTTP status.
@@ -56,7 +56,9 @@ export interface MetaServerDeps {
   nodes: NodeTable;
   address: Address;
   apiUrl: () => string;
-  domains: { chainId: number; miningPool: Address };
+  domains: { chainId: number; miningPool: Address; nodeRegistry?: Address };
+  /** MiningPool's period clock (reported in `/v1/status` so a client can sign grants and receipts). */
+  clock?: { genesis: bigint; periodLength: bigint };
   logger: Logger;
   metrics: Metrics;
 }
@@ -239,6 +241,13 @@ export function createMetaServer(d: MetaServerDeps): FastifyInstance {
     peerUrl: d.cluster.peerUrl,
     nodesOnline: d.nodes.live().length,
     bloom: d.index.stats,
+    // What a storage client signs against: the EIP-712 domains and the period clock of this network.
+    network: {
+      chainId: d.domains.chainId,
+      nodeRegistry: d.domains.nodeRegistry,
+      miningPool: d.domains.miningPool,
+      period: d.clock ? { genesis: d.clock.genesis.toString(), length: d.clock.periodLength.toString() } : undefined,
+    },
   });
   app.get(META_PATHS.status, async () => ({ ok: true, ...status() }));
   app.get("/health", async () => ({ ok: true, service: "meta", ...status(), uptimeSeconds: process.uptime() }));

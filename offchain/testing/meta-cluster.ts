@@ -104,6 +104,11 @@ export interface MetaProcessClusterOptions {
   extra?: Record<string, unknown> | ((i: number) => Record<string, unknown>);
   logLevel?: string;
   echo?: boolean;
+  /**
+   * API ports then peer ports of the nodes (2 × count, e.g. from `freePorts`): the URLs are known before the
+   * cluster starts, so storage workers configured with them can start alongside it. Default: free ports.
+   */
+  ports?: number[];
 }
 
 export class MetaProcessCluster {
@@ -118,7 +123,10 @@ export class MetaProcessCluster {
   static async start(options: MetaProcessClusterOptions): Promise<MetaProcessCluster> {
     fs.mkdirSync(options.dir, { recursive: true });
     const n = options.count;
-    const ports = await freePorts(2 * n + (options.proxies ? n * n : 0));
+    const given = options.ports ?? [];
+    if (given.length !== 0 && given.length !== 2 * n)
+      throw new Error(`ports: ${2 * n} expected, ${given.length} given`);
+    const ports = [...given, ...(await freePorts(2 * n - given.length + (options.proxies ? n * n : 0)))];
     const specs: MetaNodeSpec[] = Array.from({ length: n }, (_, i) => {
       const privateKey = demoMetaPrivateKey(i);
       return {

@@ -17,6 +17,10 @@ describe("generated CLI docs and example configs", () => {
       "hms rewards claim",
       "hms council vote",
       "hms status",
+      "hms put",
+      "hms get",
+      "hms ls",
+      "hms rm",
     ])
       expect(text).to.contain("### `" + c);
   });

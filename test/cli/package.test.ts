@@ -99,7 +99,7 @@ describe("hms processes and the packed SDK against a hardhat node", function () 
     execFileSync("npm", ["pack", "--pack-destination", app], { cwd: SDK_DIR, stdio: "ignore" });
     const tarball = fs.readdirSync(app).find((f) => f.endsWith(".tgz"))!;
     fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "dapp", version: "1.0.0", private: true }));
-    copyClosure(["viem", "zod", "ox", "multiformats"], app);
+    copyClosure(["viem", "zod", "ox", "multiformats", "undici", "ipfs-unixfs-importer"], app);
     execFileSync("npm", ["install", "--offline", "--no-save", "--no-audit", "--no-fund", `./${tarball}`], {
       cwd: app,
       stdio: "ignore",
@@ -124,6 +124,29 @@ console.log(JSON.stringify({ released: released.total.toString(), gas: sent.gasU
 console.log(JSON.stringify({ meta: sdk.NodeKind.Meta, kinds: Object.keys(sdk.ResourceKind), abi: sdk.resourceMarketAbi.length > 0 }));
 `,
     );
+    // The storage client's subpath, in both module systems (no network: the client is only built and decorated).
+    fs.writeFileSync(
+      path.join(app, "storage.mjs"),
+      `import { createStorageClient, hmsStorageActions, putFile } from "@hms-network/sdk/storage";
+const c = createStorageClient({ metaUrls: ["http://127.0.0.1:9"], owner: "0x${"11".repeat(32)}" }).extend(hmsStorageActions);
+console.log(JSON.stringify({ owner: c.owner.address, putFile: typeof putFile, methods: ["putFile", "getFile", "listFiles", "statFile", "removeFile"].every((m) => typeof c[m] === "function") }));
+await c.close();
+`,
+    );
+    fs.writeFileSync(
+      path.join(app, "storage.cjs"),
+      `const s = require("@hms-network/sdk/storage");
+console.log(JSON.stringify({ create: typeof s.createStorageClient, upload: typeof s.upload, meta: typeof s.MetaClient }));
+`,
+    );
+    const storageEsm = JSON.parse(execFileSync(process.execPath, ["storage.mjs"], { cwd: app }).toString());
+    expect(storageEsm).to.deep.equal({
+      owner: "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
+      putFile: "function",
+      methods: true,
+    });
+    const storageCjs = JSON.parse(execFileSync(process.execPath, ["storage.cjs"], { cwd: app }).toString());
+    expect(storageCjs).to.deep.equal({ create: "function", upload: "function", meta: "function" });
     const esm = JSON.parse(
       execFileSync(process.execPath, ["dapp.mjs", deploymentFile, node.url, hardhatAddress(16)], {
         cwd: app,

@@ -231,6 +231,7 @@ export async function download(
     offset: params.offset ?? 0n,
     length: range.length,
     stream,
-    [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator](),
+    // (through a cast: the DOM lib the SDK package builds with types ReadableStream without it)
+    [Symbol.asyncIterator]: () => (stream as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator](),
   };
 }

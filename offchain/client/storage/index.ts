@@ -4,3 +4,5 @@ export * from "./download";
 export * from "./signer";
 export * from "./replicas";
 export * from "./worker-client";
+export * from "./actions";
+export * from "../decorators/storage";

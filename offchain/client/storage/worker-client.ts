@@ -67,9 +67,10 @@ export function isRetryable(err: unknown): boolean {
   return err.status === 0 || err.status >= 500;
 }
 
-function unreachable(url: string, err: unknown): TransportError {
-  const e = err as { code?: string; message?: string; name?: string };
-  if (e.name === "AbortError" || e.code === "ABORT_ERR")
+function unreachable(url: string, err: unknown, signal?: AbortSignal): TransportError {
+  const e = (err ?? {}) as { code?: string; message?: string; name?: string };
+  // An aborted request rejects with the signal's reason, which is any value the caller gave (not always an AbortError).
+  if (signal?.aborted || e.name === "AbortError" || e.code === "ABORT_ERR")
     return new TransportError("STORAGE_ABORTED", 0, `request to ${url} aborted`, { value: url, cause: err });
   return new TransportError("STORAGE_UNAVAILABLE", 0, `worker ${url} unreachable: ${e.code ?? ""} ${e.message}`, {
     value: url,
@@ -153,7 +154,7 @@ export class WorkerClient {
         bodyTimeout: timeout,
       });
     } catch (err) {
-      throw unreachable(node, err);
+      throw unreachable(node, err, options.signal);
     }
     if (res.statusCode !== 201) throw await errorOf(url, res);
     let raw: unknown;
@@ -161,7 +162,7 @@ export class WorkerClient {
       raw = await jsonOf(url, res);
     } catch (err) {
       if (err instanceof TransportError) throw err;
-      throw unreachable(node, err);
+      throw unreachable(node, err, options.signal);
     }
     try {
       return parseWire(uploadReplySchema, raw, "upload reply");
@@ -196,7 +197,7 @@ export class WorkerClient {
         bodyTimeout: options.timeoutMs ?? this.timeoutMs,
       });
     } catch (err) {
-      throw unreachable(node, err);
+      throw unreachable(node, err, options.signal);
     }
     if (res.statusCode !== 200) throw await errorOf(url, res);
     const max = options.maxBytes ?? 64 * 1024 * 1024;
@@ -222,7 +223,7 @@ export class WorkerClient {
       }
     } catch (err) {
       if (err instanceof TransportError) throw err;
-      throw unreachable(node, err);
+      throw unreachable(node, err, options.signal);
     }
     return parts;
   }
@@ -246,7 +247,7 @@ export class WorkerClient {
         signal,
       });
     } catch (err) {
-      throw unreachable(node, err);
+      throw unreachable(node, err, signal);
     }
     if (res.statusCode !== 200) throw await errorOf(url, res);
     const reply = parseWire(replicateReplySchema, await jsonOf(url, res), "replicate reply");
