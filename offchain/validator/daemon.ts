@@ -687,18 +687,17 @@ export class Validator {
 
   /**
    * Meta layer only: a report proposal must carry every receipt of its window that a majority read of the meta
-   * nodes holds (a master, or a primary, cannot leave an acknowledged receipt out). Checked against a read made
-   * at most {@link REFERENCE_MAX_AGE_MS} ago (prefetch starts one when the proposal arrives); without one, or on
-   * an omission, the verdict is "retry": a receipt acknowledged after the primary read is no proof of malice,
-   * so the replica withholds its prepare, and a primary that keeps omitting is replaced by a view change.
+   * nodes holds (a master, or a primary, cannot leave an acknowledged receipt out). Checked against the latest
+   * read of the window (prefetch reads it again when a proposal arrives and the last read is older than
+   * {@link REFERENCE_MAX_AGE_MS} / 2; the proposer's own read counts for its own request). Without a read yet,
+   * or on an omission, the verdict is "retry": a receipt acknowledged after the primary read is no proof of
+   * malice, so the replica withholds its prepare, and a primary that keeps omitting is replaced by a view change.
    */
   private omissionVerdict(p: ReportProposal, request: string): RequestVerdict {
     const { from, to } = trafficWindow(p.prev.period, p.period);
     const ref = this.references.get(`${from}:${to}`);
-    if (ref?.traffic === undefined || Date.now() - ref.at > REFERENCE_MAX_AGE_MS) {
-      void this.readReference(from, to);
-      return "retry";
-    }
+    if (ref === undefined || Date.now() - ref.at > REFERENCE_MAX_AGE_MS) void this.readReference(from, to);
+    if (ref?.traffic === undefined) return "retry";
     try {
       checkNoOmission(ref.traffic, p.traffic);
     } catch (err) {
@@ -881,6 +880,9 @@ export class Validator {
       return undefined;
     }
     const verified = await this.verifiedTraffic(traffic);
+    // A majority read of the meta layer is also the reference this validator checks proposals of the window with.
+    if (this.majority)
+      this.references.set(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
     const { text, built } = buildReportProposal({
       chainId: this.chainId,
       pool: this.pool,
