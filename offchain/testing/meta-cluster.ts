@@ -94,6 +94,9 @@ export interface MetaProcessClusterOptions {
   count: number;
   /** Route every peer link through a FaultProxy. */
   proxies?: boolean;
+  /** The ports to use (API ports first, then peer ports, then the proxies'; default: fresh ones), e.g. to hand the
+   * API URLs to processes started alongside. */
+  ports?: readonly number[];
   chainId: number;
   nodeRegistry: Address;
   miningPool: Address;
@@ -118,7 +121,9 @@ export class MetaProcessCluster {
   static async start(options: MetaProcessClusterOptions): Promise<MetaProcessCluster> {
     fs.mkdirSync(options.dir, { recursive: true });
     const n = options.count;
-    const ports = await freePorts(2 * n + (options.proxies ? n * n : 0));
+    const needed = 2 * n + (options.proxies ? n * n : 0);
+    const ports = options.ports ?? (await freePorts(needed));
+    if (ports.length < needed) throw new Error(`the meta cluster needs ${needed} ports, got ${ports.length}`);
     const specs: MetaNodeSpec[] = Array.from({ length: n }, (_, i) => {
       const privateKey = demoMetaPrivateKey(i);
       return {

@@ -46,6 +46,8 @@ export interface StorageClusterOptions {
   echo?: boolean;
   /** EIP-712 domains of the workers (default {@link TEST_DOMAINS}; a real chain's for a process test on one). */
   domains?: { chainId: number; nodeRegistry: Address; miningPool: Address };
+  /** Ports of the workers (default: fresh ones). */
+  ports?: readonly number[];
   /** Period clock (default: genesis an hour ago, 600 s periods). */
   clock?: { genesis: bigint; periodLength: bigint };
   /** Node ids start at this demo node index (default 0). */
@@ -65,7 +67,7 @@ export class StorageCluster {
 
   static async start(options: StorageClusterOptions): Promise<StorageCluster> {
     fs.mkdirSync(options.dir, { recursive: true });
-    const ports = await freePorts(options.count);
+    const ports = options.ports ?? (await freePorts(options.count));
     const clock = options.clock ?? { genesis: BigInt(Math.floor(Date.now() / 1000) - 3600), periodLength: 600n };
     const first = options.firstNode ?? 0;
     const domains = options.domains ?? TEST_DOMAINS;

@@ -19,6 +19,7 @@ import { MajorityTrafficFeed } from "../client/meta-feed";
 import type { NetworkParams } from "../client/storage/upload";
 import { matchReceipts } from "../protocol/ledger";
 import type { PeriodReceipts } from "../protocol/receipts";
+import { freePorts } from "../devnet/cluster";
 import { MetaProcessCluster } from "./meta-cluster";
 import { StorageCluster } from "./storage-cluster";
 
@@ -49,7 +50,7 @@ export interface StorageLayerOptions extends ChainDomains {
   workers?: number;
   logLevel?: string;
   echo?: boolean;
-  /** Called once the meta nodes are up, before the workers start (e.g. to start validators meanwhile). */
+  /** Called with the meta nodes' API URLs as they start (e.g. to start validators meanwhile). */
   onMeta?: (urls: string[]) => void | Promise<void>;
   /** Extra configuration of every meta node (or of node i). */
   metaExtra?: Record<string, unknown> | ((i: number) => Record<string, unknown>);
@@ -62,7 +63,7 @@ export class StorageLayer {
     readonly params: NetworkParams,
   ) {}
 
-  /** Starts the meta nodes, then the workers, and waits until the master sees every worker online. */
+  /** Starts the meta nodes and the workers at once, and waits until the master sees every worker online. */
   static async start(o: StorageLayerOptions): Promise<StorageLayer> {
     fs.mkdirSync(o.dir, { recursive: true });
     const workers = o.workers ?? 3;
@@ -71,36 +72,47 @@ export class StorageLayer {
       address: demoNodeKey(i).address,
     }));
     const domains = { chainId: o.chainId, nodeRegistry: o.nodeRegistry, miningPool: o.miningPool };
-    const meta = await MetaProcessCluster.start({
-      dir: path.join(o.dir, "meta"),
-      count: o.metas ?? 3,
-      ...domains,
-      clock: o.clock,
-      nodes,
-      logLevel: o.logLevel ?? "warn",
-      echo: o.echo,
-      // Two shared cores: the default 400–800 ms election timeouts live-lock under load (see test/meta/cluster.test.ts).
-      extra: (i) => ({
-        election: { heartbeatMs: 200, timeoutMinMs: 1_500, timeoutMaxMs: 3_000, rpcTimeoutMs: 3_000 },
-        ...(typeof o.metaExtra === "function" ? o.metaExtra(i) : (o.metaExtra ?? {})),
-      }),
-    });
-    let storage: StorageCluster;
-    try {
-      await o.onMeta?.(meta.urls());
-      storage = await StorageCluster.start({
-        dir: path.join(o.dir, "storage"),
-        count: workers,
-        domains,
+    const metas = o.metas ?? 3;
+    // Ports first: the workers (and whatever `onMeta` starts) get the meta URLs while the meta nodes start.
+    const all = await freePorts(2 * metas + workers);
+    const ports = all.slice(0, 2 * metas);
+    const urls = ports.slice(0, metas).map((p) => `http://127.0.0.1:${p}`);
+    const started = await Promise.allSettled([
+      MetaProcessCluster.start({
+        dir: path.join(o.dir, "meta"),
+        count: metas,
+        ports,
+        ...domains,
         clock: o.clock,
-        extra: { metaUrls: meta.urls() },
+        nodes,
         logLevel: o.logLevel ?? "warn",
         echo: o.echo,
-      });
-    } catch (err) {
-      await meta.stopAll();
-      throw err;
+        // Two shared cores: the default 400–800 ms election timeouts live-lock under load (test/meta/cluster.test.ts).
+        extra: (i) => ({
+          election: { heartbeatMs: 200, timeoutMinMs: 1_500, timeoutMaxMs: 3_000, rpcTimeoutMs: 3_000 },
+          ...(typeof o.metaExtra === "function" ? o.metaExtra(i) : (o.metaExtra ?? {})),
+        }),
+      }),
+      StorageCluster.start({
+        dir: path.join(o.dir, "storage"),
+        count: workers,
+        ports: all.slice(2 * metas),
+        domains,
+        clock: o.clock,
+        extra: { metaUrls: urls },
+        logLevel: o.logLevel ?? "warn",
+        echo: o.echo,
+      }),
+      Promise.resolve(o.onMeta?.(urls)),
+    ]);
+    const [m, st, cb] = started;
+    if (m.status === "rejected" || st.status === "rejected" || cb.status === "rejected") {
+      if (m.status === "fulfilled") await m.value.stopAll();
+      if (st.status === "fulfilled") await st.value.stopAll();
+      throw [m, st, cb].find((x): x is PromiseRejectedResult => x.status === "rejected")!.reason;
     }
+    const meta = m.value;
+    const storage = st.value;
     const layer = new StorageLayer(meta, storage, storage.params);
     try {
       await layer.waitOnline(workers);
