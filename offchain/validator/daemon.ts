@@ -159,6 +159,8 @@ export class Validator {
   /** Reading the meta layer: proposals are checked for omissions against a majority read of their window. */
   private readonly majority: boolean;
   private readonly references = new Map<string, Reference>();
+  /** Digests of requests refused for an omission (logged once each). */
+  private readonly omitting = new Set<Hex>();
   private chain!: ValidatorChain;
   private gas!: GasWatch;
   private appStore!: Store;
@@ -701,11 +703,21 @@ export class Validator {
     try {
       checkNoOmission(ref.traffic, p.traffic);
     } catch (err) {
-      this.m.rejected.inc();
-      this.log.warn(
-        { reason: isHmsError(err) ? `${err.code}: ${err.message}` : String(err), digest: sha256Hex(request) },
-        "proposal rejected: it omits receipts the meta layer's majority holds",
-      );
+      // Asked again on every retransmit tick until the view changes: counted and logged once per request.
+      const digest = sha256Hex(request);
+      if (!this.omitting.has(digest)) {
+        if (this.omitting.size >= 256) this.omitting.clear();
+        this.omitting.add(digest);
+        this.m.rejected.inc();
+        this.log.warn(
+          {
+            reason: isHmsError(err) ? `${err.code}: ${err.message}` : String(err),
+            digest,
+            period: p.period.toString(),
+          },
+          "proposal rejected: it omits receipts the meta layer's majority holds",
+        );
+      }
       void this.readReference(from, to);
       return "retry";
     }
@@ -719,11 +731,17 @@ export class Validator {
     if (cur?.loading !== undefined) return cur.loading;
     const started = Date.now();
     const loading = (async () => {
+      // A read set meanwhile (the proposer's own, in buildReport) stays if it is the newer one.
+      const latest = () => this.references.get(key);
       try {
         const traffic = windowTraffic(await this.verifiedTraffic(await this.feed.receipts(from, to)), from, to);
-        this.references.set(key, { at: started, traffic });
+        const now = latest();
+        if (now?.traffic !== undefined && now.at > started)
+          this.setReference(key, { at: now.at, traffic: now.traffic });
+        else this.setReference(key, { at: started, traffic });
       } catch (err) {
-        this.references.set(key, { at: cur?.at ?? 0, traffic: cur?.traffic });
+        const now = latest();
+        this.setReference(key, { at: now?.at ?? 0, traffic: now?.traffic });
         this.warnOnce(
           "reference",
           { error: isHmsError(err) ? `${err.code}: ${err.message}` : describeChainError(err) },
@@ -731,9 +749,15 @@ export class Validator {
         );
       }
     })();
-    if (this.references.size >= 64) this.references.delete(this.references.keys().next().value!);
-    this.references.set(key, { at: cur?.at ?? 0, traffic: cur?.traffic, loading });
+    this.setReference(key, { at: cur?.at ?? 0, traffic: cur?.traffic, loading });
     return loading;
+  }
+
+  private setReference(key: string, ref: Reference): void {
+    // Few windows are in play at once (the periods being reported): keep the latest reads only.
+    this.references.delete(key);
+    if (this.references.size >= 8) this.references.delete(this.references.keys().next().value!);
+    this.references.set(key, ref);
   }
 
   /** Loads the chain facts a proposal's check needs (bounded wait), so that `validate` can stay synchronous. */
@@ -882,7 +906,7 @@ export class Validator {
     const verified = await this.verifiedTraffic(traffic);
     // A majority read of the meta layer is also the reference this validator checks proposals of the window with.
     if (this.majority)
-      this.references.set(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
+      this.setReference(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
     const { text, built } = buildReportProposal({
       chainId: this.chainId,
       pool: this.pool,
