@@ -10,6 +10,7 @@ import { allocationChapter } from "./demo/allocation";
 import { bookkeepersChapter } from "./demo/bookkeepers";
 import { rewardsChapter } from "./demo/rewards";
 import { marketChapter } from "./demo/market";
+import { storageChapter } from "./demo/storage";
 import { validatorsChapter } from "./demo/validators";
 import { computeChapter } from "./demo/compute";
 import { startDemoDashboard } from "./demo/dashboard";
@@ -37,7 +38,14 @@ async function main() {
     await bookkeepersChapter(ctx);
     await rewardsChapter(ctx);
     await marketChapter(ctx);
-    await validatorsChapter(ctx);
+    // The storage layer stays up for the validators: they report its receipts.
+    const storage = await storageChapter(ctx);
+    try {
+      await validatorsChapter(ctx, storage);
+    } finally {
+      await storage.stop();
+      console.log("  storage layer stopped (3 meta nodes, 3 storage workers)");
+    }
     await computeChapter(ctx);
   } finally {
     await dashboard.close();

@@ -65,7 +65,7 @@ export const EXAMPLES: {
 function comments(source: string): Map<string, string> {
   const text = fs.readFileSync(path.join(root, source), "utf8");
   const out = new Map<string, string>();
-  for (const m of text.matchAll(/\/\*\*([\s\S]*?)\*\/\s*\n\s*(\w+)\s*:/g))
+  for (const m of text.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*?)\*\/\s*\n\s*(\w+)\s*:/g))
     if (!out.has(m[2]))
       out.set(
         m[2],

@@ -200,7 +200,10 @@ export interface ClusterConfig {
   dir: string;
   rpcUrl: string;
   deploymentFile: string;
-  trafficUrl: string;
+  /** One traffic feed (`trafficSource: { url }`, e.g. `hms traffic-source`)… */
+  trafficUrl?: string;
+  /** …or the meta layer's API URLs (`trafficSource: { metaUrls }`: majority read, omission check). */
+  metaUrls?: readonly string[];
   keys: readonly Hex[];
   topN?: number;
   logLevel?: string;
@@ -236,7 +239,7 @@ export async function writeValidatorConfigs(c: ClusterConfig): Promise<Validator
       listen: { host: "127.0.0.1", port: s.port },
       dataDir: s.dataDir,
       peers,
-      trafficSource: { url: c.trafficUrl },
+      trafficSource: c.metaUrls !== undefined ? { metaUrls: [...c.metaUrls] } : { url: c.trafficUrl },
       topN: c.topN ?? 100,
       log: { level: c.logLevel ?? "info", pretty: false },
       ...(c.extra ?? {}),

@@ -324,6 +324,26 @@ export function trafficWindow(prevPeriod: bigint | null, period: bigint): { from
   return { from: afterPrev > limitFrom ? afterPrev : limitFrom, to: period };
 }
 
+/**
+ * Receipts as a report proposal of the window `from..to` carries them: groups outside the window dropped, each
+ * receipt under its own period, empty groups left out, ascending, each side in {@link canonicalReceipts} form.
+ * (Also what a validator compares a proposal's receipts with: the majority read of the meta layer, so formed.)
+ */
+export function windowTraffic(traffic: readonly PeriodReceipts[], from: bigint, to: bigint): PeriodReceipts[] {
+  const byPeriod = new Map<bigint, PeriodReceipts>();
+  for (const g of traffic) {
+    if (g.period < from || g.period > to) continue;
+    const group = byPeriod.get(g.period) ?? { period: g.period, client: [], node: [] };
+    group.client.push(...g.client.filter((r) => r.receipt.period === g.period));
+    group.node.push(...g.node.filter((r) => r.receipt.period === g.period));
+    byPeriod.set(g.period, group);
+  }
+  return [...byPeriod.values()]
+    .filter((g) => g.client.length + g.node.length > 0)
+    .sort((a, b) => (a.period < b.period ? -1 : 1))
+    .map((g) => ({ period: g.period, client: canonicalReceipts(g.client), node: canonicalReceipts(g.node) }));
+}
+
 export interface ReportInput {
   chainId: number;
   pool: Address;
@@ -355,18 +375,7 @@ export function buildReportProposal(input: ReportInput): BuiltProposal<ReportPro
       },
     );
   const { from, to } = trafficWindow(input.prev.period, period);
-  const byPeriod = new Map<bigint, PeriodReceipts>();
-  for (const g of input.traffic) {
-    if (g.period < from || g.period > to) continue;
-    const group = byPeriod.get(g.period) ?? { period: g.period, client: [], node: [] };
-    group.client.push(...g.client.filter((r) => r.receipt.period === g.period));
-    group.node.push(...g.node.filter((r) => r.receipt.period === g.period));
-    byPeriod.set(g.period, group);
-  }
-  const traffic = [...byPeriod.values()]
-    .filter((g) => g.client.length + g.node.length > 0)
-    .sort((a, b) => (a.period < b.period ? -1 : 1))
-    .map((g) => ({ period: g.period, client: canonicalReceipts(g.client), node: canonicalReceipts(g.node) }));
+  const traffic = windowTraffic(input.traffic, from, to);
   const prev: PrevReport = {
     period: input.prev.period,
     carryRoot: input.prev.carryRoot.toLowerCase() as Hex,

@@ -105,10 +105,11 @@ export interface MetaProcessClusterOptions {
   logLevel?: string;
   echo?: boolean;
   /**
-   * API ports then peer ports of the nodes (2 × count, e.g. from `freePorts`): the URLs are known before the
-   * cluster starts, so storage workers configured with them can start alongside it. Default: free ports.
+   * API ports then peer ports of the nodes (at least 2 × count, e.g. from `freePorts`), then optionally the proxies'
+   * (fresh ones for what is not given): the URLs are known before the cluster starts, so storage workers configured
+   * with them can start alongside it. Default: free ports.
    */
-  ports?: number[];
+  ports?: readonly number[];
 }
 
 export class MetaProcessCluster {
@@ -123,10 +124,11 @@ export class MetaProcessCluster {
   static async start(options: MetaProcessClusterOptions): Promise<MetaProcessCluster> {
     fs.mkdirSync(options.dir, { recursive: true });
     const n = options.count;
+    const needed = 2 * n + (options.proxies ? n * n : 0);
     const given = options.ports ?? [];
-    if (given.length !== 0 && given.length !== 2 * n)
-      throw new Error(`ports: ${2 * n} expected, ${given.length} given`);
-    const ports = [...given, ...(await freePorts(2 * n - given.length + (options.proxies ? n * n : 0)))];
+    if (given.length !== 0 && given.length < 2 * n)
+      throw new Error(`the meta cluster needs at least ${2 * n} ports, got ${given.length}`);
+    const ports = [...given, ...(await freePorts(Math.max(0, needed - given.length)))];
     const specs: MetaNodeSpec[] = Array.from({ length: n }, (_, i) => {
       const privateKey = demoMetaPrivateKey(i);
       return {

@@ -44,6 +44,10 @@ export interface StorageClusterOptions {
   extra?: Record<string, unknown> | ((i: number) => Record<string, unknown>);
   logLevel?: string;
   echo?: boolean;
+  /** EIP-712 domains of the workers (default {@link TEST_DOMAINS}; a real chain's for a process test on one). */
+  domains?: { chainId: number; nodeRegistry: Address; miningPool: Address };
+  /** Ports of the workers (default: fresh ones). */
+  ports?: readonly number[];
   /** Period clock (default: genesis an hour ago, 600 s periods). */
   clock?: { genesis: bigint; periodLength: bigint };
   /** Node ids start at this demo node index (default 0). */
@@ -63,9 +67,10 @@ export class StorageCluster {
 
   static async start(options: StorageClusterOptions): Promise<StorageCluster> {
     fs.mkdirSync(options.dir, { recursive: true });
-    const ports = await freePorts(options.count);
+    const ports = options.ports ?? (await freePorts(options.count));
     const clock = options.clock ?? { genesis: BigInt(Math.floor(Date.now() / 1000) - 3600), periodLength: 600n };
     const first = options.firstNode ?? 0;
+    const domains = options.domains ?? TEST_DOMAINS;
     const workers: ClusterWorker[] = [];
     for (let i = 0; i < options.count; i++) {
       const privateKey = demoNodePrivateKey(first + i);
@@ -81,8 +86,8 @@ export class StorageCluster {
         listen: { host: "127.0.0.1", port: ports[i] },
         region,
         capacityBytes: options.capacityBytes ?? 8 * 1024 ** 3,
-        chainId: TEST_DOMAINS.chainId,
-        contracts: { nodeRegistry: TEST_DOMAINS.nodeRegistry, miningPool: TEST_DOMAINS.miningPool },
+        chainId: domains.chainId,
+        contracts: { nodeRegistry: domains.nodeRegistry, miningPool: domains.miningPool },
         period: { genesis: clock.genesis.toString(), length: Number(clock.periodLength) },
         log: { level: options.logLevel ?? "info", pretty: false },
         ...extra,
@@ -102,7 +107,12 @@ export class StorageCluster {
         process: undefined as unknown as HmsProcess,
       });
     }
-    const cluster = new StorageCluster(options, workers, { ...TEST_DOMAINS, clock });
+    const cluster = new StorageCluster(options, workers, {
+      chainId: domains.chainId,
+      nodeRegistry: domains.nodeRegistry,
+      miningPool: domains.miningPool,
+      clock,
+    });
     try {
       await Promise.all(workers.map((w) => cluster.launch(w)));
     } catch (err) {

@@ -11,7 +11,7 @@
  * dataDir: .data/validator-0
  * peers:                                      # committee signing key → base URL
  *   "0xA…": http://127.0.0.1:7401
- * trafficSource: { url: http://127.0.0.1:7300 }
+ * trafficSource: { url: http://127.0.0.1:7300 }  # or { metaUrls: [http://127.0.0.1:7601, …] } (the meta layer)
  * topN: 100
  * ```
  */
@@ -34,6 +34,34 @@ export const VALIDATOR_ENV_PREFIX = "HMS_VALIDATOR_";
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/**
+ * `{ url }`: one traffic feed (`hms traffic-source`, or a single meta node) is trusted as it is. `{ metaUrls }`:
+ * the meta layer — the validator reads a majority of those nodes and takes the union (offchain/client/meta-feed.ts
+ * `MajorityTrafficFeed`), and refuses a proposal that leaves out a receipt that read holds (`checkNoOmission`).
+ */
+export const trafficSourceSchema = z
+  .strictObject({
+    /** One feed's base URL (`GET /v1/receipts`). */
+    url: httpUrl.optional(),
+    /** The meta nodes' API base URLs (all of them: a majority must answer). */
+    metaUrls: z.array(httpUrl).optional(),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.url !== undefined && s.metaUrls !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "give url (one feed) or metaUrls (the meta layer), not both",
+        path: ["metaUrls"],
+      });
+    else if (s.url === undefined && s.metaUrls === undefined)
+      ctx.addIssue({ code: "custom", message: "give url (one feed) or metaUrls (the meta layer)", path: ["url"] });
+    else if (s.metaUrls !== undefined && s.metaUrls.length === 0)
+      ctx.addIssue({ code: "custom", message: "metaUrls must list at least one meta node", path: ["metaUrls"] });
+    if (s.metaUrls !== undefined && new Set(s.metaUrls.map((u) => u.replace(/\/+$/, ""))).size !== s.metaUrls.length)
+      ctx.addIssue({ code: "custom", message: "metaUrls lists a meta node twice", path: ["metaUrls"] });
+  });
+
 export const validatorConfigSchema = z
   .strictObject({
     role: z.literal("validator").default("validator"),
@@ -53,8 +81,8 @@ export const validatorConfigSchema = z
     dataDir: z.string().min(1),
     /** Committee members' signing-key addresses → base URLs (static; see docs for discovery). */
     peers: z.record(addressSchema, httpUrl).default({}),
-    /** Where the period's receipts come from (the traffic source today, the meta layer later). */
-    trafficSource: z.strictObject({ url: httpUrl, timeoutMs: z.number().int().positive().default(10_000) }),
+    /** Where the period's receipts come from: `url` (one feed, e.g. the traffic source) or `metaUrls` (the meta layer). */
+    trafficSource: trafficSourceSchema,
     /** Nodes rewarded per period: must be the same at every validator (proposals with another top-N are rejected). */
     topN: z
       .number()

@@ -6,7 +6,9 @@
  *      leader order from BookkeeperStaking, calls the permissionless `elect()` when an epoch started without an
  *      election, and runs the PBFT replica of the last elected committee (`configId` = epoch);
  *   3. each period builds the traffic proposal from the traffic feed and the last reported carry-over
- *      (proposal.ts), submits it to its replica; validates other proposals by recomputation;
+ *      (proposal.ts), submits it to its replica; validates other proposals by recomputation — and, reading the
+ *      meta layer (`trafficSource.metaUrls`), refuses one that leaves out a receipt a majority of the meta nodes
+ *      hold (client/meta-feed.ts `checkNoOmission`: every acknowledged receipt is in such a read);
  *   4. on execution signs the EIP-712 `PeriodReport` — after the signing record allows it —, gossips the
  *      signature to the committee, and once it holds more than 2/3 transmits (primary first, the others after
  *      staggered delays if it is still not on chain), confirms inclusion and settles the bookkeepers' share;
@@ -36,7 +38,8 @@ import type { Evidence, PbftMessage, ReplicaAction, RequestVerdict } from "../co
 import type { RankedNode } from "../protocol/ledger";
 import type { ReportDocument, RewardClaim } from "../protocol/report";
 import { HttpTrafficFeed } from "../client/feed";
-import type { PeriodReceipts } from "../protocol/receipts";
+import { MajorityTrafficFeed, checkNoOmission } from "../client/meta-feed";
+import type { PeriodReceipts, TrafficFeed } from "../protocol/receipts";
 import { ValidatorChain, evidenceId, revertName, type EpochInfo } from "./chain";
 import { resolveKey, type ValidatorConfig } from "./config";
 import { GuardedCrypto } from "./crypto";
@@ -53,8 +56,10 @@ import {
   periodOfSeq,
   recomputeReport,
   trafficWindow,
+  windowTraffic,
   type PrevReport,
   type ProposalContext,
+  type ReportProposal,
 } from "../protocol/proposal";
 import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./schedule";
 import { SigningRecordStore, SlashingProtectionError, guardVotes, type ReportSignature } from "./signing-record";
@@ -117,6 +122,16 @@ export interface ValidatorRuntime {
 
 const padPeriod = (p: bigint) => p.toString().padStart(20, "0");
 
+/** A majority read of the meta layer older than this is read again before a proposal is checked against it. */
+const REFERENCE_MAX_AGE_MS = 5_000;
+
+/** A majority read of one traffic window (verified, in proposal form), and the read in flight. */
+interface Reference {
+  at: number;
+  traffic?: PeriodReceipts[];
+  loading?: Promise<void>;
+}
+
 /** The claims (Merkle proofs) of a report document's rewarded nodes. */
 export function claimsFromDocument(doc: ReportDocument): RewardClaim[] {
   const leaves = doc.rewards.map((r) => rewardLeaf(r.index, r.nodeId, BigInt(r.traffic)));
@@ -140,7 +155,12 @@ export class Validator {
   private readonly chainId: number;
   private readonly pool: Address;
   private readonly staking: Address;
-  private readonly feed: HttpTrafficFeed;
+  private readonly feed: TrafficFeed & { close(): Promise<void> };
+  /** Reading the meta layer: proposals are checked for omissions against a majority read of their window. */
+  private readonly majority: boolean;
+  private readonly references = new Map<string, Reference>();
+  /** Digests of requests refused for an omission (logged once each). */
+  private readonly omitting = new Set<Hex>();
   private chain!: ValidatorChain;
   private gas!: GasWatch;
   private appStore!: Store;
@@ -198,11 +218,11 @@ export class Validator {
     this.pool = contractAddress(this.deployment, "MiningPool");
     this.staking = contractAddress(this.deployment, "BookkeeperStaking");
     contractAddress(this.deployment, "NodeRegistry");
-    this.feed = new HttpTrafficFeed(config.trafficSource.url, {
-      timeoutMs: config.trafficSource.timeoutMs,
-      chainId: this.chainId,
-      pool: this.pool,
-    });
+    const feedOptions = { timeoutMs: config.trafficSource.timeoutMs, chainId: this.chainId, pool: this.pool };
+    const { url, metaUrls } = config.trafficSource;
+    this.majority = metaUrls !== undefined;
+    this.feed =
+      metaUrls !== undefined ? new MajorityTrafficFeed(metaUrls, feedOptions) : new HttpTrafficFeed(url!, feedOptions);
     const mt = this.metrics;
     this.m = {
       reported: mt.counter("validator_periods_reported_total", "Periods whose report landed on chain", ["by"]),
@@ -663,7 +683,81 @@ export class Validator {
       // the clock, so the replica withholds its prepare and asks again instead of accusing.
       return seqNamedBy(request) === undefined ? false : "retry";
     }
+    if (this.majority && verdict.proposal.type === "report") return this.omissionVerdict(verdict.proposal, request);
     return true;
+  }
+
+  /**
+   * Meta layer only: a report proposal must carry every receipt of its window that a majority read of the meta
+   * nodes holds (a master, or a primary, cannot leave an acknowledged receipt out). Checked against the latest
+   * read of the window (prefetch reads it again when a proposal arrives and the last read is older than
+   * {@link REFERENCE_MAX_AGE_MS} / 2; the proposer's own read counts for its own request). Without a read yet,
+   * or on an omission, the verdict is "retry": a receipt acknowledged after the primary read is no proof of
+   * malice, so the replica withholds its prepare, and a primary that keeps omitting is replaced by a view change.
+   */
+  private omissionVerdict(p: ReportProposal, request: string): RequestVerdict {
+    const { from, to } = trafficWindow(p.prev.period, p.period);
+    const ref = this.references.get(`${from}:${to}`);
+    if (ref === undefined || Date.now() - ref.at > REFERENCE_MAX_AGE_MS) void this.readReference(from, to);
+    if (ref?.traffic === undefined) return "retry";
+    try {
+      checkNoOmission(ref.traffic, p.traffic);
+    } catch (err) {
+      // Asked again on every retransmit tick until the view changes: counted and logged once per request.
+      const digest = sha256Hex(request);
+      if (!this.omitting.has(digest)) {
+        if (this.omitting.size >= 256) this.omitting.clear();
+        this.omitting.add(digest);
+        this.m.rejected.inc();
+        this.log.warn(
+          {
+            reason: isHmsError(err) ? `${err.code}: ${err.message}` : String(err),
+            digest,
+            period: p.period.toString(),
+          },
+          "proposal rejected: it omits receipts the meta layer's majority holds",
+        );
+      }
+      void this.readReference(from, to);
+      return "retry";
+    }
+    return true;
+  }
+
+  /** Reads the window `from..to` from a majority of the meta nodes (one read in flight per window). */
+  private readReference(from: bigint, to: bigint): Promise<void> {
+    const key = `${from}:${to}`;
+    const cur = this.references.get(key);
+    if (cur?.loading !== undefined) return cur.loading;
+    const started = Date.now();
+    const loading = (async () => {
+      // A read set meanwhile (the proposer's own, in buildReport) stays if it is the newer one.
+      const latest = () => this.references.get(key);
+      try {
+        const traffic = windowTraffic(await this.verifiedTraffic(await this.feed.receipts(from, to)), from, to);
+        const now = latest();
+        if (now?.traffic !== undefined && now.at > started)
+          this.setReference(key, { at: now.at, traffic: now.traffic });
+        else this.setReference(key, { at: started, traffic });
+      } catch (err) {
+        const now = latest();
+        this.setReference(key, { at: now?.at ?? 0, traffic: now?.traffic });
+        this.warnOnce(
+          "reference",
+          { error: isHmsError(err) ? `${err.code}: ${err.message}` : describeChainError(err) },
+          "majority read of the meta layer failed: proposals wait for it",
+        );
+      }
+    })();
+    this.setReference(key, { at: cur?.at ?? 0, traffic: cur?.traffic, loading });
+    return loading;
+  }
+
+  private setReference(key: string, ref: Reference): void {
+    // Few windows are in play at once (the periods being reported): keep the latest reads only.
+    this.references.delete(key);
+    if (this.references.size >= 8) this.references.delete(this.references.keys().next().value!);
+    this.references.set(key, ref);
   }
 
   /** Loads the chain facts a proposal's check needs (bounded wait), so that `validate` can stay synchronous. */
@@ -690,6 +784,12 @@ export class Validator {
     if (p.type !== "report") return;
     const jobs: Promise<unknown>[] = [this.loadNodeKeys(nodeIdsOf(p))];
     if (p.prev.period !== null) jobs.push(this.loadReported(p.prev.period));
+    if (this.majority) {
+      const { from, to } = trafficWindow(p.prev.period, p.period);
+      const ref = this.references.get(`${from}:${to}`);
+      if (ref?.traffic === undefined || Date.now() - ref.at > REFERENCE_MAX_AGE_MS / 2)
+        jobs.push(this.readReference(from, to));
+    }
     await Promise.all(jobs);
   }
 
@@ -804,6 +904,9 @@ export class Validator {
       return undefined;
     }
     const verified = await this.verifiedTraffic(traffic);
+    // A majority read of the meta layer is also the reference this validator checks proposals of the window with.
+    if (this.majority)
+      this.setReference(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
     const { text, built } = buildReportProposal({
       chainId: this.chainId,
       pool: this.pool,

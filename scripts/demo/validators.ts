@@ -1,18 +1,23 @@
 /**
  * Demo chapter: the bookkeepers' validator daemons (PROTOCOL §10–§11). The in-process chain is served over
- * JSON-RPC on 127.0.0.1; the traffic source (`hms traffic-source`, receipts of demo nodes 0–2 signed with their
- * registered keys) and the four demo bookkeepers' daemons (`hms validator`, keys `demoBookkeeperPrivateKey(i)`)
- * run as child processes. A new epoch starts without an election: the daemons elect it themselves and start the
- * PBFT replicas of the new committee. Two periods end; each time the committee agrees on the report by PBFT,
- * signs it, and the primary posts it with its quorum. The nodes claim; the summary shows periods, signers,
- * payouts and gas. Everything started here is stopped before the chapter returns.
+ * JSON-RPC on 127.0.0.1; the four demo bookkeepers' daemons (`hms validator`, keys `demoBookkeeperPrivateKey(i)`)
+ * run as child processes and read the period's receipts from the storage chapter's meta nodes
+ * (`trafficSource: { metaUrls }`: a majority of them, their union, and no proposal that omits one of those
+ * receipts): the receipts of the demo's own uploads and downloads. A new epoch starts without an election: the
+ * daemons elect it themselves and start the PBFT replicas of the new committee. The committee's first period
+ * ends; the committee agrees on its report by PBFT, signs it, and the primary posts it with its quorum. The
+ * nodes claim; each payout is printed beside E × traffic / total recomputed here from the meta layer's
+ * receipts. The summary shows periods, signers, payouts and gas. The validators are stopped before the chapter
+ * returns (the storage layer by the caller).
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { keccak256, parseEther, toHex, type Hex } from "viem";
+import { parseEther, type Hex } from "viem";
 import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, type ReportedPeriod } from "../../offchain/chain/rewards";
 import { claimAmount } from "../../offchain/protocol/report";
+import { matchedTraffic } from "../../offchain/testing/storage-layer";
+import type { StorageDemo } from "./storage";
 import { periodEnd } from "../../offchain/protocol/proposal";
 import {
   HmsProcess,
@@ -23,20 +28,13 @@ import {
   waitHealthy,
   writeValidatorConfigs,
 } from "../../offchain/devnet/cluster";
-import {
-  type DemoContext,
-  demoBookkeeperKey,
-  demoBookkeeperPrivateKey,
-  demoNodeId,
-  heading,
-  hms,
-  table,
-} from "./context";
+import { type DemoContext, demoBookkeeperKey, demoBookkeeperPrivateKey, heading, hms, table } from "./context";
 
-const PERIODS = 2;
+/** Periods reported: the first holds the storage chapter's receipts (the one after would hold none). */
+const PERIODS = 1;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 
-export async function validatorsChapter(ctx: DemoContext): Promise<void> {
+export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo): Promise<void> {
   heading("Validators: PBFT-agreed period reports posted with a > 2/3 quorum (PROTOCOL §10–§11)");
   const { MiningPool, BookkeeperStaking, HMSToken, NodeRegistry } = ctx.hms;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-demo-validators-"));
@@ -54,49 +52,29 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
     await ctx.testClient.mine({ blocks: 1 });
     console.log(`  epoch ${next} has started without an election`);
 
-    // The traffic source: receipts of demo nodes 0–2 from now on, both sides signed.
-    const ports = await freePorts(5);
+    // The validators read the storage chapter's meta nodes: the receipts of the demo's own transfers.
+    const ports = await freePorts(4);
     const deploymentFile = path.join(ctx.hre.config.paths.root, "deployments", `${ctx.hre.network.name}.json`);
-    const trafficFile = path.join(dir, "traffic.json");
-    fs.writeFileSync(
-      trafficFile,
-      JSON.stringify({
-        deployment: deploymentFile,
-        listen: { host: "127.0.0.1", port: ports[4] },
-        seed: "demo",
-        nodes: [0, 1, 2].map((i) => ({
-          nodeId: demoNodeId(i),
-          privateKey: keccak256(toHex(`hms-demo/node-key/${i}`)),
-        })),
-        clients: 4,
-        tasksPerPeriod: { min: 4, max: 8 },
-        noise: 0.1,
-        startPeriod: Number(await MiningPool.read.currentPeriod()),
-        log: { level: "warn", pretty: false },
-      }),
-    );
-    const traffic = new HmsProcess("traffic-source", ["traffic-source", "-c", trafficFile]);
-    processes.push(traffic);
     const specs = await writeValidatorConfigs({
       dir,
       rpcUrl: chain.url,
       deploymentFile,
-      trafficUrl: `http://127.0.0.1:${ports[4]}`,
+      metaUrls: storage.layer.urls(),
       keys,
-      ports: ports.slice(0, 4),
+      ports,
       extra: {
         poll: { intervalMs: 250, receiptPollMs: 100 },
         transmit: { staggerMs: 1_500, signatureWaitMs: 400, rebroadcastMs: 1_000 },
         pbft: { viewChangeTimeoutMs: 2_000, retransmitMs: 500 },
       },
     });
+    console.log(`  trafficSource: { metaUrls: [${storage.layer.urls().join(", ")}] }`);
 
     const started = Date.now();
     for (const s of specs) processes.push(startValidator(s));
     ctx.dashboard?.watch({ validators: specs.map((s) => s.url) });
-    await waitHealthy(`http://127.0.0.1:${ports[4]}`, 60_000);
     await Promise.all(specs.map((s) => waitHealthy(s.url, 60_000)));
-    console.log(`  traffic source and 4 validator daemons up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`  4 validator daemons up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const healths = await poll("the new committee's replicas", async () => {
       const hs = await Promise.all(specs.map((s) => getJson(`${s.url}/health`)));
@@ -139,29 +117,56 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
       );
     }
 
-    // The nodes claim with the document any validator serves (a relayer, #19, sends the claims).
+    // The nodes claim with the document any validator serves (a relayer, #19, sends the claims). Each payout is
+    // checked against E × traffic / total recomputed from the meta layer's receipts of the report's periods.
     const relayer = ctx.as(ctx.wallets[19]);
     const by = { account: ctx.wallets[19].account!, chain: ctx.wallets[19].chain };
     const payouts: (string | bigint)[][] = [];
+    const feed = storage.layer.feed();
+    const nodeName = new Map(storage.layer.storage.workers.map((w) => [w.nodeId.toLowerCase(), `node ${w.index}`]));
     let claimGas = 0n;
-    for (const p of reports) {
-      const doc = await getJson<{ claims: Array<{ index: number; nodeId: Hex; traffic: string; proof: Hex[] }> }>(
-        `${specs[0].url}/v1/reports/${p.period}`,
-      );
-      for (const c of doc.claims) {
-        const node = [0, 1, 2].find((i) => demoNodeId(i) === c.nodeId)!;
-        const payout = await NodeRegistry.read.payoutOf([c.nodeId]);
-        const before = await HMSToken.read.balanceOf([payout]);
-        const claim = { index: c.index, nodeId: c.nodeId, traffic: BigInt(c.traffic), proof: c.proof };
-        const hash = await relayer.MiningPool.write.claim(claimArgs(p, claim), by);
-        const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
-        if (receipt.status !== "success") throw new Error(`claim of node ${node} failed`);
-        claimGas = receipt.gasUsed;
-        const paid = (await HMSToken.read.balanceOf([payout])) - before;
-        const formula = claimAmount(p.terms.nodeEmission, claim.traffic, p.terms.totalTraffic);
-        if (paid !== formula) throw new Error(`node ${node} paid ${paid}, formula ${formula}`);
-        payouts.push([String(p.period), `node ${node} ${short(c.nodeId)}`, `${formatGb(claim.traffic)} GB`, hms(paid)]);
+    try {
+      for (const p of reports) {
+        const receipts = matchedTraffic(await feed.receipts(p.emissionFrom, p.period));
+        if (receipts.total !== p.terms.totalTraffic || receipts.total !== storage.bytes)
+          throw new Error(
+            `period ${p.period}: on chain ${p.terms.totalTraffic} bytes, receipts ${receipts.total}, transfers ${storage.bytes}`,
+          );
+        console.log(
+          `  period ${p.period}: ${receipts.tasks} tasks matched from the meta layer's receipts (periods ` +
+            `${p.emissionFrom}–${p.period}), ${receipts.total.toLocaleString("en-US")} bytes = the storage chapter's transfers`,
+        );
+        const doc = await getJson<{ claims: Array<{ index: number; nodeId: Hex; traffic: string; proof: Hex[] }> }>(
+          `${specs[0].url}/v1/reports/${p.period}`,
+        );
+        for (const c of doc.claims) {
+          const node = nodeName.get(c.nodeId.toLowerCase()) ?? c.nodeId;
+          const fromReceipts = receipts.byNode.get(c.nodeId.toLowerCase() as Hex) ?? 0n;
+          if (BigInt(c.traffic) !== fromReceipts)
+            throw new Error(`${node}: report traffic ${c.traffic}, receipts ${fromReceipts}`);
+          const payout = await NodeRegistry.read.payoutOf([c.nodeId]);
+          const before = await HMSToken.read.balanceOf([payout]);
+          const claim = { index: c.index, nodeId: c.nodeId, traffic: BigInt(c.traffic), proof: c.proof };
+          const hash = await relayer.MiningPool.write.claim(claimArgs(p, claim), by);
+          const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash });
+          if (receipt.status !== "success") throw new Error(`claim of ${node} failed`);
+          claimGas = receipt.gasUsed;
+          const paid = (await HMSToken.read.balanceOf([payout])) - before;
+          const formula = (p.terms.nodeEmission * fromReceipts) / receipts.total;
+          if (paid !== formula || paid !== claimAmount(p.terms.nodeEmission, claim.traffic, p.terms.totalTraffic))
+            throw new Error(`${node} paid ${paid}, E × traffic / total = ${formula}`);
+          payouts.push([
+            String(p.period),
+            `${node} ${short(c.nodeId)}`,
+            `${formatMib(claim.traffic)} MiB`,
+            `${formatMib(fromReceipts)} MiB / ${formatMib(receipts.total)} MiB`,
+            hms(paid),
+            hms(formula),
+          ]);
+        }
       }
+    } finally {
+      await feed.close();
     }
     // Settlement waits for the last report's signature window (the daemons retry until it has passed).
     await ctx.testClient.increaseTime({ seconds: LOCAL_SIGNATURE_WINDOW });
@@ -182,14 +187,17 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
         String(p.epoch),
         order.map((k, i) => ((p.attestation.signers >> BigInt(i)) & 1n ? `v${who(k)}` : "-")).join(" "),
         p.terms.nodeCount,
-        `${formatGb(p.terms.totalTraffic)} GB`,
+        `${formatMib(p.terms.totalTraffic)} MiB`,
         `${hms(p.terms.nodeEmission)} HMS`,
         `validator-${who(p.from)}`,
         p.gasUsed,
       ]),
     );
-    console.log("\n  payouts (claimed by a relayer, paid to each node's payout address)");
-    table(["period", "node", "traffic", "paid (HMS)"], payouts);
+    console.log(
+      `\n  payouts (claimed by a relayer, paid to each node's payout address; E = the report's nodes' emission, ` +
+        `${hms(reports[0].terms.nodeEmission)} HMS)`,
+    );
+    table(["period", "node", "traffic", "traffic / total (receipts)", "paid (HMS)", "E × traffic / total"], payouts);
     console.log(
       `  gas: elect ${electLine?.gasUsed}, submitReport ${reports.map((r) => r.gasUsed).join(" / ")}, ` +
         `settleBookkeepers ${settleGas.join(" / ")}, claim ${claimGas} (last)`,
@@ -208,8 +216,8 @@ export async function validatorsChapter(ctx: DemoContext): Promise<void> {
   }
 }
 
-function formatGb(bytes: bigint): string {
-  return (Number(bytes / 10_000_000n) / 100).toFixed(2);
+function formatMib(bytes: bigint): string {
+  return (Number(bytes) / 1024 / 1024).toFixed(2);
 }
 
 function popcount(x: bigint): number {

@@ -73,6 +73,36 @@ describe("validator/config and exit codes", function () {
     expect(exitCodeOf(badKey)).to.equal(EXIT_CODES.config);
   });
 
+  it("takes its traffic from one feed (url) or the meta layer (metaUrls), exactly one of them", function () {
+    const { HMS_VALIDATOR_TRAFFIC_SOURCE__URL: _url, ...rest } = minimal;
+    void _url;
+    const withSource = (trafficSource: unknown) => loadValidatorConfig(undefined, rest, { trafficSource });
+    expect(withSource({ url: "http://127.0.0.1:7300" }).trafficSource).to.deep.equal({
+      url: "http://127.0.0.1:7300",
+      timeoutMs: 10_000,
+    });
+    const metaUrls = ["http://127.0.0.1:7601", "http://127.0.0.1:7602", "http://127.0.0.1:7603"];
+    expect(withSource({ metaUrls }).trafficSource).to.deep.equal({ metaUrls, timeoutMs: 10_000 });
+    expect(
+      loadValidatorConfig(undefined, { ...rest, HMS_VALIDATOR_TRAFFIC_SOURCE__META_URLS: JSON.stringify(metaUrls) })
+        .trafficSource.metaUrls,
+    ).to.deep.equal(metaUrls);
+    const refused = (trafficSource: unknown): ConfigError => {
+      try {
+        withSource(trafficSource);
+      } catch (e) {
+        expect(e).to.be.instanceOf(ConfigError);
+        return e as ConfigError;
+      }
+      throw new Error("expected a ConfigError");
+    };
+    expect(refused({ metaUrls: [] }).message).to.match(/at least one meta node/);
+    expect(refused({ url: "http://127.0.0.1:7300", metaUrls }).message).to.match(/not both/);
+    expect(refused({}).message).to.match(/give url .* or metaUrls/);
+    expect(refused({ metaUrls: [metaUrls[0], metaUrls[0]] }).message).to.match(/twice/);
+    expect(refused({ metaUrls: ["ftp://x"] }).key).to.match(/^trafficSource\.metaUrls/);
+  });
+
   it("loads the key from a file; a missing key or a bad file is a typed error with exit code 2", function () {
     const file = path.join(dir, "validator.key");
     fs.writeFileSync(file, `  ${key}\n`);

@@ -8,6 +8,7 @@ import { applyMatched, ledgerFrom, matchReceipts } from "../../offchain/protocol
 import { buildReport, carryTree } from "../../offchain/protocol/report";
 import { GeneratedTraffic } from "../../offchain/testing/traffic/generator";
 import type { PeriodReceipts } from "../../offchain/protocol/receipts";
+import { checkNoOmission, unionReceipts } from "../../offchain/client/meta-feed";
 import {
   PROPOSAL_VERSION,
   ROLL_FORWARD_LIMIT,
@@ -23,6 +24,7 @@ import {
   periodOfSeq,
   seqOfPeriod,
   trafficWindow,
+  windowTraffic,
   type PrevReport,
   type ProposalContext,
   type ReportProposal,
@@ -171,6 +173,41 @@ describe("validator/proposal", function () {
     expect(checkProposal(built.text, ctx).ok).to.equal(true);
     const early = tamper(built.text, (p) => (p.traffic[0].period = period - 3n));
     expect(reason(early, ctx)).to.match(/outside the window|filed under another period/);
+  });
+
+  it("meta layer: a proposal holding the majority read passes the omission check, one leaving a receipt out fails", async function () {
+    // What the daemon does with trafficSource.metaUrls: the reference is the majority read of the proposal's
+    // window in proposal form (windowTraffic), and the proposal must hold every one of its receipts.
+    const seq = 3;
+    const period = periodOfSeq(BASE, seq);
+    const { from, to } = trafficWindow(null, period);
+    const all = await generator().receipts(from, to);
+    // Two meta nodes, each missing something the other has (a receipt still replicating): the union is the read.
+    const a = all.map((g) => ({ ...g, client: g.client.slice(1) }));
+    const b = all.map((g) => ({ ...g, node: g.node.slice(1) }));
+    const reference = windowTraffic(unionReceipts([a, b]), from, to);
+    const honest = await build(seq);
+    expect(() => checkNoOmission(reference, honest.proposal.traffic)).to.not.throw();
+    // The primary read one meta node only (the one without some client receipts): its proposal is short.
+    const short = buildReportProposal({
+      chainId: CHAIN,
+      pool: POOL,
+      epoch: EPOCH,
+      base: BASE,
+      seq,
+      topN: TOP_N,
+      prev: NONE,
+      traffic: a,
+    });
+    // Still a valid proposal by itself (every receipt in it is signed and it recomputes)…
+    expect(checkProposal(short.text, context()).ok).to.equal(true);
+    // …but it omits acknowledged receipts: refused.
+    expect(() => checkNoOmission(reference, short.proposal.traffic))
+      .to.throw()
+      .with.property("code", "META_FEED_OMISSION");
+    // Receipts outside the window, or filed under another period, are no omission (the proposal may not carry them).
+    const outside = windowTraffic(await generator().receipts(from, to + 2n), from, to);
+    expect(() => checkNoOmission(outside, honest.proposal.traffic)).to.not.throw();
   });
 
   it("builds on a reported period's carry-over, anchored by its carry root on chain", async function () {

@@ -239,6 +239,8 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
       listen: { host: "127.0.0.1", port: 7401 + i },
       dataDir: path.join(dir, "data", `validator-${i}`),
       peers,
+      // The traffic source, not `{ metaUrls }`: the meta configs written below are not yet `hms meta`'s schema
+      // (peers as objects, the storage nodes' keys), so the meta layer cannot be started from them.
       trafficSource: { url: summary.trafficSource.url },
       topN: 100,
     };
