@@ -28,7 +28,7 @@ import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
 import { MerkleTree, ZERO_HASH, rewardLeaf } from "../protocol/merkle";
-import { graceEnd, quorumArgs, type KeySignature } from "../protocol/quorum";
+import { epochMaySign, graceEnd, quorumArgs, type ElectionState, type KeySignature } from "../protocol/quorum";
 import { KeyRing, domainOf, fastTypedDigest, signDigestSync, type PeriodReportMessage } from "../core/signing";
 import { Store } from "../core/store";
 import { HttpTransport } from "../core/transport";
@@ -970,15 +970,7 @@ export class Validator {
   private graceBlocks(info: EpochInfo, base: bigint, prevPeriod: bigint | null): boolean {
     if (prevPeriod !== null && prevPeriod >= base - 1n) return false;
     // QuorumVerifier.checkEpoch's rule, from the one file that mirrors it (protocol/quorum.ts).
-    const end = graceEnd(
-      {
-        lastElected: info.epoch,
-        electedAt: info.electedAt,
-        lastEpochStart: info.epochStart,
-        previousElected: info.previousElected,
-      },
-      this.electionGrace,
-    );
+    const end = graceEnd(electionState(info), this.electionGrace);
     return end !== null && this.chainTime < end;
   }
 
@@ -1168,10 +1160,10 @@ export class Validator {
     if (q.period < this.nextPeriod) return false;
     const last = this.lastElected;
     if (last === undefined || q.epoch === last) return true;
-    if (q.epoch !== last - 1n) return false;
     const info = this.replica?.info;
-    const start = info?.epoch === last ? info.epochStart : undefined;
-    return start === undefined || this.chainTime < start + this.electionGrace;
+    // Not known yet which committee served before the last one: the chain decides (QuorumVerifier.checkEpoch).
+    if (info?.epoch !== last) return q.epoch < last;
+    return epochMaySign(q.epoch, electionState(info), this.electionGrace, this.chainTime);
   }
 
   private async maybeSign(rec: ReportRecord): Promise<void> {
@@ -1604,4 +1596,14 @@ function seqNamedBy(request: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What QuorumVerifier.checkEpoch decides by, when `info` is the last elected committee. */
+function electionState(info: EpochInfo): ElectionState {
+  return {
+    lastElected: info.epoch,
+    electedAt: info.electedAt,
+    lastEpochStart: info.epochStart,
+    previousElected: info.previousElected,
+  };
 }

@@ -1,8 +1,8 @@
 /**
  * Demo chapter: the storage layer on the demo's chain. Three `hms meta` nodes (the index, placement, and the
  * receipts both sides of every transfer sign) and three `hms storage` workers (demo nodes 0–2, the node ids and
- * signing keys registered in the NodeRegistry) run as child processes in the chain's EIP-712 domains. A client
- * uploads real files (a few MiB, sliced, 3 copies of every block on three workers) and reads them back,
+ * signing keys registered in the NodeRegistry) run as child processes in the chain's EIP-712 domains. `hms put`
+ * uploads real files (a few MiB, sliced, 3 copies of every block on three workers) and `hms get` reads them back,
  * verified against their CIDs. The receipts of those transfers are what the validators chapter reports: the
  * layer is left running for it (`stop()` once it is done).
  *
@@ -15,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generatePrivateKey } from "viem/accounts";
-import { download, privateKeySigner, upload, type UploadReturnType } from "../../offchain/client/storage";
+import { runHms } from "../../offchain/devnet/cluster";
 import { periodAt } from "../../offchain/protocol/transfer";
 import { StorageLayer, chainAlignedClock } from "../../offchain/testing/storage-layer";
 import { type DemoContext, heading, table } from "./context";
@@ -79,51 +79,61 @@ export async function storageChapter(ctx: DemoContext): Promise<StorageDemo> {
         `${((Date.now() - started) / 1000).toFixed(1)} s; working directory ${dir}`,
     );
 
+    // The files go in and out through the CLI (`hms put` / `hms get` as child processes, keys from the
+    // environment as a user's shell would hold them); the index is read back through the SDK to show the copies.
     const client = layer.client();
-    const owner = privateKeySigner(generatePrivateKey());
-    const reader = privateKeySigner(generatePrivateKey());
+    const ownerKey = generatePrivateKey();
+    const readerKey = generatePrivateKey();
+    const env = (key: string) => ({ HMS_META_URLS: layer.urls().join(","), HMS_PRIVATE_KEY: key });
+    const cli = async (args: string[], key: string) => {
+      const run = await runHms(args, env(key));
+      if (run.code !== 0) throw new Error(`demo: hms ${args.join(" ")} exited ${run.code}\n${run.stdout}${run.stderr}`);
+      return JSON.parse(run.stdout) as Record<string, unknown>;
+    };
     const nodeName = new Map(layer.storage.workers.map((w) => [w.nodeId.toLowerCase(), `node ${w.index}`]));
     const rows: (string | number)[][] = [];
     const files: StorageDemo["files"] = [];
     let tasks = 0;
     let bytes = 0n;
+    fs.mkdirSync(path.join(dir, "files"));
     for (const f of FILES) {
       const data = randomBytes(f.size);
-      // ── CLI: once `hms put` / `hms get` exist (being added in parallel), this is where the demo runs
-      //    `hms put <file> --path <path>` and `hms get <cid> -o <file>` instead of the SDK calls below. ──
+      const local = path.join(dir, "files", path.basename(f.path));
+      const back = `${local}.read`;
+      fs.writeFileSync(local, data);
+      const sliceSize = String(f.sliceSize);
+      console.log(`  $ hms put ${path.basename(local)} --to ${f.path} --slice-size ${sliceSize} --json`);
       let t0 = Date.now();
-      const stored: UploadReturnType = await upload(client, data, {
-        owner,
-        network: layer.params,
-        path: f.path,
-        sliceSize: f.sliceSize,
-        receipts: client,
-      });
+      const put = await cli(["put", local, "--to", f.path, "--slice-size", sliceSize, "--json"], ownerKey);
       const upMs = Date.now() - t0;
+      const rootCid = String(put.rootCid);
+      console.log(`  $ hms get ${rootCid} -o ${path.basename(back)} --json`);
       t0 = Date.now();
-      const read = await download(client, stored.rootCid, { client: reader, network: layer.params, receipts: client });
-      const parts: Buffer[] = [];
-      for await (const c of read) parts.push(Buffer.from(c));
-      const back = Buffer.concat(parts);
+      await cli(["get", rootCid, "-o", back, "--json"], readerKey);
       const downMs = Date.now() - t0;
-      // ── end of the CLI spot ──
-      if (!back.equals(data) || sha256(back) !== sha256(data))
+      if (sha256(fs.readFileSync(back)) !== sha256(data))
         throw new Error(`demo: ${f.path} read back differs from what was stored`);
-      const copies = stored.slices.map((s) => s.acks.length);
-      const holders = new Set(stored.slices.flatMap((s) => s.acks.map((a) => nodeName.get(a.nodeId.toLowerCase()))));
-      // One task per copy written (slices and DAG blocks) and per slice read, each worth its block's bytes.
-      for (const b of [...stored.slices, ...stored.dagBlocks]) {
-        tasks += b.acks.length;
-        bytes += BigInt(b.size * b.acks.length);
+      const where = await client.locate({ cid: rootCid });
+      const stat = (await cli(["stat", f.path, "--json"], ownerKey)) as {
+        file: { slices: { size: number }[]; dagBlocks: { size: number }[] };
+      };
+      const copies = where.slices.map((s) => s.replicas.length);
+      const holders = new Set(where.slices.flatMap((s) => s.replicas.map((r) => nodeName.get(r.nodeId.toLowerCase()))));
+      // One task per copy written (slices and DAG blocks, `put.copies` each) and per slice read, each worth its
+      // block's bytes: what the receipts must add up to.
+      const n = Number(put.copies);
+      for (const b of [...stat.file.slices, ...stat.file.dagBlocks]) {
+        tasks += n;
+        bytes += BigInt(b.size * n);
       }
-      tasks += stored.slices.length;
+      tasks += stat.file.slices.length;
       bytes += BigInt(f.size);
-      files.push({ path: f.path, cid: stored.rootCid, size: f.size });
+      files.push({ path: f.path, cid: rootCid, size: f.size });
       rows.push([
         f.path,
-        stored.rootCid,
+        rootCid,
         `${(f.size / MiB).toFixed(2)} MiB`,
-        `${stored.slices.length} × ${f.sliceSize / 1024} KiB`,
+        `${where.slices.length} × ${f.sliceSize / 1024} KiB`,
         copies.join("/"),
         [...holders].sort().join(", "),
         rate(f.size, upMs),

@@ -19,6 +19,7 @@ import { claimAmount } from "../../offchain/protocol/report";
 import { matchedTraffic } from "../../offchain/testing/storage-layer";
 import type { StorageDemo } from "./storage";
 import { periodEnd } from "../../offchain/protocol/proposal";
+import { graceEnd } from "../../offchain/protocol/quorum";
 import {
   HmsProcess,
   freePorts,
@@ -95,10 +96,25 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
     const reports: Array<ReportedPeriod & { from: string; gasUsed: bigint }> = [];
     const genesis = await MiningPool.read.genesis();
     const length = BigInt(await MiningPool.read.periodLength());
+    // The committee that served before may still land reports until its election grace ends
+    // (QuorumVerifier.checkEpoch, protocol/quorum.ts): the new one waits that out, so the clock moves past it.
+    const [electedAt, , previousElected, hasPrevious] = await BookkeeperStaking.read.committeeInfo([next]);
+    const graceOver = graceEnd(
+      {
+        lastElected: next,
+        electedAt,
+        lastEpochStart: await BookkeeperStaking.read.epochStart([next]),
+        previousElected: hasPrevious ? previousElected : null,
+      },
+      BigInt((await MiningPool.read.state())[5]),
+    );
     for (let k = 0; k < PERIODS; k++) {
       const period = base + BigInt(k);
       const t0 = Date.now();
-      await ctx.testClient.setNextBlockTimestamp({ timestamp: periodEnd(genesis, length, period) });
+      const end = periodEnd(genesis, length, period);
+      await ctx.testClient.setNextBlockTimestamp({
+        timestamp: graceOver !== null && graceOver > end ? graceOver : end,
+      });
       await ctx.testClient.mine({ blocks: 1 });
       await poll(
         `period ${period} on chain`,
