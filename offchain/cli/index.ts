@@ -8,6 +8,7 @@
  *   hms validator import-protection -f file [-c]  merge a signing record into the data directory
  *   hms traffic-source [-c file]                  serve the deterministic traffic feed
  *   hms storage [-c file]                         run a storage worker
+ *   hms devnet up | status | down                 the whole network on 127.0.0.1
  *
  * Every failure goes through ./run.ts: printed once, exit code from the error registry (docs/ERRORS.md);
  * usage errors (unknown option, missing argument, bad `--log-level`) exit 2.
@@ -36,6 +37,7 @@ import { registerRewardsCommand } from "./commands/rewards";
 import { registerMarketCommand } from "./commands/market";
 import { registerAllocationCommand } from "./commands/allocation";
 import { registerCouncilCommand } from "./commands/council";
+import { registerDevnetCommand } from "./commands/devnet";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -63,6 +65,7 @@ export function program(): Command {
     registerMarketCommand,
     registerAllocationCommand,
     registerCouncilCommand,
+    registerDevnetCommand,
   ])
     register(p);
   return p;
