@@ -234,7 +234,40 @@ export async function processHealthy(p: DevnetProcess): Promise<{ ok: boolean; h
   return { ok: r !== undefined && r.status === 200 && r.body.ok !== false, health: r?.body };
 }
 
+/** What `up` needs of `hms init`'s summary (offchain/cli/commands/init.ts `InitSummary`). */
+export interface DevnetInitSummary {
+  trafficSource: { config: string; url: string };
+  bookkeepers: { signingKey: string; keyFile: string; config: string; url: string }[];
+  nodes: {
+    kind: string;
+    nodeId: string;
+    keyFile: string;
+    config: string;
+    url: string;
+    region?: number;
+    peerUrl?: string;
+  }[];
+}
+
+/** Where daemon `i` of a role listens (the ports `up` picked). */
+export type DevnetPorts = (
+  role: "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer",
+  i: number,
+) => number;
+
+/** `hms init`'s logic on the freshly deployed chain (the CLI passes offchain/cli/commands/init.ts `runInit`). */
+export type DevnetInit = (args: {
+  dir: string;
+  rpcUrl: string;
+  deployment: string;
+  keystore: string;
+  passwordFile: string;
+  counts: DevnetCounts;
+  ports: DevnetPorts;
+}) => Promise<DevnetInitSummary>;
+
 export interface UpOptions extends DevnetCounts {
+  init: DevnetInit;
   dir: string;
   rpc?: string;
   /** Readiness timeout, ms. */
@@ -347,31 +380,15 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
       metaPeer: 1 + o.bookkeepers + o.storage + o.compute + o.meta,
     };
     fs.writeFileSync(state.passwordFile, crypto.randomBytes(16).toString("hex") + "\n", { mode: 0o600 });
-    const { runInit } = await import("../cli/commands/init");
-    const { makeChainContext } = await import("../cli/runtime");
-    const { loadDeployment } = await import("../chain/deployment");
-    const quiet = { stdout: () => undefined, stderr: () => undefined, env: process.env, interactive: false };
-    const ctx = makeChainContext(
-      quiet,
-      { yes: true, deployment: state.deployment, keystore: state.keystore, passwordFile: state.passwordFile },
-      loadDeployment(state.deployment),
-      state.rpcUrl,
-    );
-    const summary = await runInit(
-      ctx,
-      {
-        dir,
-        bookkeepers: String(o.bookkeepers),
-        storage: String(o.storage),
-        compute: String(o.compute),
-        meta: String(o.meta),
-        regions: o.regions,
-        margin: "20000",
-        fund: "1000",
-        lightKdf: true,
-      },
-      (role, i) => ports[offset[role] + i],
-    );
+    const summary = await o.init({
+      dir,
+      rpcUrl: state.rpcUrl,
+      deployment: state.deployment,
+      keystore: state.keystore,
+      passwordFile: state.passwordFile,
+      counts: o,
+      ports: (role, i) => ports[offset[role] + i],
+    });
 
     // ── the daemons ──
     const daemon = (p: Omit<DevnetProcess, "pid" | "log" | "marker"> & { config: string }) => {
@@ -524,8 +541,8 @@ export async function devnetDown(dir: string, { purge = false, graceMs = 10_000 
   if (state !== undefined) {
     const ours = state.processes.filter((p) => p.pid !== undefined);
     const deadline = Date.now() + 10_000;
-    let left: DevnetProcess[] = [];
-    let taken: number[] = [];
+    let left: DevnetProcess[];
+    let taken: number[];
     for (;;) {
       left = ours.filter((p) => pidAlive(p.pid, p.marker));
       taken = [];
@@ -617,10 +634,15 @@ export async function devnetStatus(dir: string): Promise<DevnetStatus> {
   if (typeof block === "string") {
     try {
       const { loadDeployment } = await import("../chain/deployment");
-      const { makeChainContext } = await import("../cli/runtime");
-      const quiet = { stdout: () => undefined, stderr: () => undefined, env: process.env, interactive: false };
-      const ctx = makeChainContext(quiet, {}, loadDeployment(state.deployment), state.rpcUrl);
-      const s = await ctx.reader().getStatus();
+      const { createHmsClient, hmsActions, hmsChain } = await import("../client");
+      const { http } = await import("viem");
+      const deployment = loadDeployment(state.deployment);
+      const reader = createHmsClient({
+        deployment,
+        chain: hmsChain(deployment, state.rpcUrl),
+        transport: http(state.rpcUrl, { retryCount: 1, timeout: 5_000 }),
+      }).extend(hmsActions);
+      const s = await reader.getStatus();
       period = s.period.current.toString();
       lastReportedPeriod = s.period.nextToReport > 0n ? (s.period.nextToReport - 1n).toString() : null;
     } catch {

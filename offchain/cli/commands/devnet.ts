@@ -8,6 +8,7 @@
  * Each takes `--json`. Failures end with the registry's exit code (CLI_DEVNET_*, docs/ERRORS.md).
  */
 import type { Command } from "commander";
+import type { DevnetInit } from "../../devnet/devnet";
 import { emit, localAction, parseInteger, type CliIo } from "../runtime";
 
 const DEFAULT_DIR = ".hms-devnet";
@@ -29,7 +30,36 @@ async function up(io: CliIo, o: UpOptions): Promise<void> {
   const { devnetUp } = await import("../../devnet/devnet");
   const { parseRegions } = await import("./init");
   parseRegions(o.regions);
+  const { runInit } = await import("./init");
+  const { makeChainContext } = await import("../runtime");
+  const { loadDeployment } = await import("../../chain/deployment");
+  const init: DevnetInit = (a) => {
+    // init's own output stays quiet: `up` prints the devnet.
+    const quiet: CliIo = { stdout: () => undefined, stderr: () => undefined, env: io.env, interactive: false };
+    const ctx = makeChainContext(
+      quiet,
+      { yes: true, deployment: a.deployment, keystore: a.keystore, passwordFile: a.passwordFile },
+      loadDeployment(a.deployment),
+      a.rpcUrl,
+    );
+    return runInit(
+      ctx,
+      {
+        dir: a.dir,
+        bookkeepers: String(a.counts.bookkeepers),
+        storage: String(a.counts.storage),
+        compute: String(a.counts.compute),
+        meta: String(a.counts.meta),
+        regions: a.counts.regions,
+        margin: "20000",
+        fund: "1000",
+        lightKdf: true,
+      },
+      a.ports,
+    );
+  };
   const state = await devnetUp({
+    init,
     dir: o.dir,
     rpc: o.rpc,
     bookkeepers: Number(parseInteger(o.bookkeepers, "--bookkeepers")),
