@@ -314,6 +314,12 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
     passwordFile: path.join(dir, "keystore.password"),
     processes,
   };
+  // Interrupted (Ctrl-C) while starting: what was started is stopped, not left behind detached.
+  const interrupted = (sig: NodeJS.Signals) => {
+    o.progress(`${sig}: stopping what was started`);
+    void stopProcesses(processes, 2_000).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
     // ── the chain ──
     if (o.rpc === undefined) {
@@ -446,6 +452,8 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
     // Nothing is left running after a failed start; devnet.json and the logs stay for a look.
     await stopProcesses(processes, 5_000);
     throw err;
+  } finally {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
   }
 }
 
@@ -521,9 +529,11 @@ export async function stopProcesses(processes: DevnetProcess[], graceMs: number)
     const killDeadline = Date.now() + 5_000;
     while (group.some((p) => pidAlive(p.pid, p.marker)) && Date.now() < killDeadline) await sleep(100);
   };
-  await stage(alive.filter((p) => p.role !== "chain"));
-  await stage(alive.filter((p) => p.role === "chain"));
-  return alive;
+  const daemons = alive.filter((p) => p.role !== "chain");
+  const chain = alive.filter((p) => p.role === "chain");
+  await stage(daemons);
+  await stage(chain);
+  return [...daemons, ...chain];
 }
 
 export interface DownResult {
