@@ -9,6 +9,7 @@
  *   hms traffic-source [-c file]                  serve the deterministic traffic feed
  *   hms storage [-c file]                         run a storage worker
  *   hms put | get | ls | stat | rm | mkdir | mv   store and read files through the meta layer
+ *   hms devnet up | status | down                 the whole network on 127.0.0.1
  *
  * Every failure goes through ./run.ts: printed once, exit code from the error registry (docs/ERRORS.md);
  * usage errors (unknown option, missing argument, bad `--log-level`) exit 2.
@@ -45,6 +46,7 @@ import { registerStatCommand } from "./commands/stat";
 import { registerRmCommand } from "./commands/rm";
 import { registerMkdirCommand } from "./commands/mkdir";
 import { registerMvCommand } from "./commands/mv";
+import { registerDevnetCommand } from "./commands/devnet";
 
 /** The `hms` program. */
 export function program(): Command {
@@ -79,6 +81,7 @@ export function program(): Command {
     registerRmCommand,
     registerMkdirCommand,
     registerMvCommand,
+    registerDevnetCommand,
   ])
     register(p);
   return p;

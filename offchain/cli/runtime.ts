@@ -192,6 +192,11 @@ export function chainContext(cmd: Command): ChainContext {
   const opts = cmd.opts<ChainOptions>();
   const deployment = loadDeployment(opts.deployment ?? io.env.HMS_DEPLOYMENT ?? "localhost");
   const rpcUrl = opts.rpc ?? io.env.HMS_RPC_URL ?? "http://127.0.0.1:8545";
+  return makeChainContext(io, opts, deployment, rpcUrl);
+}
+
+/** A context on a given deployment and RPC (`hms devnet up` runs init on the chain it just deployed). */
+export function makeChainContext(io: CliIo, opts: ChainOptions, deployment: Deployment, rpcUrl: string): ChainContext {
   let signer: Promise<ReturnType<typeof makeClient> & { account: PrivateKeyAccount }> | undefined;
   return {
     io,

@@ -685,6 +685,31 @@ export const ERROR_CODES = {
     400,
     "`hms init` cannot prepare the local network (not a local chain, no deployment, files exist).",
   ),
+  CLI_DEVNET_RUNNING: spec(
+    "cli",
+    "conflict",
+    409,
+    "`hms devnet up`: the directory already holds a running devnet (`hms devnet down` it first).",
+  ),
+  CLI_DEVNET_DIR: spec(
+    "cli",
+    "config",
+    400,
+    "`hms devnet up`: the directory holds a stopped devnet or other files (`hms devnet down --purge`, or another --dir).",
+  ),
+  CLI_DEVNET_NONE: spec("cli", "notFound", 404, "`hms devnet status`: the directory holds no devnet (no devnet.json)."),
+  CLI_DEVNET_NOT_READY: spec(
+    "cli",
+    "unreachable",
+    503,
+    "`hms devnet up`: a process exited or was not healthy in time; the message names it and ends with its log's tail.",
+  ),
+  CLI_DEVNET_STOP: spec(
+    "cli",
+    "failure",
+    500,
+    "`hms devnet down`: a process or a port of the devnet is still alive after SIGKILL; `details` lists them.",
+  ),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** Every registered code. */

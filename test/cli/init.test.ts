@@ -7,10 +7,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { parse } from "yaml";
 import { EXIT_CODES } from "../../offchain/core/errors";
 import { loadValidatorConfig, resolveKey } from "../../offchain/validator/config";
 import { loadStorageConfig } from "../../offchain/storage/config";
+import { loadMetaConfig } from "../../offchain/meta/config";
+import { loadComputeConfig } from "../../offchain/compute/config";
 import type { InitSummary } from "../../offchain/cli/commands/init";
 import { cliSystem, json } from "./helpers";
 
@@ -61,8 +62,11 @@ describe("hms init (in-process)", function () {
       expect(shown.signingKey).to.equal(node.signingKey);
       expect(shown.kind).to.equal(0);
     }
-    const meta = parse(fs.readFileSync(path.join(dir, "meta.yaml"), "utf8"));
-    expect(meta.nodeId).to.equal(s.nodes[3].nodeId);
+    // The meta and compute configs are what their daemons' schemas accept.
+    const meta = loadMetaConfig(path.join(dir, "meta.yaml"), {});
+    expect(meta.peers.map((p) => p.address)).to.deep.equal([s.nodes[3].signingKey]);
+    expect(meta.nodes.map((x) => x.nodeId)).to.deep.equal([s.nodes[0].nodeId, s.nodes[1].nodeId]);
+    expect(loadComputeConfig(path.join(dir, "compute.yaml"), {}).nodeId).to.equal(s.nodes[2].nodeId);
     const bk = json<{ margin: string; status: number }>(
       await hms(["bookkeeper", "show", s.bookkeepers[0].account, "--json"]),
     );

@@ -4,21 +4,27 @@
  * (what their `privateKeyFile` settings read; nothing is printed), funds the operators from Hardhat's well-known
  * accounts (ETH from #0, HMS from the IDO beneficiary #2), registers the bookkeepers (signing key + margin) and elects
  * their committee, registers storage, container and meta nodes, and writes ready-to-run configs:
- * `validator-<i>.yaml`, `storage-<i>.yaml`, `compute.yaml`, `meta.yaml`, `traffic-source.yaml`, plus `init.json`
- * (addresses, node ids and files; no secrets). Refuses any chain but Hardhat's (31337).
+ * `validator-<i>.yaml`, `storage-<i>.yaml`, `compute.yaml` (or `compute-<i>.yaml`), `meta.yaml` (or `meta-<i>.yaml`,
+ * each naming every meta node as its peer), `traffic-source.yaml`, plus `init.json` (addresses, node ids and files;
+ * no secrets). Storage workers are spread over `--regions`; the storage and validator configs know every meta URL.
+ * Refuses any chain but Hardhat's (31337). `hms devnet up` runs the same {@link runInit} with ports of its own.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { http, parseEther, type Address, type Hex } from "viem";
-import { sendTransaction, waitForTransactionReceipt } from "viem/actions";
+import { readContract, sendTransaction, waitForTransactionReceipt } from "viem/actions";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { HARDHAT_CHAIN_ID, HARDHAT_MNEMONIC } from "../../chain/local";
+import { miningPoolAbi } from "../../chain/abis";
+import { contractAddress } from "../../chain/deployment";
 import { Bucket, NodeKind, Tier, createHmsClient, hmsActions, hmsChain } from "../../client";
 import { HmsError } from "../../core/errors";
 import { validatorConfigSchema } from "../../validator/config";
 import { storageConfigSchema } from "../../storage/config";
+import { metaConfigSchema } from "../../meta/config";
+import { computeConfigSchema } from "../../compute/config";
 import { trafficSourceConfigSchema } from "../../testing/traffic/service";
 import { keystoreDir, newKey, unlockFile } from "../keystore";
 import {
@@ -33,16 +39,42 @@ import {
   type ChainContext,
 } from "../runtime";
 
-interface InitOptions {
+export interface InitOptions {
   dir: string;
   bookkeepers: string;
   storage: string;
   compute: string;
   meta: string;
+  regions: string;
   margin: string;
   fund: string;
   lightKdf?: boolean;
   force?: boolean;
+}
+
+/** The daemons' roles whose ports {@link InitPorts} assigns (`metaPeer`: a meta node's peer transport). */
+export type InitPortRole = "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer";
+
+/** Where daemon `i` of a role listens on 127.0.0.1. */
+export type InitPorts = (role: InitPortRole, i: number) => number;
+
+/** `hms init`'s fixed ports: traffic source 7300, storage 7301+, validators 7401+, compute 7501+, meta 7601+ / 7651+. */
+export const DEFAULT_INIT_PORTS: InitPorts = (role, i) =>
+  ({ traffic: 7300, storage: 7301, validator: 7401, compute: 7501, meta: 7601, metaPeer: 7651 })[role] +
+  (role === "traffic" ? 0 : i);
+
+/** Parses `--regions`: comma-separated region codes (the registry's ISO 3166-1 numeric codes, 0 = unspecified). */
+export function parseRegions(text: string): number[] {
+  const parts = text.split(",").map((x) => x.trim());
+  if (parts.length === 0 || parts.some((x) => !/^\d{1,5}$/.test(x) || Number(x) > 65_535))
+    throw new HmsError(
+      "CLI_BAD_VALUE",
+      `--regions ${JSON.stringify(text)} is not a list of region codes (e.g. 276,840,392)`,
+      {
+        value: text,
+      },
+    );
+  return parts.map(Number);
 }
 
 /** What `init.json` records (and `--json` prints). */
@@ -62,6 +94,10 @@ export interface InitSummary {
     keyFile: string;
     config: string;
     url: string;
+    /** Storage nodes: the region code they are registered (and placed) in. */
+    region?: number;
+    /** Meta nodes: the peer transport's URL. */
+    peerUrl?: string;
   }[];
   trafficSource: { config: string; url: string };
   transactions: number;
@@ -79,13 +115,22 @@ function writeYaml(file: string, header: string, value: unknown, secret = false)
   fs.writeFileSync(file, text, { mode: secret ? 0o600 : 0o644 });
 }
 
-async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
+/**
+ * Initialises the network (see the file's comment) and prints the summary; `ports` places the daemons (default
+ * {@link DEFAULT_INIT_PORTS}). Returns the summary also written to `init.json`.
+ */
+export async function runInit(
+  ctx: ChainContext,
+  opts: InitOptions,
+  ports: InitPorts = DEFAULT_INIT_PORTS,
+): Promise<InitSummary> {
   const n = {
     bookkeepers: Number(parseInteger(opts.bookkeepers, "--bookkeepers")),
     storage: Number(parseInteger(opts.storage, "--storage")),
     compute: Number(parseInteger(opts.compute, "--compute")),
     meta: Number(parseInteger(opts.meta, "--meta")),
   };
+  const regions = parseRegions(opts.regions);
   const margin = parseAmount(opts.margin, "--margin");
   const fund = parseAmount(opts.fund, "--fund");
   if (ctx.deployment.chainId !== HARDHAT_CHAIN_ID)
@@ -169,7 +214,7 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
     epoch: "",
     bookkeepers: [],
     nodes: [],
-    trafficSource: { config: path.join(dir, "traffic-source.yaml"), url: "http://127.0.0.1:7300" },
+    trafficSource: { config: path.join(dir, "traffic-source.yaml"), url: `http://127.0.0.1:${ports("traffic", 0)}` },
     transactions: 0,
     gasUsed: "0",
   };
@@ -179,6 +224,14 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
   for (let i = 0; i < n.bookkeepers; i++) {
     const op = await operator(`bookkeeper-${i}`, margin + fund);
     const key = daemonKey(`validator-${i}`);
+    // The validator's signing key pays for its report transactions (its /health says ok: false when unfunded).
+    const gasHash = await sendTransaction(gasBank, {
+      to: key.account.address,
+      value: parseEther("1"),
+      account: hardhat(0),
+      chain: gasBank.chain,
+    });
+    count(await waitForTransactionReceipt(gasBank, { hash: gasHash }));
     const r = await op.client.registerBookkeeper({ amount: margin, commissionBps: 1_000, signingKey: key.account });
     count(r.keyRegistration, r.approval, r);
     summary.bookkeepers.push({
@@ -187,7 +240,7 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
       signingKey: key.account.address,
       keyFile: key.keyFile,
       config: path.join(dir, `validator-${i}.yaml`),
-      url: `http://127.0.0.1:${7401 + i}`,
+      url: `http://127.0.0.1:${ports("validator", i)}`,
     });
   }
   if (n.bookkeepers > 0) {
@@ -199,19 +252,21 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
     summary.epoch = String(elected?.epoch ?? (await reader.getStatus()).epoch.lastElected ?? "");
   }
 
-  const kinds: [keyof typeof n, number, string, number][] = [
-    ["storage", NodeKind.Storage, "storage", 7301],
-    ["compute", NodeKind.Container, "compute", 7501],
-    ["meta", NodeKind.Meta, "meta", 7601],
+  const kinds: [keyof typeof n, number, "storage" | "compute" | "meta"][] = [
+    ["storage", NodeKind.Storage, "storage"],
+    ["compute", NodeKind.Container, "compute"],
+    ["meta", NodeKind.Meta, "meta"],
   ];
-  for (const [role, kind, label, port] of kinds)
+  for (const [role, kind, label] of kinds)
     for (let i = 0; i < n[role]; i++) {
       const op = await operator(`${label}-${i}`, fund);
       const key = daemonKey(`${label}-${i}`);
-      const url = `http://127.0.0.1:${port + i}`;
+      const url = `http://127.0.0.1:${ports(label, i)}`;
+      const region = role === "storage" ? regions[i % regions.length] : undefined;
       const r = await op.client.registerNode({
         kind: kind as NodeKind,
         tier: Tier.Normal,
+        region,
         capacity: role === "storage" ? 100n : role === "compute" ? 4_000n : 0n,
         signingKey: key.account,
         endpoint: url,
@@ -226,22 +281,26 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
         keyFile: key.keyFile,
         config: path.join(dir, n[role] === 1 && role !== "storage" ? `${label}.yaml` : `${label}-${i}.yaml`),
         url,
+        ...(region !== undefined ? { region } : {}),
+        ...(role === "meta" ? { peerUrl: `http://127.0.0.1:${ports("metaPeer", i)}` } : {}),
       });
     }
 
   // ── configs, each checked by its daemon's schema where there is one ──
   const peers = Object.fromEntries(summary.bookkeepers.map((b) => [b.signingKey, b.url]));
+  const metaNodes = summary.nodes.filter((x) => x.kind === "meta");
+  const metaUrls = metaNodes.map((x) => x.url);
   summary.bookkeepers.forEach((b, i) => {
     const cfg = {
       privateKeyFile: b.keyFile,
       rpcUrl: ctx.rpcUrl,
       deployment: deploymentFile,
-      listen: { host: "127.0.0.1", port: 7401 + i },
+      listen: { host: "127.0.0.1", port: ports("validator", i) },
       dataDir: path.join(dir, "data", `validator-${i}`),
       peers,
-      // The traffic source, not `{ metaUrls }`: the meta configs written below are not yet `hms meta`'s schema
-      // (peers as objects, the storage nodes' keys), so the meta layer cannot be started from them.
-      trafficSource: { url: summary.trafficSource.url },
+      // The meta layer's receipts of real transfers (a majority read of every meta node) when there is one;
+      // the deterministic stand-in otherwise.
+      trafficSource: metaUrls.length > 0 ? { metaUrls } : { url: summary.trafficSource.url },
       topN: 100,
     };
     validatorConfigSchema.parse(cfg);
@@ -251,7 +310,12 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
       cfg,
     );
   });
-  const metaUrls = summary.nodes.filter((x) => x.kind === "meta").map((x) => x.url);
+  const storageNodes = summary.nodes.filter((x) => x.kind === "storage");
+  const pool = contractAddress(ctx.deployment, "MiningPool");
+  const [genesis, periodLength] = await Promise.all([
+    readContract(reader, { address: pool, abi: miningPoolAbi, functionName: "genesis" }),
+    readContract(reader, { address: pool, abi: miningPoolAbi, functionName: "periodLength" }),
+  ]);
   for (const node of summary.nodes) {
     const i = Number(node.name.split("-")[1]);
     const base = {
@@ -263,31 +327,46 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
       dataDir: path.join(dir, "data", `${node.kind}-${i}`),
     };
     if (node.kind === "storage") {
-      const cfg = { ...base, capacityBytes: 100 * 1024 ** 3, metaUrls };
+      const cfg = { ...base, region: String(node.region ?? 0), capacityBytes: 100 * 1024 ** 3, metaUrls };
       storageConfigSchema.parse(cfg);
       writeYaml(
         node.config,
         `hms storage -c ${node.config}\nstorage node ${node.nodeId}, operator ${node.operator}\nwritten by hms init; every key: docs/STORAGE.md, examples/config/storage.yaml`,
         cfg,
       );
-    } else {
-      // The meta and compute daemons' schemas are not in this tree yet: these hold what their docs will need.
-      const cfg =
-        node.kind === "meta"
-          ? { role: "meta", ...base, peers: metaUrls }
-          : { role: "compute", ...base, metaUrls, capacityMillicores: 4_000 };
+    } else if (node.kind === "meta") {
+      // Every meta node lists the whole cluster (itself included) as its peers; it knows the storage nodes' keys.
+      const cfg = {
+        privateKeyFile: base.privateKeyFile,
+        deployment: base.deployment,
+        dataDir: base.dataDir,
+        listen: base.listen,
+        peerListen: { host: "127.0.0.1", port: Number(new URL(node.peerUrl!).port) },
+        peers: metaNodes.map((m) => ({ address: m.signingKey, peerUrl: m.peerUrl!, apiUrl: m.url })),
+        period: { genesis: genesis.toString(), length: Number(periodLength) },
+        nodes: storageNodes.map((x) => ({ nodeId: x.nodeId, address: x.signingKey })),
+      };
+      metaConfigSchema.parse(cfg);
       writeYaml(
         node.config,
-        `hms ${node.kind} -c ${node.config}\n${node.kind} node ${node.nodeId}, operator ${node.operator}\nwritten by hms init (the ${node.kind} daemon's schema validates it when it lands)`,
+        `hms meta -c ${node.config}\nmeta node ${node.nodeId}, operator ${node.operator}\nwritten by hms init; every key: docs/META.md`,
+        cfg,
+      );
+    } else {
+      // The compute worker's schema has no meta URLs (it reads its leases from the chain).
+      const cfg = base;
+      computeConfigSchema.parse(cfg);
+      writeYaml(
+        node.config,
+        `hms compute -c ${node.config}\ncompute node ${node.nodeId}, operator ${node.operator}\nwritten by hms init; every key: docs/COMPUTE.md`,
         cfg,
       );
     }
   }
-  const storageNodes = summary.nodes.filter((x) => x.kind === "storage");
   if (storageNodes.length > 0) {
     const cfg = {
       deployment: deploymentFile,
-      listen: { host: "127.0.0.1", port: 7300 },
+      listen: { host: "127.0.0.1", port: ports("traffic", 0) },
       nodes: storageNodes.map((x) => ({ nodeId: x.nodeId, privateKey: fs.readFileSync(x.keyFile, "utf8").trim() })),
     };
     trafficSourceConfigSchema.parse(cfg);
@@ -309,8 +388,11 @@ async function runInit(ctx: ChainContext, opts: InitOptions): Promise<void> {
       ...(storageNodes.length > 0 ? [`  hms traffic-source -c ${summary.trafficSource.config}`] : []),
       ...summary.bookkeepers.map((b) => `  hms validator -c ${b.config}`),
       ...storageNodes.map((x) => `  hms storage -c ${x.config}`),
+      ...metaNodes.map((x) => `  hms meta -c ${x.config}`),
+      ...summary.nodes.filter((x) => x.kind === "compute").map((x) => `  hms compute -c ${x.config}`),
     ].join("\n"),
   );
+  return summary;
 }
 
 /** Registers `hms init` on `program`. */
@@ -323,12 +405,21 @@ export function registerInitCommand(program: Command): Command {
       .option("--bookkeepers <n>", "bookkeepers to register and elect", "4")
       .option("--storage <n>", "storage nodes", "2")
       .option("--compute <n>", "container (compute) nodes", "1")
-      .option("--meta <n>", "meta nodes", "1")
+      .option("--meta <n>", "meta nodes (more than one: each names the others as its peers)", "1")
+      .option(
+        "--regions <codes>",
+        "region codes the storage nodes are spread over, round robin (e.g. 276,840,392)",
+        "0",
+      )
       .option("--margin <hms>", "each bookkeeper's margin", "20000")
       .option("--fund <hms>", "HMS each operator gets besides its margin", "1000")
       .option("--light-kdf", "cheaper keystore encryption (N = 4096): fine for a local devnet")
       .option("--force", "re-initialise a directory or chain initialised before"),
     { signs: true },
-  ).action(action(async (ctx, opts: InitOptions) => runInit(ctx, opts)));
+  ).action(
+    action(async (ctx, opts: InitOptions) => {
+      await runInit(ctx, opts);
+    }),
+  );
   return program;
 }
