@@ -101,11 +101,14 @@ export const AUDIT_CHECKS = [
 ] as const;
 export type AuditCheckName = (typeof AUDIT_CHECKS)[number];
 
-/** A disagreement: `expected` is what the chain or the recomputation says, `actual` what was found instead. */
+/**
+ * A disagreement: `field` names where the disagreeing value was found and `actual` is that value; `expected` is what
+ * the recomputation says it should be (for the document's hash and period: what the chain holds).
+ */
 export interface AuditMismatch {
   code: AuditMismatchCode;
   check: AuditCheckName;
-  /** Where: `attestation.dataCid`, `rewards[3].traffic`, `inputs.traffic[0].client[2]`… */
+  /** Where: `document.sha256`, `terms.rewardsRoot`, `rewards[3].traffic`, `inputs.traffic[0].client[2]`… */
   field: string;
   expected: string;
   actual: string;
@@ -274,7 +277,7 @@ export function auditReport(bytes: Uint8Array, chain: AuditChainRecord): AuditVe
   // dataCid: the bytes are the ones the committee signed.
   const { digest } = cidOf(bytes);
   if (digest !== chain.attestation.dataCid.toLowerCase())
-    fail("dataCid", "DATA_CID", "attestation.dataCid", chain.attestation.dataCid.toLowerCase(), digest);
+    fail("dataCid", "DATA_CID", "document.sha256", chain.attestation.dataCid.toLowerCase(), digest);
   else pass("dataCid", `sha256 of ${bytes.length} bytes is the attested dataCid`);
 
   // format

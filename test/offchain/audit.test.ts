@@ -158,7 +158,7 @@ describe("protocol/audit: a period's report document against the chain", () => {
     expect(v.firstMismatch).to.deep.include({
       code: "DATA_CID",
       check: "dataCid",
-      field: "attestation.dataCid",
+      field: "document.sha256",
       expected: built.report.dataCid,
       actual: cidOf(other.bytes).digest,
     });
