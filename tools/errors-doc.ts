@@ -20,6 +20,7 @@ const EXIT_MEANING: Record<keyof typeof EXIT_CODES, string> = {
   notFound: "what was asked for does not exist",
   conflict: "the state does not allow it now: insufficient balance, locked stake, an older term",
   reverted: "a transaction reverted on chain",
+  mismatch: "an audit found a reported period and its published report disagreeing (docs/AUDIT.md)",
 };
 
 /** The Markdown of docs/ERRORS.md. */

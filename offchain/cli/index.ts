@@ -10,6 +10,7 @@
  *   hms storage [-c file]                         run a storage worker
  *   hms put | get | ls | stat | rm | mkdir | mv   store and read files through the meta layer
  *   hms devnet up | status | down                 the whole network on 127.0.0.1
+ *   hms audit <period>                           check a reported period's rewards against its report document
  *
  * Every failure goes through ./run.ts: printed once, exit code from the error registry (docs/ERRORS.md);
  * usage errors (unknown option, missing argument, bad `--log-level`) exit 2.
@@ -35,6 +36,7 @@ import { registerBookkeeperCommand } from "./commands/bookkeeper";
 import { registerDelegateCommand } from "./commands/delegate";
 import { registerVoteCommand } from "./commands/vote";
 import { registerRewardsCommand } from "./commands/rewards";
+import { registerAuditCommand } from "./commands/audit";
 import { registerMarketCommand } from "./commands/market";
 import { registerAllocationCommand } from "./commands/allocation";
 import { registerCouncilCommand } from "./commands/council";
@@ -71,6 +73,7 @@ export function program(): Command {
     registerDelegateCommand,
     registerVoteCommand,
     registerRewardsCommand,
+    registerAuditCommand,
     registerMarketCommand,
     registerAllocationCommand,
     registerCouncilCommand,

@@ -37,6 +37,7 @@ export * from "./actions/node/setNodePayout";
 export * from "./actions/node/setNodeSigningKey";
 export * from "./actions/rewards/claimRewards";
 export * from "./actions/rewards/getPendingRewards";
+export * from "./actions/rewards/auditPeriod";
 export * from "./actions/status/getStatus";
 export * from "./actions/token/approveTokens";
 export * from "./actions/token/delegateVotes";

@@ -34,6 +34,8 @@ export const EXIT_CODES = {
   conflict: 9,
   /** A transaction reverted on chain. */
   reverted: 10,
+  /** An audit found a reported period and its published report disagreeing (`hms audit`, docs/AUDIT.md). */
+  mismatch: 11,
 } as const;
 
 export type ExitCodeName = keyof typeof EXIT_CODES;
@@ -678,6 +680,12 @@ export const ERROR_CODES = {
     "invalidInput",
     400,
     "A local file or directory named on the command line cannot be read or written (missing, not a regular file, no permission).",
+  ),
+  CLI_AUDIT_MISMATCH: spec(
+    "cli",
+    "mismatch",
+    409,
+    "`hms audit` found a reported period disagreeing with its report document (or with its recomputation); `details` names the first mismatch (docs/AUDIT.md).",
   ),
   CLI_INIT: spec(
     "cli",

@@ -41,7 +41,7 @@ import { domainOf, type KeyRing, type PeriodReportMessage } from "../core/signin
 import { ZERO_HASH } from "./merkle";
 import { ValidationError } from "../core/errors";
 import { applyMatched, ledgerFrom, matchReceipts, MAX_TRAFFIC, type LedgerState, type RankedNode } from "./ledger";
-import { buildReport, carryTree, type BuiltReport } from "./report";
+import { buildReport, carryTree, type BuiltReport, type ReportInputs } from "./report";
 import { periodFromWire, periodToWire, type PeriodReceipts, type SignedReceipt } from "./receipts";
 
 /** Version of the request encoding. */
@@ -195,6 +195,19 @@ export function encodeProposal(p: PeriodProposal): string {
   });
 }
 
+/** A report proposal's inputs as a version-2 report document publishes them (the same encoding as the request's). */
+export function proposalInputs(p: Pick<ReportProposal, "topN" | "prev" | "traffic">): ReportInputs {
+  return {
+    topN: p.topN,
+    prev: {
+      period: p.prev.period === null ? null : p.prev.period.toString(),
+      carryRoot: p.prev.carryRoot.toLowerCase() as Hex,
+      carry: p.prev.carry.map((n) => [n.nodeId.toLowerCase() as Hex, n.traffic.toString()]),
+    },
+    traffic: p.traffic.map(periodToWire),
+  };
+}
+
 const hex32 = z
   .string()
   .regex(/^0x[0-9a-f]{64}$/, "expected lower-case 32-byte hex")
@@ -312,9 +325,21 @@ export function fromPeriodOf(prevPeriod: bigint | null): bigint {
   return prevPeriod === null ? 0n : prevPeriod + 1n;
 }
 
-/** Rebuilds the report (and document, claims, carry-out) a report proposal stands for. */
-export function recomputeReport(p: ReportProposal): BuiltReport {
-  return buildReport(proposalLedger(p), { epoch: p.epoch, topN: p.topN, fromPeriod: fromPeriodOf(p.prev.period) });
+/**
+ * Rebuilds the report (and document, claims, carry-out) a report proposal stands for. `publishInputs`: the document
+ * carries the proposal's inputs (version 2, auditable: docs/AUDIT.md) — which changes its `dataCid`, so the whole
+ * committee must agree on it.
+ */
+export function recomputeReport(
+  p: Pick<ReportProposal, "epoch" | "topN" | "period" | "prev" | "traffic">,
+  { publishInputs = false }: { publishInputs?: boolean } = {},
+): BuiltReport {
+  return buildReport(proposalLedger(p), {
+    epoch: p.epoch,
+    topN: p.topN,
+    fromPeriod: fromPeriodOf(p.prev.period),
+    ...(publishInputs ? { inputs: proposalInputs(p) } : {}),
+  });
 }
 
 /** The window of traffic periods a report of `period` built on `prev` carries: [from, period]. */
@@ -355,6 +380,8 @@ export interface ReportInput {
   prev: PrevReport;
   /** Receipts (already verified by the caller); groups outside the window are dropped, the rest canonicalised. */
   traffic: readonly PeriodReceipts[];
+  /** Publish the inputs in the report document (version 2, see {@link recomputeReport}). */
+  publishInputs?: boolean;
 }
 
 export interface BuiltProposal<P extends PeriodProposal = PeriodProposal> {
@@ -384,11 +411,10 @@ export function buildReportProposal(input: ReportInput): BuiltProposal<ReportPro
       .sort((a, b) => compare(a.nodeId, b.nodeId)),
   };
   const draft = { period, prev, traffic };
-  const built = buildReport(proposalLedger(draft), {
-    epoch: input.epoch,
-    topN: input.topN,
-    fromPeriod: fromPeriodOf(prev.period),
-  });
+  const built = recomputeReport(
+    { epoch: input.epoch, topN: input.topN, ...draft },
+    { publishInputs: input.publishInputs === true },
+  );
   const proposal: ReportProposal = {
     type: "report",
     chainId: input.chainId,
@@ -488,42 +514,12 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
     if (onChain.toLowerCase() !== prev.carryRoot)
       return reject(`carry root of ${prev.period} differs from the chain's`);
   }
-  for (let i = 0; i < prev.carry.length; i++) {
-    const n = prev.carry[i];
-    if (n.traffic <= 0n || n.traffic > MAX_TRAFFIC) return reject(`carried traffic of ${n.nodeId} out of range`);
-    if (i > 0 && prev.carry[i - 1].nodeId >= n.nodeId) return reject("carried nodes not sorted and unique");
-  }
-  if (carryTree(prev.carry).root !== prev.carryRoot) return reject("carried nodes do not hash to the carry root");
+  const carryProblem = prevCarryProblem(prev);
+  if (carryProblem !== undefined) return reject(carryProblem);
 
   // The receipts: inside the window, ascending, each signed by both parties.
-  const { from } = trafficWindow(prev.period, p.period);
-  const domain: TypedDataDomain = domainOf("traffic", ctx.chainId, ctx.pool);
-  let count = 0;
-  let last: bigint | undefined;
-  for (const group of p.traffic) {
-    if (group.period < from || group.period > p.period)
-      return reject(`traffic of period ${group.period} outside the window`);
-    if (last !== undefined && group.period <= last) return reject("traffic periods not ascending");
-    last = group.period;
-    if (group.client.length + group.node.length === 0) return reject(`empty traffic group ${group.period}`);
-    const listProblem = receiptListProblem(group.client) ?? receiptListProblem(group.node);
-    if (listProblem !== undefined) return reject(`period ${group.period}: ${listProblem}`);
-    count += group.client.length + group.node.length;
-    if (count > MAX_PROPOSAL_RECEIPTS) return reject(`more than ${MAX_PROPOSAL_RECEIPTS} receipts`);
-    for (const r of group.client) {
-      if (r.receipt.period !== group.period) return reject(`receipt ${r.receipt.taskId} filed under another period`);
-      if (!ctx.keyRing.verifyTyped(r.receipt.client, domain, "TrafficReceipt", r.receipt, r.signature))
-        return reject(`client signature of task ${r.receipt.taskId} invalid`);
-    }
-    for (const r of group.node) {
-      if (r.receipt.period !== group.period) return reject(`receipt ${r.receipt.taskId} filed under another period`);
-      const key = ctx.nodeKey(r.receipt.nodeId);
-      if (key === undefined || /^0x0{40}$/.test(key))
-        return reject(`node ${r.receipt.nodeId} has no known signing key`);
-      if (!ctx.keyRing.verifyTyped(key, domain, "TrafficReceipt", r.receipt, r.signature))
-        return reject(`node signature of task ${r.receipt.taskId} invalid`);
-    }
-  }
+  const problem = receiptsProblem(p, ctx);
+  if (problem !== undefined) return reject(problem.reason);
 
   // Recompute: the report must be exactly what the ledger code gives.
   const built = recomputeReport(p);
@@ -532,6 +528,79 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
   for (const k of Object.keys(want) as (keyof typeof want)[])
     if (want[k] !== got[k]) return reject(`report ${k} does not recompute (${got[k]} ≠ ${want[k]})`);
   return { ok: true, proposal: p };
+}
+
+/**
+ * The carry-over rule of a report's base: carried nodes sorted by id, unique, traffic in (0, MAX_TRAFFIC], hashing
+ * to `prev.carryRoot`. Why not, or undefined. (That the root is the chain's is the caller's check.)
+ */
+export function prevCarryProblem(prev: PrevReport): string | undefined {
+  for (let i = 0; i < prev.carry.length; i++) {
+    const n = prev.carry[i];
+    if (n.traffic <= 0n || n.traffic > MAX_TRAFFIC) return `carried traffic of ${n.nodeId} out of range`;
+    if (i > 0 && prev.carry[i - 1].nodeId >= n.nodeId) return "carried nodes not sorted and unique";
+  }
+  if (carryTree(prev.carry).root !== prev.carryRoot.toLowerCase()) return "carried nodes do not hash to the carry root";
+  return undefined;
+}
+
+/** Why a report's receipts are not acceptable: a stable code (audits report it, offchain/protocol/audit.ts) and a reason. */
+export interface ReceiptsProblem {
+  code: "TRAFFIC_WINDOW" | "RECEIPT_LIST" | "RECEIPT_PERIOD" | "CLIENT_SIGNATURE" | "NODE_KEY" | "NODE_SIGNATURE";
+  reason: string;
+  /** The task concerned, if one. */
+  taskId?: Hex;
+}
+
+/**
+ * The receipt rule of a report (proposal or published inputs): groups inside the traffic window of `prev.period` →
+ * `period`, ascending, non-empty, each side in canonical order, at most {@link MAX_PROPOSAL_RECEIPTS} in all, every
+ * receipt filed under its own period, the client's signature by the client and the node's by the node's registered
+ * signing key (`nodeKey`), in the `traffic` domain of (chainId, pool). Undefined when all hold.
+ */
+export function receiptsProblem(
+  p: Pick<ReportProposal, "period" | "prev" | "traffic">,
+  ctx: Pick<ProposalContext, "chainId" | "pool" | "nodeKey" | "keyRing">,
+): ReceiptsProblem | undefined {
+  const bad = (code: ReceiptsProblem["code"], reason: string, taskId?: Hex): ReceiptsProblem => ({
+    code,
+    reason,
+    ...(taskId === undefined ? {} : { taskId }),
+  });
+  const { from } = trafficWindow(p.prev.period, p.period);
+  const domain: TypedDataDomain = domainOf("traffic", ctx.chainId, ctx.pool);
+  let count = 0;
+  let last: bigint | undefined;
+  for (const group of p.traffic) {
+    if (group.period < from || group.period > p.period)
+      return bad("TRAFFIC_WINDOW", `traffic of period ${group.period} outside the window`);
+    if (last !== undefined && group.period <= last) return bad("TRAFFIC_WINDOW", "traffic periods not ascending");
+    last = group.period;
+    if (group.client.length + group.node.length === 0)
+      return bad("TRAFFIC_WINDOW", `empty traffic group ${group.period}`);
+    const listProblem = receiptListProblem(group.client) ?? receiptListProblem(group.node);
+    if (listProblem !== undefined) return bad("RECEIPT_LIST", `period ${group.period}: ${listProblem}`);
+    count += group.client.length + group.node.length;
+    if (count > MAX_PROPOSAL_RECEIPTS) return bad("RECEIPT_LIST", `more than ${MAX_PROPOSAL_RECEIPTS} receipts`);
+    for (const r of group.client) {
+      const task = r.receipt.taskId;
+      if (r.receipt.period !== group.period)
+        return bad("RECEIPT_PERIOD", `receipt ${task} filed under another period`, task);
+      if (!ctx.keyRing.verifyTyped(r.receipt.client, domain, "TrafficReceipt", r.receipt, r.signature))
+        return bad("CLIENT_SIGNATURE", `client signature of task ${task} invalid`, task);
+    }
+    for (const r of group.node) {
+      const task = r.receipt.taskId;
+      if (r.receipt.period !== group.period)
+        return bad("RECEIPT_PERIOD", `receipt ${task} filed under another period`, task);
+      const key = ctx.nodeKey(r.receipt.nodeId);
+      if (key === undefined || /^0x0{40}$/.test(key))
+        return bad("NODE_KEY", `node ${r.receipt.nodeId} has no known signing key`, task);
+      if (!ctx.keyRing.verifyTyped(key, domain, "TrafficReceipt", r.receipt, r.signature))
+        return bad("NODE_SIGNATURE", `node signature of task ${task} invalid`, task);
+    }
+  }
+  return undefined;
 }
 
 /** Every node id a report proposal's receipts name (to load their signing keys before checking). */

@@ -33,9 +33,24 @@ import { domainOf, signTyped, type PeriodReportMessage } from "../core/signing";
 import { ValidationError } from "../core/errors";
 import { MerkleTree, ZERO_HASH, rewardLeaf } from "./merkle";
 import { closePeriod, type LedgerState, type RankedNode } from "./ledger";
+import type { WirePeriod } from "./receipts";
 
-/** Version of the report document format. */
+/** Version of the report document format (without {@link ReportInputs}). */
 export const REPORT_DOCUMENT_VERSION = 1;
+/** Version of a report document that carries its inputs (anyone can recompute it: docs/AUDIT.md). */
+export const AUDITABLE_DOCUMENT_VERSION = 2;
+
+/**
+ * What a report was computed from, in wire form (lower-case hex, decimal strings): the top-N, the previous report's
+ * carry-over it builds on and every signed receipt of the periods since, as the committee's proposal carries them
+ * (offchain/protocol/proposal.ts). In a version-2 document these are committed by `dataCid` with the result, so an
+ * auditor recomputes the report from them (offchain/protocol/audit.ts).
+ */
+export interface ReportInputs {
+  topN: number;
+  prev: { period: string | null; carryRoot: Hex; carry: [Hex, string][] };
+  traffic: WirePeriod[];
+}
 
 export interface ReportParams {
   /** Epoch whose committee signs the report. */
@@ -47,6 +62,8 @@ export interface ReportParams {
    * period + 1, or 0 before any report). At most the ledger's period. Signed, not part of the document.
    */
   fromPeriod: bigint;
+  /** The report's inputs, published in the document (version 2) so that anyone can recompute it; none: version 1. */
+  inputs?: ReportInputs;
 }
 
 /** What a node needs to claim: its leaf and the proof against the report's rewards root. */
@@ -68,6 +85,8 @@ export interface ReportDocument {
   carryRoot: Hex;
   rewards: { index: number; nodeId: Hex; traffic: string }[];
   carry: { nodeId: Hex; traffic: string }[];
+  /** Version 2 only: what the report was computed from. */
+  inputs?: ReportInputs;
 }
 
 export interface BuiltReport {
@@ -90,8 +109,26 @@ export function carryTree(carried: readonly RankedNode[]): MerkleTree {
   return new MerkleTree(sorted.map((n, i) => rewardLeaf(i, n.nodeId, n.traffic)));
 }
 
-/** The canonical JSON of a report document (fixed key order, no whitespace). */
+/** The canonical JSON of a report document (fixed key order, no whitespace; `inputs` last, version 2 only). */
 export function canonicalJson(doc: ReportDocument): string {
+  const inputs =
+    doc.inputs === undefined
+      ? {}
+      : {
+          inputs: {
+            topN: doc.inputs.topN,
+            prev: {
+              period: doc.inputs.prev.period,
+              carryRoot: doc.inputs.prev.carryRoot,
+              carry: doc.inputs.prev.carry.map(([id, t]) => [id, t]),
+            },
+            traffic: doc.inputs.traffic.map((g) => ({
+              period: g.period,
+              client: g.client.map(wireReceiptJson),
+              node: g.node.map(wireReceiptJson),
+            })),
+          },
+        };
   return JSON.stringify({
     version: doc.version,
     period: doc.period,
@@ -101,7 +138,19 @@ export function canonicalJson(doc: ReportDocument): string {
     carryRoot: doc.carryRoot,
     rewards: doc.rewards.map((r) => ({ index: r.index, nodeId: r.nodeId, traffic: r.traffic })),
     carry: doc.carry.map((c) => ({ nodeId: c.nodeId, traffic: c.traffic })),
+    ...inputs,
   });
+}
+
+function wireReceiptJson(r: WirePeriod["client"][number]) {
+  return {
+    taskId: r.taskId,
+    nodeId: r.nodeId,
+    client: r.client,
+    bytesServed: r.bytesServed,
+    period: r.period,
+    signature: r.signature,
+  };
 }
 
 /** sha256 of `bytes` as a bytes32 (the report's `dataCid`) and as a CIDv1 raw string. */
@@ -127,6 +176,14 @@ export function buildReport(state: LedgerState, params: ReportParams): BuiltRepo
       `report of period ${state.period} cannot cover traffic from period ${params.fromPeriod}`,
       { value: params.fromPeriod },
     );
+  if (params.inputs !== undefined && params.inputs.topN !== params.topN)
+    throw new ValidationError(
+      "PROTOCOL_REPORT",
+      `inputs name top-${params.inputs.topN}, report built with top-${params.topN}`,
+      {
+        value: params.inputs.topN,
+      },
+    );
   const closed = closePeriod(state, params.topN);
   const leaves = closed.top.map((n, i) => rewardLeaf(i, n.nodeId, n.traffic));
   const tree = new MerkleTree(leaves);
@@ -139,7 +196,7 @@ export function buildReport(state: LedgerState, params: ReportParams): BuiltRepo
   }));
   const carryRoot = carryTree(closed.carried).root;
   const document: ReportDocument = {
-    version: REPORT_DOCUMENT_VERSION,
+    version: params.inputs === undefined ? REPORT_DOCUMENT_VERSION : AUDITABLE_DOCUMENT_VERSION,
     period: closed.period.toString(),
     totalTraffic: closed.totalTraffic.toString(),
     nodeCount: closed.top.length,
@@ -147,6 +204,7 @@ export function buildReport(state: LedgerState, params: ReportParams): BuiltRepo
     carryRoot,
     rewards: closed.top.map((n, i) => ({ index: i, nodeId: n.nodeId, traffic: n.traffic.toString() })),
     carry: closed.carried.map((n) => ({ nodeId: n.nodeId, traffic: n.traffic.toString() })),
+    ...(params.inputs === undefined ? {} : { inputs: params.inputs }),
   };
   const json = canonicalJson(document);
   const { digest, cid } = cidOf(stringToBytes(json));

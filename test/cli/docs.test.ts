@@ -21,6 +21,7 @@ describe("generated CLI docs and example configs", () => {
       "hms get",
       "hms ls",
       "hms rm",
+      "hms audit",
     ])
       expect(text).to.contain("### `" + c);
   });

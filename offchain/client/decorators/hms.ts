@@ -84,6 +84,7 @@ import {
   type ClaimRewardsParameters,
   type ClaimRewardsReturnType,
 } from "../actions/rewards/claimRewards";
+import { auditPeriod, type AuditPeriodParameters, type AuditPeriodReturnType } from "../actions/rewards/auditPeriod";
 import {
   getPendingRewards,
   type GetPendingRewardsParameters,
@@ -142,6 +143,7 @@ export type HmsActions = {
   setNodeSigningKey: (parameters: SetNodeSigningKeyParameters) => Promise<SetNodeSigningKeyReturnType>;
   claimRewards: (parameters: ClaimRewardsParameters) => Promise<ClaimRewardsReturnType>;
   getPendingRewards: (parameters: GetPendingRewardsParameters) => Promise<GetPendingRewardsReturnType>;
+  auditPeriod: (parameters: AuditPeriodParameters) => Promise<AuditPeriodReturnType>;
   getStatus: (parameters?: GetStatusParameters) => Promise<GetStatusReturnType>;
   approveTokens: (parameters: ApproveTokensParameters) => Promise<ApproveTokensReturnType>;
   delegateVotes: (parameters: DelegateVotesParameters) => Promise<DelegateVotesReturnType>;
@@ -186,6 +188,7 @@ export function hmsActions(client: Client): HmsActions {
     setNodeSigningKey: (parameters) => setNodeSigningKey(c, parameters as never),
     claimRewards: (parameters) => claimRewards(c, parameters as never),
     getPendingRewards: (parameters) => getPendingRewards(c, parameters as never),
+    auditPeriod: (parameters) => auditPeriod(c, parameters as never),
     getStatus: (parameters) => getStatus(c, parameters as never),
     approveTokens: (parameters) => approveTokens(c, parameters as never),
     delegateVotes: (parameters) => delegateVotes(c, parameters as never),
