@@ -6,10 +6,14 @@
  */
 export const SLOW_FIRST = [
   "test/validator/validators.test.ts",
+  "test/devnet/devnet.test.ts",
+  "test/validator/meta-feed.test.ts",
   "test/market/ResourceMarket.property.test.ts",
   "test/staking/BookkeeperStaking.property.test.ts",
   "test/compute/process.test.ts",
   "test/cli/package.test.ts",
+  "test/cli/audit.test.ts",
+  "test/cli/storage.test.ts",
   "test/cli/errors.test.ts",
   "test/storage/config.test.ts",
   "test/staking/gas.test.ts",
