@@ -132,14 +132,18 @@ describe("staking in the deployed system", () => {
     const pool = deployment.contracts.MiningPool.address;
     const poolBefore = await as(12).HMSToken.read.balanceOf([pool]);
     await publicClient.waitForTransactionReceipt({ hash: await staking.write.reportEquivocation([a, sigA, b, sigB]) });
+    // 10 % of the delegations is slashed too, but the 10 % bounty comes from the offender's own margin only
+    // (BookkeeperLogic._slash): which member sits at index 1 depends on the election's prevrandao order, and
+    // #8 holds delegations, so both cases must hold.
     const total = margin + delegated / 10n;
-    expect((await as(12).HMSToken.read.balanceOf([address(12)])) - before).to.equal(total / 10n);
+    const bounty = margin / 10n;
+    expect((await as(12).HMSToken.read.balanceOf([address(12)])) - before).to.equal(bounty);
     const info = await staking.read.bookkeeperInfo([offender]);
     expect(info.status).to.equal(2); // Jailed
     expect(info.margin).to.equal(0n);
     // The deployed MiningPool is set: the slashed funds minus the bounty went straight into it (IMiningPool.fund).
     expect(await staking.read.pendingPoolFunds()).to.equal(0n);
-    expect((await as(12).HMSToken.read.balanceOf([pool])) - poolBefore).to.equal(total - total / 10n);
+    expect((await as(12).HMSToken.read.balanceOf([pool])) - poolBefore).to.equal(total - bounty);
     const [, keys] = await staking.read.committee([epoch]);
     expect(keys[1]).to.equal(zeroAddress);
     expect((await staking.read.committeeCommitment([epoch]))[0]).to.equal(
