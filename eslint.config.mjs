@@ -85,7 +85,7 @@ export default tseslint.config(
       "cache/**",
       "typechain-types/**",
       "coverage/**",
-      "dist/**",
+      "**/dist/**",
       "subgraph/**",
       "offchain/chain/abis.ts",
     ],
