@@ -24,6 +24,9 @@ import type { Address } from "viem";
 import { HmsError } from "../core/errors";
 import { HMS_BIN, ROOT, freePorts } from "./cluster";
 
+/** Seconds between blocks on the devnet's own hardhat node (interval mining; not on an `--rpc` chain). */
+export const DEVNET_BLOCK_SECONDS = 2;
+
 export const DEVNET_FILE = "devnet.json";
 
 /** The roles a devnet runs. */
@@ -370,6 +373,9 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
       },
     );
     writeDeployment(state.deployment, deployment);
+    // A hardhat node mines only on transactions, and its clock (what periods and epochs are measured by) only
+    // moves with blocks: on a devnet of its own, a block every few seconds keeps periods ending by themselves.
+    if (o.rpc === undefined) await chain.testClient.setIntervalMining({ interval: DEVNET_BLOCK_SECONDS });
     writeState(state);
 
     // ── init: keys, funding, registrations, election, configs ──

@@ -14,6 +14,7 @@ import { expect } from "chai";
 import { EXIT_CODES } from "../../offchain/core/errors";
 import { runHms } from "../../offchain/devnet/cluster";
 import {
+  DEVNET_BLOCK_SECONDS,
   devnetDown,
   pidAlive,
   portFree,
@@ -55,6 +56,10 @@ async function cycle(dir: string, upArgs: string[], roles: Record<string, number
   expect(Number(status.meta.term)).to.be.greaterThan(0);
   expect(Number(status.chain.blockNumber)).to.be.greaterThan(0);
   expect(status.chain.period).to.not.equal(null);
+  // The devnet's own chain mines by itself (interval mining), so its clock — and the periods — move while idle.
+  await new Promise((r) => setTimeout(r, (DEVNET_BLOCK_SECONDS * 2 + 1) * 1000));
+  const later = parse<DevnetStatus>(await runHms(["devnet", "status", "--dir", dir, "--json"]));
+  expect(Number(later.chain.blockNumber)).to.be.greaterThan(Number(status.chain.blockNumber));
   const storage = status.processes.filter((p) => p.role === "storage");
   expect(storage.every((p) => p.storage !== undefined && Number(p.storage.capacity) > 0)).to.equal(true);
 
