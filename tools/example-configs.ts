@@ -9,6 +9,9 @@ import { Document, isMap, isPair, isScalar, type YAMLMap } from "yaml";
 import type { z } from "zod";
 import { validatorConfigSchema } from "../offchain/validator/config";
 import { storageConfigSchema } from "../offchain/storage/config";
+import { metaConfigSchema } from "../offchain/meta/config";
+import { computeConfigSchema } from "../offchain/compute/config";
+import { dashboardConfigSchema } from "../offchain/dashboard/config";
 import { trafficSourceConfigSchema } from "../offchain/testing/traffic/service";
 
 export const EXAMPLES_DIR = path.join(__dirname, "..", "examples", "config");
@@ -35,7 +38,8 @@ export const EXAMPLES: {
       rpcUrl: "http://127.0.0.1:8545",
       deployment: "deployments/localhost.json",
       dataDir: ".data/validator-0",
-      trafficSource: { url: "http://127.0.0.1:7300" },
+      // The meta layer's receipts (a majority read of every meta node); `{ url }` reads one feed instead.
+      trafficSource: { metaUrls: ["http://127.0.0.1:7400", "http://127.0.0.1:7402", "http://127.0.0.1:7404"] },
     },
   },
   {
@@ -50,6 +54,51 @@ export const EXAMPLES: {
       capacityBytes: 107374182400,
       deployment: "deployments/localhost.json",
       rpcUrl: "http://127.0.0.1:8545",
+    },
+  },
+  {
+    file: "meta.yaml",
+    schema: metaConfigSchema,
+    source: "offchain/meta/config.ts",
+    command: "hms meta -c examples/config/meta.yaml",
+    minimal: {
+      privateKeyFile: ".hms-local/keys/meta-0.key",
+      dataDir: ".data/meta-0",
+      listen: { host: "127.0.0.1", port: 7400 },
+      peerListen: { host: "127.0.0.1", port: 7401 },
+      peers: [0, 1, 2].map((i) => ({
+        address: `0x${String(i + 1).repeat(40)}`,
+        peerUrl: `http://127.0.0.1:${7401 + 2 * i}`,
+        apiUrl: `http://127.0.0.1:${7400 + 2 * i}`,
+      })),
+      deployment: "deployments/localhost.json",
+      period: { genesis: 1767225600, length: 600 },
+      nodes: [{ nodeId: NODE, address: "0x" + "22".repeat(20) }],
+    },
+  },
+  {
+    file: "compute.yaml",
+    schema: computeConfigSchema,
+    source: "offchain/compute/config.ts",
+    command: "hms compute -c examples/config/compute.yaml",
+    minimal: {
+      nodeId: NODE,
+      privateKeyFile: ".hms-local/keys/compute-0.key",
+      operatorKeyFile: ".hms-local/keys/compute-0-operator.key",
+      dataDir: ".data/compute-0",
+      rpcUrl: "http://127.0.0.1:8545",
+      deployment: "deployments/localhost.json",
+    },
+  },
+  {
+    file: "dashboard.yaml",
+    schema: dashboardConfigSchema,
+    source: "offchain/dashboard/config.ts",
+    command: "hms dashboard -c examples/config/dashboard.yaml",
+    minimal: {
+      rpcUrl: "http://127.0.0.1:8545",
+      deployment: "deployments/localhost.json",
+      meta: ["http://127.0.0.1:7400"],
     },
   },
   {
