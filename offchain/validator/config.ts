@@ -159,6 +159,11 @@ export const validatorConfigSchema = z
 
 export type ValidatorConfig = z.output<typeof validatorConfigSchema>;
 
+/** Whether the validator publishes report documents (`publishReports`; default: reading the meta layer). */
+export function publishesReports(config: Pick<ValidatorConfig, "publishReports" | "trafficSource">): boolean {
+  return config.trafficSource.metaUrls !== undefined && (config.publishReports ?? true);
+}
+
 /** Loads the configuration (file, `HMS_VALIDATOR_*`, overrides). Throws ConfigError (exit code 2). */
 export function loadValidatorConfig(
   file?: string,

@@ -42,7 +42,7 @@ import { MajorityTrafficFeed, checkNoOmission } from "../client/meta-feed";
 import { createStorageClient, type StorageClient } from "../client/storage/actions";
 import type { PeriodReceipts, TrafficFeed } from "../protocol/receipts";
 import { ValidatorChain, evidenceId, revertName, type EpochInfo } from "./chain";
-import { resolveKey, type ValidatorConfig } from "./config";
+import { publishesReports, resolveKey, type ValidatorConfig } from "./config";
 import { GuardedCrypto } from "./crypto";
 import { ValidatorError } from "./errors";
 import {
@@ -238,7 +238,7 @@ export class Validator {
     this.majority = metaUrls !== undefined;
     this.feed =
       metaUrls !== undefined ? new MajorityTrafficFeed(metaUrls, feedOptions) : new HttpTrafficFeed(url!, feedOptions);
-    if ((config.publishReports ?? metaUrls !== undefined) && metaUrls !== undefined) {
+    if (publishesReports(config) && metaUrls !== undefined) {
       const storage = createStorageClient({ metaUrls, owner: privateKey });
       this.publish = { storage, reader: createStorageClient({ meta: storage.meta }) };
     }
