@@ -721,6 +721,7 @@ export class Validator {
    * does not resolve (not stored, other bytes, too large for one raw leaf), the verdict is "retry": the replica
    * withholds its prepare — as for an omission — and a primary whose document does not resolve is replaced by a
    * view change. An unresolved CID is fetched again after {@link REFERENCE_MAX_AGE_MS} (the document may arrive).
+   * Also this validator's own request: what it stored counts once the network serves it back.
    */
   private publicationVerdict(p: ReportProposal, json: string, request: string): RequestVerdict {
     const key = p.report.dataCid.toLowerCase();
@@ -818,7 +819,8 @@ export class Validator {
       // A read set meanwhile (the proposer's own, in buildReport) stays if it is the newer one.
       const latest = () => this.references.get(key);
       try {
-        const traffic = windowTraffic(await this.verifiedTraffic(await this.feed.receipts(from, to)), from, to);
+        const read = this.withoutPublications(await this.verifiedTraffic(await this.feed.receipts(from, to)));
+        const traffic = windowTraffic(read, from, to);
         const now = latest();
         if (now?.traffic !== undefined && now.at > started)
           this.setReference(key, { at: now.at, traffic: now.traffic });
@@ -987,7 +989,7 @@ export class Validator {
       );
       return undefined;
     }
-    const verified = await this.verifiedTraffic(traffic);
+    const verified = this.withoutPublications(await this.verifiedTraffic(traffic));
     // A majority read of the meta layer is also the reference this validator checks proposals of the window with.
     if (this.majority)
       this.setReference(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
@@ -1017,6 +1019,20 @@ export class Validator {
     return text;
   }
 
+  /**
+   * Publishing only: the read less the committee's own transfers — the storage of report documents, whose owner
+   * (the receipts' client) is a committee member's signing key. They happen while a period is being reported, in
+   * the window it covers if the storage clock is behind the chain's, so counting them would make every proposal
+   * "omit" the publication of the one before; honest builders leave them out (and checkers do not require them).
+   */
+  private withoutPublications(traffic: PeriodReceipts[]): PeriodReceipts[] {
+    const r = this.replica;
+    if (this.publish === undefined || r === undefined) return traffic;
+    const committee = new Set(r.info.order.map((a) => a.toLowerCase()));
+    const keep = (x: { receipt: { client: Address } }) => !committee.has(x.receipt.client.toLowerCase());
+    return traffic.map((g) => ({ period: g.period, client: g.client.filter(keep), node: g.node.filter(keep) }));
+  }
+
   /** Stores a built report's document (once per CID while running); false (logged, counted) when it failed. */
   private async publishDocument(period: bigint, built: { json: string; cid: string; report: PeriodReportMessage }) {
     const key = built.report.dataCid.toLowerCase();
@@ -1028,8 +1044,6 @@ export class Validator {
           { period: period.toString(), dataCid: built.cid, path: put.path, bytes: put.bytes },
           "report document stored in the storage network",
         );
-        // This replica's own check of its request: the CID resolves to these bytes (putFile's root CID).
-        this.setResolution(key, { at: Date.now(), problem: null });
       });
       this.published.set(key, done);
       if (this.published.size > 64) this.published.delete(this.published.keys().next().value!);
