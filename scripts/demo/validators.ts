@@ -22,7 +22,7 @@ import { claimAmount } from "../../offchain/protocol/report";
 import { matchedTraffic } from "../../offchain/testing/storage-layer";
 import type { StorageDemo } from "./storage";
 import type { PeriodReceipts } from "../../offchain/protocol/receipts";
-import { periodEnd } from "../../offchain/protocol/proposal";
+import { lastEndedPeriod, periodEnd } from "../../offchain/protocol/proposal";
 import { graceEnd } from "../../offchain/protocol/quorum";
 import {
   HmsProcess,
@@ -114,13 +114,14 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
       BigInt((await MiningPool.read.state())[5]),
     );
     for (let k = 0; k < PERIODS; k++) {
-      const period = base + BigInt(k);
       const t0 = Date.now();
-      const end = periodEnd(genesis, length, period);
-      await ctx.testClient.setNextBlockTimestamp({
-        timestamp: graceOver !== null && graceOver > end ? graceOver : end,
-      });
+      const end = periodEnd(genesis, length, base + BigInt(k));
+      const at = graceOver !== null && graceOver > end ? graceOver : end;
+      await ctx.testClient.setNextBlockTimestamp({ timestamp: at });
       await ctx.testClient.mine({ blocks: 1 });
+      // The committee reports the newest ended period (schedule.ts): past the grace that may be a later one, the
+      // periods before it skipped (their traffic rolls forward into it).
+      const period = lastEndedPeriod(genesis, length, at)!;
       await poll(
         `period ${period} on chain`,
         async () => (await MiningPool.read.periodRecord([period]))[0] || undefined,
