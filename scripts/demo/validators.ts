@@ -208,7 +208,7 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
         HMS_DEPLOYMENT: deploymentFile,
       });
       console.log(`\n  hms audit ${p.period} --meta ${storage.layer.urls().join(",")}`);
-      for (const line of run.stdout.trimEnd().split("\n")) console.log(`  ${line}`);
+      for (const line of run.stdout.trimEnd().split("\n")) console.log(line === "" ? "" : `  ${line}`);
       if (run.code !== 0 || !/Verdict: OK — /.test(run.stdout))
         throw new Error(`demo: hms audit ${p.period} exited ${run.code}\n${run.stderr}`);
     }
