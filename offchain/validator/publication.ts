@@ -4,8 +4,9 @@
  * leaf — `putFile` with a slice size ≥ its length — so its UnixFS root CID is the raw-codec CID of its sha256,
  * exactly `dataCid`, and `hms audit <period>` fetches it by that CID.
  *
- * - The primary stores it (owner: its signing key, path {@link reportPath}) before it proposes, and checks that the
- *   returned root CID is `dataCid` ({@link publishReport}). Putting the same bytes at the same path again (a
+ * - Its builder (each member builds the request it submits; the primary orders one) stores it (owner: its signing
+ *   key, path {@link reportPath}) before it proposes, and checks that the returned root CID is `dataCid`
+ *   ({@link publishReport}). Putting the same bytes at the same path again (a
  *   restart, a view change back to it) replaces the file with itself: idempotent (meta index: put replaces).
  * - A replica, before it prepares, fetches `dataCid` anonymously (no receipts) and accepts only the bytes it
  *   recomputed itself ({@link publicationProblem}, pure); the daemon withholds its prepare otherwise, as it does
@@ -34,7 +35,10 @@ export function publicationSliceSize(length: number, period?: bigint): number {
     throw new ValidatorError(
       "VALIDATOR_REPORT_TOO_LARGE",
       `report document of ${length} bytes exceeds one slice (MAX_SLICE_SIZE ${MAX_SLICE_SIZE}): its dataCid cannot resolve`,
-      { value: length, details: { maxSliceSize: MAX_SLICE_SIZE, ...(period === undefined ? {} : { period }) } },
+      {
+        value: length,
+        details: { maxSliceSize: MAX_SLICE_SIZE, ...(period === undefined ? {} : { period: period.toString() }) },
+      },
     );
   return Math.max(length, DEFAULT_SLICE_SIZE);
 }
