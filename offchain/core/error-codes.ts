@@ -261,6 +261,18 @@ export const ERROR_CODES = {
     400,
     "A gossiped report signature is malformed or not by a committee member.",
   ),
+  VALIDATOR_REPORT_TOO_LARGE: spec(
+    "validator",
+    "invalidInput",
+    413,
+    "A report document exceeds one slice (MAX_SLICE_SIZE): it cannot be stored as the raw leaf its dataCid names.",
+  ),
+  VALIDATOR_REPORT_UNPUBLISHED: spec(
+    "validator",
+    "notFound",
+    404,
+    "A report document is not stored in the storage network under its dataCid, or that CID holds other bytes.",
+  ),
   SLASHING_PROTECTION: spec(
     "validator",
     "safety",

@@ -52,6 +52,12 @@ export const ROLL_FORWARD_LIMIT = 144;
 export const MAX_PROPOSAL_RECEIPTS = 200_000;
 /** Most carried-over nodes in one report request. */
 export const MAX_CARRY_NODES = 1_000_000;
+/**
+ * Whether report documents publish their proposal's inputs (version 2, auditable: docs/AUDIT.md). The one rule
+ * the proposer ({@link buildReportProposal}), every replica ({@link checkProposal}) and execution
+ * ({@link recomputeReport}) default to: the inputs change `dataCid`, so the whole committee switches together.
+ */
+export const PUBLISH_INPUTS = true;
 
 /** The report a request builds on: the last reported period and its carry-over (null: none ever reported). */
 export interface PrevReport {
@@ -326,13 +332,13 @@ export function fromPeriodOf(prevPeriod: bigint | null): bigint {
 }
 
 /**
- * Rebuilds the report (and document, claims, carry-out) a report proposal stands for. `publishInputs`: the document
- * carries the proposal's inputs (version 2, auditable: docs/AUDIT.md) — which changes its `dataCid`, so the whole
- * committee must agree on it.
+ * Rebuilds the report (and document, claims, carry-out) a report proposal stands for. `publishInputs` (default
+ * {@link PUBLISH_INPUTS}): the document carries the proposal's inputs (version 2, auditable: docs/AUDIT.md) — which
+ * changes its `dataCid`, so the whole committee must agree on it.
  */
 export function recomputeReport(
   p: Pick<ReportProposal, "epoch" | "topN" | "period" | "prev" | "traffic">,
-  { publishInputs = false }: { publishInputs?: boolean } = {},
+  { publishInputs = PUBLISH_INPUTS }: { publishInputs?: boolean } = {},
 ): BuiltReport {
   return buildReport(proposalLedger(p), {
     epoch: p.epoch,
@@ -380,7 +386,7 @@ export interface ReportInput {
   prev: PrevReport;
   /** Receipts (already verified by the caller); groups outside the window are dropped, the rest canonicalised. */
   traffic: readonly PeriodReceipts[];
-  /** Publish the inputs in the report document (version 2, see {@link recomputeReport}). */
+  /** Publish the inputs in the report document (version 2, see {@link recomputeReport}; default {@link PUBLISH_INPUTS}). */
   publishInputs?: boolean;
 }
 
@@ -413,7 +419,7 @@ export function buildReportProposal(input: ReportInput): BuiltProposal<ReportPro
   const draft = { period, prev, traffic };
   const built = recomputeReport(
     { epoch: input.epoch, topN: input.topN, ...draft },
-    { publishInputs: input.publishInputs === true },
+    { publishInputs: input.publishInputs ?? PUBLISH_INPUTS },
   );
   const proposal: ReportProposal = {
     type: "report",
@@ -469,7 +475,8 @@ export interface ProposalContext {
   keyRing: KeyRing;
 }
 
-export type Verdict = { ok: true; proposal: PeriodProposal } | { ok: false; reason: string };
+/** A valid proposal (and, for a report, the report it recomputes to: its document is what `dataCid` must resolve to). */
+export type Verdict = { ok: true; proposal: PeriodProposal; built?: BuiltReport } | { ok: false; reason: string };
 
 const reject = (reason: string): Verdict => ({ ok: false, reason });
 
@@ -527,7 +534,7 @@ function checkReport(p: ReportProposal, ctx: ProposalContext): Verdict {
   const got = reportToJson(p.report);
   for (const k of Object.keys(want) as (keyof typeof want)[])
     if (want[k] !== got[k]) return reject(`report ${k} does not recompute (${got[k]} ≠ ${want[k]})`);
-  return { ok: true, proposal: p };
+  return { ok: true, proposal: p, built };
 }
 
 /**

@@ -12,6 +12,7 @@
  * peers:                                      # committee signing key → base URL
  *   "0xA…": http://127.0.0.1:7401
  * trafficSource: { url: http://127.0.0.1:7300 }  # or { metaUrls: [http://127.0.0.1:7601, …] } (the meta layer)
+ * publishReports: true                        # default: with metaUrls (report documents stored and checked)
  * topN: 100
  * ```
  */
@@ -83,6 +84,12 @@ export const validatorConfigSchema = z
     peers: z.record(addressSchema, httpUrl).default({}),
     /** Where the period's receipts come from: `url` (one feed, e.g. the traffic source) or `metaUrls` (the meta layer). */
     trafficSource: trafficSourceSchema,
+    /**
+     * Publish report documents in the storage network and prepare only reports whose `dataCid` resolves there
+     * (docs/VALIDATOR.md "Report documents"). Default: true with `trafficSource.metaUrls` (the meta layer is the
+     * storage network's), false with `trafficSource.url`; true needs `metaUrls`.
+     */
+    publishReports: z.boolean().optional(),
     /** Nodes rewarded per period: must be the same at every validator (proposals with another top-N are rejected). */
     topN: z
       .number()
@@ -136,6 +143,12 @@ export const validatorConfigSchema = z
     log: logConfigSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.publishReports === true && cfg.trafficSource.metaUrls === undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "publishReports needs trafficSource.metaUrls (the storage network's meta nodes)",
+        path: ["publishReports"],
+      });
     if (cfg.privateKey !== undefined && cfg.privateKeyFile !== undefined)
       ctx.addIssue({
         code: "custom",
@@ -145,6 +158,11 @@ export const validatorConfigSchema = z
   });
 
 export type ValidatorConfig = z.output<typeof validatorConfigSchema>;
+
+/** Whether the validator publishes report documents (`publishReports`; default: reading the meta layer). */
+export function publishesReports(config: Pick<ValidatorConfig, "publishReports" | "trafficSource">): boolean {
+  return config.trafficSource.metaUrls !== undefined && (config.publishReports ?? true);
+}
 
 /** Loads the configuration (file, `HMS_VALIDATOR_*`, overrides). Throws ConfigError (exit code 2). */
 export function loadValidatorConfig(

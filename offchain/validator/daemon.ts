@@ -39,9 +39,10 @@ import type { RankedNode } from "../protocol/ledger";
 import type { ReportDocument, RewardClaim } from "../protocol/report";
 import { HttpTrafficFeed } from "../client/feed";
 import { MajorityTrafficFeed, checkNoOmission } from "../client/meta-feed";
+import { createStorageClient, type StorageClient } from "../client/storage/actions";
 import type { PeriodReceipts, TrafficFeed } from "../protocol/receipts";
 import { ValidatorChain, evidenceId, revertName, type EpochInfo } from "./chain";
-import { resolveKey, type ValidatorConfig } from "./config";
+import { publishesReports, resolveKey, type ValidatorConfig } from "./config";
 import { GuardedCrypto } from "./crypto";
 import { ValidatorError } from "./errors";
 import {
@@ -65,6 +66,7 @@ import { planRequests, transmitDelayMs, transmitPosition, indexOf } from "./sche
 import { SigningRecordStore, SlashingProtectionError, guardVotes, type ReportSignature } from "./signing-record";
 import { GasWatch, describeChainError } from "./gas";
 import { landedDuty } from "./settlement";
+import { fetchReport, publicationProblem, publishReport } from "./publication";
 
 /** Transport kind of report-signature gossip. */
 export const REPORT_SIG_KIND = "hms.report-sig";
@@ -161,6 +163,19 @@ export class Validator {
   private readonly references = new Map<string, Reference>();
   /** Digests of requests refused for an omission (logged once each). */
   private readonly omitting = new Set<Hex>();
+  /**
+   * Publishing report documents in the storage network (`publishReports`, default: with `metaUrls`): the builder
+   * stores its document before it proposes; a replica prepares only a report whose `dataCid` resolves to the
+   * document it recomputed (publication.ts). `storage` writes (owner: the signing key), `reader` reads anonymously.
+   */
+  private readonly publish: { storage: StorageClient; reader: StorageClient } | undefined;
+  /** Documents this validator stored (by CID): not stored again while it runs. */
+  private readonly published = new Map<string, Promise<void>>();
+  /** Resolution of report documents by `dataCid`: the check in flight, or its outcome (problem or undefined). */
+  private readonly resolutions = new Map<
+    string,
+    { at: number; loading?: Promise<void>; problem?: { code: string; reason: string } | null }
+  >();
   private chain!: ValidatorChain;
   private gas!: GasWatch;
   private appStore!: Store;
@@ -223,6 +238,10 @@ export class Validator {
     this.majority = metaUrls !== undefined;
     this.feed =
       metaUrls !== undefined ? new MajorityTrafficFeed(metaUrls, feedOptions) : new HttpTrafficFeed(url!, feedOptions);
+    if (publishesReports(config) && metaUrls !== undefined) {
+      const storage = createStorageClient({ metaUrls, owner: privateKey });
+      this.publish = { storage, reader: createStorageClient({ meta: storage.meta }) };
+    }
     const mt = this.metrics;
     this.m = {
       reported: mt.counter("validator_periods_reported_total", "Periods whose report landed on chain", ["by"]),
@@ -242,7 +261,13 @@ export class Validator {
       evidence: mt.counter("validator_evidence_total", "Equivocation evidence handled", ["result"]),
       refused: mt.counter("validator_signatures_refused_total", "Signatures refused by the signing record", ["kind"]),
       executed: mt.counter("validator_executed_total", "Requests executed", ["type"]),
+      documents: mt.counter(
+        "validator_report_documents_total",
+        "Report documents in the storage network: stored by this validator, publish failures, proposals' dataCid resolved or not",
+        ["result"],
+      ),
     };
+    for (const result of ["published", "publish_failed", "resolved", "unresolved"]) this.m.documents.inc({ result }, 0);
     // Export the known label values at 0 from the start: dashboards and alerts see 0, not a missing series.
     for (const by of ["self", "other"]) this.m.reported.inc({ by }, 0);
     for (const kind of ["Proposal", "PeriodReport"]) {
@@ -376,6 +401,7 @@ export class Validator {
     await this.closeReplica();
     await this.transport?.close().catch(() => undefined);
     await this.feed.close().catch(() => undefined);
+    await this.publish?.storage.close().catch(() => undefined);
     await this.record?.flush().catch(() => undefined);
     await this.appStore?.close();
     this.log.info("validator stopped");
@@ -683,8 +709,67 @@ export class Validator {
       // the clock, so the replica withholds its prepare and asks again instead of accusing.
       return seqNamedBy(request) === undefined ? false : "retry";
     }
-    if (this.majority && verdict.proposal.type === "report") return this.omissionVerdict(verdict.proposal, request);
-    return true;
+    if (verdict.proposal.type !== "report") return true;
+    const omission = this.majority ? this.omissionVerdict(verdict.proposal, request) : true;
+    if (omission !== true || this.publish === undefined || verdict.built === undefined) return omission;
+    return this.publicationVerdict(verdict.proposal, verdict.built.json, request);
+  }
+
+  /**
+   * Publishing only: a report proposal is prepared only once its `dataCid` resolves in the storage network to the
+   * document this replica recomputed (publication.ts `publicationProblem`). Until the fetch answered, and when it
+   * does not resolve (not stored, other bytes, too large for one raw leaf), the verdict is "retry": the replica
+   * withholds its prepare — as for an omission — and a primary whose document does not resolve is replaced by a
+   * view change. An unresolved CID is fetched again after {@link REFERENCE_MAX_AGE_MS} (the document may arrive).
+   * Also this validator's own request: what it stored counts once the network serves it back.
+   */
+  private publicationVerdict(p: ReportProposal, json: string, request: string): RequestVerdict {
+    const key = p.report.dataCid.toLowerCase();
+    const cur = this.resolutions.get(key);
+    if (cur?.problem === null) return true;
+    if (cur?.loading === undefined && (cur === undefined || Date.now() - cur.at > REFERENCE_MAX_AGE_MS))
+      this.resolveDocument(key as Hex, json, p.period, sha256Hex(request));
+    return "retry";
+  }
+
+  private resolveDocument(dataCid: Hex, json: string, period: bigint, digest: Hex): void {
+    const reader = this.publish!.reader;
+    const started = Date.now();
+    const loading = (async () => {
+      let fetched: { bytes: Uint8Array } | { error: unknown };
+      try {
+        fetched = { bytes: await fetchReport(reader, dataCid) };
+      } catch (error) {
+        fetched = { error };
+      }
+      const problem = publicationProblem(json, fetched) ?? null;
+      const before = this.resolutions.get(dataCid);
+      this.setResolution(dataCid, { at: started, problem });
+      if (problem === null) {
+        this.m.documents.inc({ result: "resolved" });
+        this.log.info({ period: period.toString(), dataCid, digest }, "report document resolves by its dataCid");
+        this.kick();
+      } else if (before?.problem === undefined) {
+        // Logged and counted once per document (it is fetched again while the proposal waits).
+        this.m.documents.inc({ result: "unresolved" });
+        this.m.rejected.inc();
+        this.log.warn(
+          { code: problem.code, reason: problem.reason, period: period.toString(), dataCid, digest },
+          "proposal rejected: its report document does not resolve by its dataCid in the storage network",
+        );
+      }
+    })();
+    const cur = this.resolutions.get(dataCid);
+    this.setResolution(dataCid, { at: cur?.at ?? 0, problem: cur?.problem, loading });
+  }
+
+  private setResolution(
+    key: string,
+    value: { at: number; loading?: Promise<void>; problem?: { code: string; reason: string } | null },
+  ): void {
+    this.resolutions.delete(key);
+    if (this.resolutions.size >= 64) this.resolutions.delete(this.resolutions.keys().next().value!);
+    this.resolutions.set(key, value);
   }
 
   /**
@@ -734,7 +819,8 @@ export class Validator {
       // A read set meanwhile (the proposer's own, in buildReport) stays if it is the newer one.
       const latest = () => this.references.get(key);
       try {
-        const traffic = windowTraffic(await this.verifiedTraffic(await this.feed.receipts(from, to)), from, to);
+        const read = this.withoutPublications(await this.verifiedTraffic(await this.feed.receipts(from, to)));
+        const traffic = windowTraffic(read, from, to);
         const now = latest();
         if (now?.traffic !== undefined && now.at > started)
           this.setReference(key, { at: now.at, traffic: now.traffic });
@@ -903,7 +989,7 @@ export class Validator {
       );
       return undefined;
     }
-    const verified = await this.verifiedTraffic(traffic);
+    const verified = this.withoutPublications(await this.verifiedTraffic(traffic));
     // A majority read of the meta layer is also the reference this validator checks proposals of the window with.
     if (this.majority)
       this.setReference(`${from}:${to}`, { at: Date.now(), traffic: windowTraffic(verified, from, to) });
@@ -917,6 +1003,8 @@ export class Validator {
       prev,
       traffic: verified,
     });
+    // Publishing: the document is in the storage network, under its dataCid, before anyone is asked to prepare it.
+    if (this.publish !== undefined && !(await this.publishDocument(period, built))) return undefined;
     this.log.info(
       {
         seq,
@@ -929,6 +1017,57 @@ export class Validator {
       "proposal built",
     );
     return text;
+  }
+
+  /**
+   * Publishing only: the read less the committee's own transfers — the storage of report documents, whose owner
+   * (the receipts' client) is a committee member's signing key. They happen while a period is being reported, in
+   * the window it covers if the storage clock is behind the chain's, so counting them would make every proposal
+   * "omit" the publication of the one before; honest builders leave them out (and checkers do not require them).
+   */
+  private withoutPublications(traffic: PeriodReceipts[]): PeriodReceipts[] {
+    const r = this.replica;
+    if (this.publish === undefined || r === undefined) return traffic;
+    const committee = new Set(r.info.order.map((a) => a.toLowerCase()));
+    const keep = (x: { receipt: { client: Address } }) => !committee.has(x.receipt.client.toLowerCase());
+    return traffic.map((g) => ({ period: g.period, client: g.client.filter(keep), node: g.node.filter(keep) }));
+  }
+
+  /** Stores a built report's document (once per CID while running); false (logged, counted) when it failed. */
+  private async publishDocument(period: bigint, built: { json: string; cid: string; report: PeriodReportMessage }) {
+    const key = built.report.dataCid.toLowerCase();
+    let done = this.published.get(key);
+    if (done === undefined) {
+      done = publishReport(this.publish!.storage, this.chainId, period, built).then((put) => {
+        this.m.documents.inc({ result: "published" });
+        this.log.info(
+          { period: period.toString(), dataCid: built.cid, path: put.path, bytes: put.bytes },
+          "report document stored in the storage network",
+        );
+      });
+      this.published.set(key, done);
+      if (this.published.size > 64) this.published.delete(this.published.keys().next().value!);
+    }
+    try {
+      await done;
+      return true;
+    } catch (err) {
+      this.published.delete(key);
+      this.m.documents.inc({ result: "publish_failed" });
+      const tooLarge = isHmsError(err) && err.code === "VALIDATOR_REPORT_TOO_LARGE";
+      this.warnOnce(
+        `publish-${key}`,
+        {
+          period: period.toString(),
+          dataCid: built.cid,
+          error: isHmsError(err) ? `${err.code}: ${err.message}` : String(err),
+        },
+        tooLarge
+          ? "report document too large for one raw leaf: not proposed (its dataCid could not resolve)"
+          : "report document not stored in the storage network: not proposed yet",
+      );
+      return false;
+    }
   }
 
   /** The feed's receipts whose signatures verify (the meta layer should only serve such; a proposal must). */

@@ -7,7 +7,10 @@
  * daemons elect it themselves and start the PBFT replicas of the new committee. The committee's first period
  * ends; the committee agrees on its report by PBFT, signs it, and the primary posts it with its quorum. The
  * nodes claim; each payout is printed beside E × traffic / total recomputed here from the meta layer's
- * receipts. The summary shows periods, signers, payouts and gas. The validators are stopped before the chapter
+ * receipts. Before it proposes, the primary stores the report document in the storage network (its `dataCid`
+ * resolves there; the replicas check it does before they prepare), so `hms audit <period> --meta …`, run here as
+ * a child process, recomputes the period completely from public data. The summary shows periods, signers,
+ * payouts and gas. The validators are stopped before the chapter
  * returns (the storage layer by the caller).
  */
 import fs from "node:fs";
@@ -18,12 +21,14 @@ import { LOCAL_SIGNATURE_WINDOW, claimArgs, readPeriod, type ReportedPeriod } fr
 import { claimAmount } from "../../offchain/protocol/report";
 import { matchedTraffic } from "../../offchain/testing/storage-layer";
 import type { StorageDemo } from "./storage";
-import { periodEnd } from "../../offchain/protocol/proposal";
+import type { PeriodReceipts } from "../../offchain/protocol/receipts";
+import { lastEndedPeriod, periodEnd } from "../../offchain/protocol/proposal";
 import { graceEnd } from "../../offchain/protocol/quorum";
 import {
   HmsProcess,
   freePorts,
   getJson,
+  runHms,
   serveChain,
   startValidator,
   waitHealthy,
@@ -109,13 +114,14 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
       BigInt((await MiningPool.read.state())[5]),
     );
     for (let k = 0; k < PERIODS; k++) {
-      const period = base + BigInt(k);
       const t0 = Date.now();
-      const end = periodEnd(genesis, length, period);
-      await ctx.testClient.setNextBlockTimestamp({
-        timestamp: graceOver !== null && graceOver > end ? graceOver : end,
-      });
+      const end = periodEnd(genesis, length, base + BigInt(k));
+      const at = graceOver !== null && graceOver > end ? graceOver : end;
+      await ctx.testClient.setNextBlockTimestamp({ timestamp: at });
       await ctx.testClient.mine({ blocks: 1 });
+      // The committee reports the newest ended period (schedule.ts): past the grace that may be a later one, the
+      // periods before it skipped (their traffic rolls forward into it).
+      const period = lastEndedPeriod(genesis, length, at)!;
       await poll(
         `period ${period} on chain`,
         async () => (await MiningPool.read.periodRecord([period]))[0] || undefined,
@@ -143,7 +149,17 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
     let claimGas = 0n;
     try {
       for (const p of reports) {
-        const receipts = matchedTraffic(await feed.receipts(p.emissionFrom, p.period));
+        // The committee's own transfers (storing the report documents) are not the storage chapter's: left out,
+        // as the validators' reads leave them out.
+        const committee = new Set(order.map((k) => k.toLowerCase()));
+        const read = await feed.receipts(p.emissionFrom, p.period);
+        const published = read.reduce(
+          (n, g) => n + g.client.filter((r) => committee.has(r.receipt.client.toLowerCase())).length,
+          0,
+        );
+        const receipts = matchedTraffic(withoutClients(read, committee));
+        if (published > 0)
+          console.log(`  (${published} client receipts of the committee's report-document uploads left out)`);
         if (receipts.total !== p.terms.totalTraffic || receipts.total !== storage.bytes)
           throw new Error(
             `period ${p.period}: on chain ${p.terms.totalTraffic} bytes, receipts ${receipts.total}, transfers ${storage.bytes}`,
@@ -184,6 +200,19 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
     } finally {
       await feed.close();
     }
+    // Anyone audits the reported periods from public data: the report document is in the storage network under
+    // its dataCid (the validators stored it before proposing), so `hms audit` recomputes it completely.
+    for (const p of reports) {
+      const run = await runHms(["audit", String(p.period), "--meta", storage.layer.urls().join(",")], {
+        HMS_RPC_URL: chain.url,
+        HMS_DEPLOYMENT: deploymentFile,
+      });
+      console.log(`\n  hms audit ${p.period} --meta ${storage.layer.urls().join(",")}`);
+      for (const line of run.stdout.trimEnd().split("\n")) console.log(line === "" ? "" : `  ${line}`);
+      if (run.code !== 0 || !/Verdict: OK — /.test(run.stdout))
+        throw new Error(`demo: hms audit ${p.period} exited ${run.code}\n${run.stderr}`);
+    }
+
     // Settlement waits for the last report's signature window (the daemons retry until it has passed).
     await ctx.testClient.increaseTime({ seconds: LOCAL_SIGNATURE_WINDOW });
     await ctx.testClient.mine({ blocks: 1 });
@@ -230,6 +259,12 @@ export async function validatorsChapter(ctx: DemoContext, storage: StorageDemo):
       `  daemons stopped (${exits.length} processes, ${bad.length === 0 ? "all exit 0" : `${bad.length} failed`}); chain server closed`,
     );
   }
+}
+
+/** Receipts less those whose client is in `clients`. */
+function withoutClients(traffic: PeriodReceipts[], clients: ReadonlySet<string>): PeriodReceipts[] {
+  const keep = (r: PeriodReceipts["client"][number]) => !clients.has(r.receipt.client.toLowerCase());
+  return traffic.map((g) => ({ period: g.period, client: g.client.filter(keep), node: g.node.filter(keep) }));
 }
 
 function formatMib(bytes: bigint): string {

@@ -9,6 +9,10 @@
  * first primary reads a feed that leaves one acknowledged receipt out (`trafficSource: { url }` on a filter of
  * the meta layer): the others withhold their prepares from its short proposal (checkNoOmission), the view
  * changes, and the next primary's complete proposal is the one reported.
+ *
+ * The validators publish the report document (version 2: every receipt and the carry-over it builds on) in the
+ * storage network before they propose, and prepare only a report whose `dataCid` resolves there to the document
+ * they recompute: after the period lands, `hms audit <period> --meta …` recomputes it completely from the network.
  */
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
@@ -21,9 +25,14 @@ import { generatePrivateKey } from "viem/accounts";
 import { hmsContracts } from "../../offchain/chain/contracts";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
 import { download, privateKeySigner, upload } from "../../offchain/client/storage";
+import { createStorageClient } from "../../offchain/client/storage/actions";
+import { EXIT_CODES } from "../../offchain/core/errors";
+import { cidFromDigest, cidOf, type ReportDocument } from "../../offchain/protocol/report";
+import { fetchReport, publicationProblem } from "../../offchain/validator/publication";
 import {
   HmsProcess,
   getJson,
+  runHms,
   serveChain,
   startValidator,
   waitHealthy,
@@ -32,6 +41,7 @@ import {
 } from "../../offchain/devnet/cluster";
 import { periodEnd } from "../../offchain/protocol/proposal";
 import { claimAmount } from "../../offchain/protocol/report";
+import { keccak256, toHex } from "viem";
 import { periodAt } from "../../offchain/protocol/transfer";
 import { StorageLayer, chainAlignedClock, matchedTraffic } from "../../offchain/testing/storage-layer";
 import { MajorityTrafficFeed } from "../../offchain/client/meta-feed";
@@ -240,6 +250,43 @@ describe("hms validator — the period's traffic from the meta layer's receipts 
       paidTotal += paid;
     }
     expect(paidTotal <= onChain.terms.nodeEmission).to.equal(true);
+
+    // The report document is in the storage network under its dataCid: the bytes the validators signed and serve.
+    const served = await getJson<{ document: ReportDocument }>(`${specs[1].url}/v1/reports/${period}`);
+    expect(served.document.version).to.equal(2);
+    const anyone = createStorageClient({ metaUrls: layer.urls() });
+    try {
+      const bytes = await fetchReport(anyone, onChain.attestation.dataCid);
+      expect(cidOf(bytes).digest).to.equal(onChain.attestation.dataCid.toLowerCase());
+      expect(JSON.parse(Buffer.from(bytes).toString("utf8"))).to.deep.equal(served.document);
+      expect(publicationProblem(JSON.stringify(served.document), { bytes })).to.equal(undefined);
+      // A CID nobody stored does not resolve: what a replica refuses a proposal for.
+      let missing: unknown;
+      await fetchReport(anyone, keccak256(toHex("never stored"))).catch((err: unknown) => (missing = err));
+      expect(publicationProblem("{}", { error: missing })?.code).to.equal("VALIDATOR_REPORT_UNPUBLISHED");
+    } finally {
+      await anyone.close();
+    }
+    // Every validator reading the meta layer fetched the document by dataCid before it prepared; the first
+    // primary (trafficSource.url: publishReports off) neither stored nor fetched one.
+    const logged = (msg: string) => procs.filter((p) => p.lines.some((l) => l.msg === msg)).map((p) => p.name);
+    const firstName = `validator-${specs.findIndex((x) => x.address.toLowerCase() === order[0])}`;
+    expect(logged("report document stored in the storage network")).to.not.include(firstName);
+    expect(logged("report document stored in the storage network").length).to.be.at.least(1);
+    const resolved = logged("report document resolves by its dataCid");
+    expect(resolved).to.not.include(firstName);
+    expect(resolved.length, "replicas checked it resolves").to.be.at.least(2);
+
+    // Anyone audits the period from public data: complete (every receipt signed, the ledger recomputed).
+    const run = await runHms(
+      ["audit", String(period), "--meta", layer.urls().join(","), "--json", "--rpc", chain!.url],
+      { HMS_DEPLOYMENT: sys.deploymentFile },
+      120_000,
+    );
+    expect(run.code, run.stderr + run.stdout).to.equal(EXIT_CODES.ok);
+    const verdict = JSON.parse(run.stdout) as { ok: boolean; complete: boolean; cid: string; source: string };
+    expect(verdict).to.include({ ok: true, complete: true, source: "network" });
+    expect(verdict.cid).to.equal(cidFromDigest(onChain.attestation.dataCid));
     // The first primary's short proposal was refused by the others (it omitted an acknowledged receipt); the
     // report on chain is the complete one of a later view.
     const refusedBy = procs.filter((p) => p.lines.some((l) => String(l.msg).includes("omits receipts")));

@@ -11,6 +11,7 @@ import type { PeriodReceipts } from "../../offchain/protocol/receipts";
 import { checkNoOmission, unionReceipts } from "../../offchain/client/meta-feed";
 import {
   PROPOSAL_VERSION,
+  PUBLISH_INPUTS,
   ROLL_FORWARD_LIMIT,
   basePeriod,
   buildReportProposal,
@@ -22,6 +23,7 @@ import {
   lastEndedPeriod,
   periodEnd,
   periodOfSeq,
+  proposalInputs,
   seqOfPeriod,
   trafficWindow,
   windowTraffic,
@@ -140,6 +142,8 @@ describe("validator/proposal", function () {
     expect(c.text).to.equal(a.text);
     const v = checkProposal(a.text, context());
     expect(v.ok, (v as { reason?: string }).reason).to.equal(true);
+    // The checker recomputes the very document the proposer built (what dataCid must resolve to).
+    expect(v.ok && v.built?.json).to.equal(a.built.json);
     // It is the ledger code over the matched receipts (client/node pairs of every period in the window).
     const p = a.proposal;
     let ledger = ledgerFrom(p.period, []);
@@ -154,7 +158,16 @@ describe("validator/proposal", function () {
         matched.map((m) => ({ ...m, period: p.period })),
       );
     }
-    expect(buildReport(ledger, { epoch: EPOCH, topN: TOP_N, fromPeriod: 0n }).report).to.deep.equal(p.report);
+    // The validators publish the inputs (PUBLISH_INPUTS): a version-2 document, so dataCid covers every receipt.
+    expect(PUBLISH_INPUTS).to.equal(true);
+    const doc = buildReport(ledger, { epoch: EPOCH, topN: TOP_N, fromPeriod: 0n, inputs: proposalInputs(p) });
+    expect(doc.report).to.deep.equal(p.report);
+    expect(doc.document.version).to.equal(2);
+    expect(doc.json).to.equal(a.built.json);
+    // Without the inputs (version 1) every number is the same but the CID.
+    const v1 = buildReport(ledger, { epoch: EPOCH, topN: TOP_N, fromPeriod: 0n }).report;
+    expect({ ...v1, dataCid: p.report.dataCid }).to.deep.equal(p.report);
+    expect(v1.dataCid).to.not.equal(p.report.dataCid);
     // Nothing reported yet: the report builds on period 0, the pool's first next period.
     expect(p.report.fromPeriod).to.equal(0n);
     expect(p.report.nodeCount).to.be.at.most(TOP_N);

@@ -48,6 +48,8 @@ export interface PutFileParameters {
   concurrency?: number;
   onProgress?: (progress: PutFileProgress) => void;
   signal?: AbortSignal;
+  /** The clock the transfers' periods (and the grant's deadline) are taken from, ms (default `Date.now`). */
+  now?: () => number;
 }
 
 export interface PutFileReturnType {
@@ -117,6 +119,7 @@ export async function putFile(client: StorageClient, parameters: PutFileParamete
       concurrency: parameters.concurrency,
       receipts: client.meta,
       signal: parameters.signal,
+      now: parameters.now,
       onProgress: parameters.onProgress ? (p) => parameters.onProgress!({ bytes: p.bytes, total: p.total }) : undefined,
     });
     return {
