@@ -15,8 +15,13 @@ import {
   createWalletClient,
   defineChain,
   http,
+  type Chain,
   type Hash,
+  type HttpTransport,
+  type PublicClient,
+  type TestClient,
   type TransactionReceipt,
+  type WalletClient,
 } from "viem";
 import { mnemonicToAccount, type HDAccount } from "viem/accounts";
 import { HmsError } from "../core/errors";
@@ -27,8 +32,28 @@ export const HARDHAT_MNEMONIC = "test test test test test test test test test te
 /** Hardhat's chain id. */
 export const HARDHAT_CHAIN_ID = 31337;
 
+/** What {@link localChain} returns (spelled out: the SDK's declarations cannot carry viem's inferred types). */
+export interface LocalChain {
+  url: string;
+  chain: Chain;
+  transport: HttpTransport;
+  publicClient: PublicClient<HttpTransport, Chain>;
+  testClient: TestClient<"hardhat", HttpTransport, Chain>;
+  /** Hardhat account #i. */
+  account(i: number): HDAccount;
+  /** A wallet client acting as account #i. */
+  wallet(i: number): WalletClient<HttpTransport, Chain, HDAccount>;
+  /** The `{ public, wallet }` pair `hmsContracts` takes for typed reads and writes as account #i. */
+  clients(i: number): {
+    public: PublicClient<HttpTransport, Chain>;
+    wallet: WalletClient<HttpTransport, Chain, HDAccount>;
+  };
+  /** Waits for a transaction and returns its receipt; throws an HmsError (code TX_REVERTED) if it reverted. */
+  wait(hash: Hash): Promise<TransactionReceipt>;
+}
+
 /** Public, test and per-account wallet clients for a local Hardhat node at `url`. */
-export function localChain(url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545") {
+export function localChain(url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:8545"): LocalChain {
   const transport = http(url);
   const chain = defineChain({
     id: HARDHAT_CHAIN_ID,
@@ -53,5 +78,3 @@ export function localChain(url = process.env.HMS_RPC_URL ?? "http://127.0.0.1:85
   }
   return { url, chain, transport, publicClient, testClient, account, wallet, clients, wait };
 }
-
-export type LocalChain = ReturnType<typeof localChain>;

@@ -2,7 +2,10 @@
  * A plain viem dApp leasing storage on a local Hardhat node, using only the deployment file. Run after
  * `npm run deploy:local` on a fresh `npm run node`:
  *
- *   npx ts-node scripts/examples/dapp-market.ts [deployments/localhost.json]
+ *   npm run example -- scripts/examples/dapp-market.ts [deployments/localhost.json]
+ *
+ * It imports only the SDK package (`@hms-network/sdk`, its `/local` and `/protocol` subpaths): `npm run example`
+ * resolves the package to its sources; after `npm run build:sdk`, plain `npx ts-node` uses the built package.
  *
  * Local set-up first, with Hardhat's well-known accounts: the IDO beneficiary (#2) funds the user (#16), and
  * operator #12 registers a storage node paying to #17 (unless it already exists). Then the market:
@@ -13,18 +16,20 @@
  */
 import { formatEther, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
 import {
   ResourceKind,
   accruedAt,
   escrowPermit,
+  hmsContracts,
   leaseStarted,
+  loadDeployment,
   marketEvents,
   orderCreated,
   orderEscrow,
+  registryKeyProof,
   splitSettlement,
-} from "../../offchain/chain/market";
-import { registryKeyProof } from "../../offchain/chain/staking";
+} from "@hms-network/sdk";
+import { localChain } from "@hms-network/sdk/local";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();

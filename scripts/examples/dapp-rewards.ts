@@ -2,7 +2,10 @@
  * A plain viem dApp claiming Proof-of-Traffic rewards on a local Hardhat node, using only the deployment file.
  * Run after `npm run deploy:local` on a fresh `npm run node`:
  *
- *   npx ts-node scripts/examples/dapp-rewards.ts [deployments/localhost.json]
+ *   npm run example -- scripts/examples/dapp-rewards.ts [deployments/localhost.json]
+ *
+ * It imports only the SDK package (`@hms-network/sdk`, its `/local` and `/protocol` subpaths): `npm run example`
+ * resolves the package to its sources; after `npm run build:sdk`, plain `npx ts-node` uses the built package.
  *
  * Local only, the other roles are played first with Hardhat's well-known accounts: four bookkeepers (#5–#8)
  * register with the demo signing keys and are elected (the node's clock moves to the next epoch); a node
@@ -13,14 +16,16 @@
  */
 import { formatEther, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
-import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
-import { MerkleTree } from "../../offchain/protocol/merkle";
-import { quorumArgs } from "../../offchain/protocol/quorum";
-import { ledgerFrom } from "../../offchain/protocol/ledger";
-import { buildReport, claimAmount, signReport } from "../../offchain/protocol/report";
-import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
-import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
+import {
+  BOOKKEEPER_KEY_SUBJECT,
+  claimArgs,
+  hmsContracts,
+  loadDeployment,
+  readPeriod,
+  registryKeyProof,
+} from "@hms-network/sdk";
+import { demoBookkeeperKey, localChain } from "@hms-network/sdk/local";
+import { MerkleTree, buildReport, claimAmount, ledgerFrom, quorumArgs, signReport } from "@hms-network/sdk/protocol";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();

@@ -4,15 +4,17 @@
  * bookkeeper's signing key signs two conflicting proposals (EIP-712, offchain/core/signing.ts) and a
  * reporter submits them, slashing it. Run after `npm run deploy:local` on a fresh `npm run node`:
  *
- *   npx ts-node scripts/examples/dapp-staking.ts [deployments/localhost.json]
+ *   npm run example -- scripts/examples/dapp-staking.ts [deployments/localhost.json]
+ *
+ * It imports only the SDK package (`@hms-network/sdk`, its `/local` and `/protocol` subpaths): `npm run example`
+ * resolves the package to its sources; after `npm run build:sdk`, plain `npx ts-node` uses the built package.
  *
  * Local only: it uses Hardhat's well-known accounts and moves the node's clock to the next epoch.
  */
 import { formatEther, keccak256, toHex, type Address } from "viem";
-import { hmsContracts, loadDeployment, localChain } from "../../offchain/chain";
-import { domainOf, signTyped } from "../../offchain/core/signing";
-import { demoBookkeeperKey } from "../../offchain/devnet/accounts";
-import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
+import { BOOKKEEPER_KEY_SUBJECT, hmsContracts, loadDeployment, registryKeyProof } from "@hms-network/sdk";
+import { demoBookkeeperKey, localChain } from "@hms-network/sdk/local";
+import { domainOf, signTyped } from "@hms-network/sdk/protocol";
 
 const deployment = loadDeployment(process.argv[2] ?? "deployments/localhost.json");
 const { publicClient, testClient, account, clients, wait } = localChain();

@@ -139,6 +139,25 @@ await c.close();
 console.log(JSON.stringify({ create: typeof s.createStorageClient, upload: typeof s.upload, meta: typeof s.MetaClient }));
 `,
     );
+    // The local-chain helpers and the shared protocol rules (what the repository's dApp examples import).
+    fs.writeFileSync(
+      path.join(app, "local.mjs"),
+      `import { localChain, demoBookkeeperKey } from "@hms-network/sdk/local";
+import { MerkleTree, claimAmount, quorumOf, auditReport } from "@hms-network/sdk/protocol";
+const l = localChain("http://127.0.0.1:9");
+console.log(JSON.stringify({ chain: l.chain.id, account: l.account(0).address, demo: demoBookkeeperKey(0).address === demoBookkeeperKey(0).address, claim: claimAmount(100n, 1n, 4n).toString(), quorum: quorumOf(4), tree: typeof MerkleTree, audit: typeof auditReport }));
+`,
+    );
+    const local = JSON.parse(execFileSync(process.execPath, ["local.mjs"], { cwd: app }).toString());
+    expect(local).to.deep.equal({
+      chain: 31337,
+      account: hardhatAddress(0),
+      demo: true,
+      claim: "25",
+      quorum: 3,
+      tree: "function",
+      audit: "function",
+    });
     const storageEsm = JSON.parse(execFileSync(process.execPath, ["storage.mjs"], { cwd: app }).toString());
     expect(storageEsm).to.deep.equal({
       owner: "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",

@@ -28,6 +28,15 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
+/**
+ * Runs a dApp example (scripts/examples/) as `npm run example` does: ts-node with the SDK package resolved by its
+ * name to its sources (the package's "hms-source" export condition), so `@hms-network/sdk` needs no build first.
+ */
+export function runExample(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const options = [env.NODE_OPTIONS, "--conditions=hms-source"].filter(Boolean).join(" ");
+  return run("npx", ["ts-node", "--transpile-only", file, ...args], { ...env, NODE_OPTIONS: options });
+}
+
 export interface HardhatNode {
   url: string;
   process: ChildProcess;

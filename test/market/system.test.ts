@@ -251,7 +251,7 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
 
   it("deploy:local against `hardhat node`, then the viem dApp example leases storage and settles it", async function () {
     this.timeout(180_000);
-    const { spawnHardhatNode, run } = await import("../helpers/processes");
+    const { spawnHardhatNode, run, runExample } = await import("../helpers/processes");
     const node = await spawnHardhatNode();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-market-"));
     try {
@@ -259,7 +259,7 @@ describe("ResourceMarket in the deployed system (real NodeRegistry + Contributio
       await run("npx", ["hardhat", "run", "scripts/deploy.ts", "--network", "localhost"], env);
       const file = path.join(dir, "localhost.json");
       expect(Object.keys(loadDeployment(file).contracts)).to.include("ResourceMarket");
-      const out = await run("npx", ["ts-node", "--transpile-only", "scripts/examples/dapp-market.ts", file], env);
+      const out = await runExample("scripts/examples/dapp-market.ts", [file], env);
       // 100 GiB × 1 gwei × 3600 s = 0.00036 HMS; 1 % of it to the treasury (the script also checks it to the wei).
       expect(out).to.match(/excess refunded 0\.03024 HMS|excess refunded 0\.03024\b/);
       expect(out).to.include("withdrawn after 3600 s: 0.00036 HMS -> payout 0.0003564 to the node, fee 0.0000036");

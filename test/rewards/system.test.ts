@@ -275,7 +275,7 @@ describe("rewards in the deployed system", () => {
 
   it("deploy:local against `hardhat node`, then the viem dApp example reads a period, verifies a claim and claims", async function () {
     this.timeout(180_000);
-    const { spawnHardhatNode, run } = await import("../helpers/processes");
+    const { spawnHardhatNode, run, runExample } = await import("../helpers/processes");
     const node = await spawnHardhatNode();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-rewards-"));
     try {
@@ -283,7 +283,7 @@ describe("rewards in the deployed system", () => {
       await run("npx", ["hardhat", "run", "scripts/deploy.ts", "--network", "localhost"], env);
       const file = path.join(dir, "localhost.json");
       expect(Object.keys(loadDeployment(file).contracts)).to.include.members(["MiningPool", "ContributionRegistry"]);
-      const out = await run("npx", ["ts-node", "--transpile-only", "scripts/examples/dapp-rewards.ts", file], env);
+      const out = await runExample("scripts/examples/dapp-rewards.ts", [file], env);
       expect(out).to.match(/report of period \d+ posted by epoch 1's committee \(gas \d+\), data bafkrei[a-z2-7]+/);
       expect(out).to.match(/proof=true preview=[\d.]+ to=0x[0-9a-fA-F]{40}/);
       // 120 GB of 400 GB: the payout equals the formula (checked by the script, which exits non-zero otherwise).

@@ -190,7 +190,7 @@ describe("staking in the deployed system", () => {
 
   it("deploy:local against `hardhat node`, then the viem dApp example elects and slashes from the deployment file", async function () {
     this.timeout(180_000);
-    const { spawnHardhatNode, run } = await import("../helpers/processes");
+    const { spawnHardhatNode, run, runExample } = await import("../helpers/processes");
     const node = await spawnHardhatNode();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-staking-"));
     try {
@@ -202,7 +202,7 @@ describe("staking in the deployed system", () => {
         "BookkeeperStaking",
         "BookkeeperCouncil",
       ]);
-      const out = await run("npx", ["ts-node", "--transpile-only", "scripts/examples/dapp-staking.ts", file], env);
+      const out = await runExample("scripts/examples/dapp-staking.ts", [file], env);
       expect(out).to.include("candidates 4");
       expect(out).to.match(/active set epoch=1 size=4 quorum=3/);
       expect(out.match(/leader \d: 0x[0-9a-fA-F]{40} key=0x[0-9a-fA-F]{40}/g)?.length).to.equal(4);

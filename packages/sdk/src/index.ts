@@ -32,6 +32,9 @@ export {
   leaseBalancesAt,
   escrowPermit,
   marketEvents,
+  offerPosted,
+  orderCreated,
+  leaseStarted,
   NO_PRICE_LIMIT,
 } from "../../../offchain/chain/market";
 export { readPeriod, claimArgs, batchClaim, type ReportedPeriod } from "../../../offchain/chain/rewards";
