@@ -239,6 +239,22 @@ export class MetaProcessCluster {
     }
   }
 
+  /**
+   * Waits until the current master (whichever node leads at each poll: leadership may move on a loaded machine)
+   * sees at least `count` storage workers online by their heartbeats.
+   */
+  async waitForWorkersOnline(count: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = await this.statuses();
+      const leader = st.find((x) => x?.role === "leader");
+      if (leader !== undefined && Number(leader.nodesOnline ?? 0) >= count) return;
+      if (Date.now() > deadline)
+        throw new Error(`workers not online at the master within ${timeoutMs} ms: ${JSON.stringify(leader ?? st)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Cuts node i off from every peer (both directions), or heals it. */
   partition(i: number, cut: boolean): void {
     for (let j = 0; j < this.specs.length; j++) {

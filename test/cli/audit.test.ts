@@ -15,7 +15,6 @@ import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
-import { request } from "undici";
 import { hmsContracts } from "../../offchain/chain";
 import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
 import { EXIT_CODES } from "../../offchain/core/errors";
@@ -85,15 +84,8 @@ describe("hms audit against an in-process chain and 3 meta + 3 storage processes
     if (s.status === "fulfilled") storage = s.value;
     if (m.status === "rejected") throw m.reason;
     if (s.status === "rejected") throw s.reason;
-    const { index } = await meta!.waitForLeader(60_000);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const res = await request(`${meta!.specs[index].apiUrl}/v1/status`);
-      const st = (await res.body.json()) as { nodesOnline?: number };
-      if (st.nodesOnline === 3) break;
-      if (Date.now() > deadline) throw new Error(`workers not online at the master: ${JSON.stringify(st)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await meta!.waitForLeader(60_000);
+    await meta!.waitForWorkersOnline(3, 60_000);
   }
 
   /** Four demo bookkeepers registered and elected, three nodes registered with the demo node keys. */

@@ -106,16 +106,9 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
     if (s.status === "fulfilled") storage = s.value;
     if (m.status === "rejected") throw m.reason;
     if (s.status === "rejected") throw s.reason;
-    const { index } = await meta!.waitForLeader(60_000);
+    await meta!.waitForLeader(60_000);
     // Placement needs the workers online at the master (their heartbeats).
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const res = await request(`${meta!.specs[index].apiUrl}/v1/status`);
-      const st = (await res.body.json()) as { nodesOnline?: number };
-      if (st.nodesOnline === 3) break;
-      if (Date.now() > deadline) throw new Error(`workers not online at the master: ${JSON.stringify(st)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await meta!.waitForWorkersOnline(3, 60_000);
     env = { HMS_META_URLS: metaUrls.join(","), HMS_PRIVATE_KEY: OWNER_KEY, HOME: dir };
     bigFile = path.join(dir, "big.bin");
     fs.writeFileSync(bigFile, big);

@@ -89,7 +89,8 @@ function contract(name: string, make: () => Promise<WorkloadRuntime | { skip: st
       await sleep(1500);
       const b = await runtime.sample(req.id);
       expect(b.cpuNs > a.cpuNs, "cpu advances").to.be.true;
-      expect(Number(b.cpuNs - a.cpuNs) / 1e9).to.be.greaterThan(0.3);
+      // A busy loop: its CPU-seconds grow (the share it gets depends on the machine's load, so the bound is low).
+      expect(Number(b.cpuNs - a.cpuNs) / 1e9).to.be.greaterThan(0.05);
       expect(b.memoryBytes).to.be.greaterThan(0);
       expect(b.generation).to.equal(a.generation);
       const again = await runtime.start(req);
