@@ -69,8 +69,11 @@ export interface SimParams {
   slicesPerFile: number;
   /** Copies per slice (PROTOCOL §8 default 3; PoT needs ≥ 2). */
   copies: number;
-  /** Bytes of one slice read = one task = one receipt pair (the ledger counts bytes: this only sets how many). */
-  sliceBytes: bigint;
+  /**
+   * Bytes of one read = one slice = one task = one receipt pair. The ledger adds bytes, so this scale only sets how
+   * many receipts are signed (a real slice is 1 MiB; 2 GiB keeps a terabyte-a-period network to 500 tasks).
+   */
+  readBytes: bigint;
   /** Honest slice reads per period. */
   readsPerPeriod: number;
   /** Rewarded nodes per period (docs/VALIDATOR.md default 100). */
@@ -96,14 +99,14 @@ export interface SimParams {
 
 export const DEFAULT_PARAMS: SimParams = {
   seed: 1,
-  periods: 12,
+  periods: 10,
   nodes: 19,
   clients: 40,
   files: 200,
   slicesPerFile: 4,
   copies: 3,
-  sliceBytes: GIB,
-  readsPerPeriod: 1000,
+  readBytes: 2n * GIB,
+  readsPerPeriod: 500,
   topN: 100,
   bookkeeperShareBps: 500n,
   feeBps: 100n,
@@ -111,8 +114,8 @@ export const DEFAULT_PARAMS: SimParams = {
   storagePriceWeiPerGiBSecond: 100n * 10n ** 9n,
   nodeCostWei: 2n * HMS,
   selfFiles: 20,
-  selfReadsPerPeriod: 200,
-  fakeReadsPerPeriod: 200,
+  selfReadsPerPeriod: 100,
+  fakeReadsPerPeriod: 100,
   sybilNodes: 5,
 };
 
@@ -179,6 +182,8 @@ interface World {
   files: File[];
   /** Per client address: per node id, the latency estimate (time per byte) the routing rule sees. */
   latency: Map<Address, Map<Hex, number>>;
+  /** Per period: the honest reads' tasks and their admission verdicts (the same in every scenario of the world). */
+  honest: Map<number, { tasks: Task[]; client: boolean[]; node: boolean[] }>;
 }
 
 function makeWorld(p: SimParams, xNodes: number, selfFiles: number): World {
@@ -229,12 +234,12 @@ function makeWorld(p: SimParams, xNodes: number, selfFiles: number): World {
   }));
   const files: File[] = [];
   const upload = (owner: string, tag: string) => {
-    const sizes = Array.from({ length: p.slicesPerFile }, () => Number(p.sliceBytes));
+    const sizes = Array.from({ length: p.slicesPerFile }, () => Number(p.readBytes));
     const chains = placeSlices(table, { sizes, copies: p.copies }, undefined, random);
     for (const chain of chains)
       for (const e of chain) {
         const t = table.find((n) => n.nodeId === e.nodeId)!;
-        t.free -= p.sliceBytes;
+        t.free -= p.readBytes;
       }
     files.push({
       owner,
@@ -243,7 +248,14 @@ function makeWorld(p: SimParams, xNodes: number, selfFiles: number): World {
   };
   for (let f = 0; f < p.files; f++) upload("honest", `file/${f}`);
   for (let f = 0; f < selfFiles; f++) upload("X", `x-file/${f}`);
-  return { nodes, byId: new Map(nodes.map((n) => [n.endpoint.nodeId, n])), clients, files, latency };
+  return {
+    nodes,
+    byId: new Map(nodes.map((n) => [n.endpoint.nodeId, n])),
+    clients,
+    files,
+    latency,
+    honest: new Map(),
+  };
 }
 
 /** One task's two signed receipts (or only some sides, for the one-sided cheat). */
@@ -298,7 +310,7 @@ function honestTasks(world: World, p: SimParams, period: bigint): Task[] {
     const c = clients[Math.floor(rng.next() * clients.length)];
     const f = honest[Math.floor(rng.next() * honest.length)];
     const s = f.slices[Math.floor(rng.next() * f.slices.length)];
-    out.push(read(world, rng, c, s, period, p.sliceBytes));
+    out.push(read(world, rng, c, s, period, p.readBytes));
   }
   return out;
 }
@@ -328,10 +340,11 @@ function flowsOf(m: Map<string, Flows>, party: string, nodes = 0): Flows {
 /** Runs one scenario. The honest world (placement, reads, receipts) is the same for every strategy but sybil. */
 export function runScenario(p: SimParams, strategy: Strategy, cache = new Map<string, World>()): ScenarioResult {
   const xNodes = strategy === "sybil" ? p.sybilNodes : 1;
-  const selfFiles = strategy === "self-download" ? p.selfFiles : 0;
-  const wkey = `${xNodes}/${selfFiles}`;
+  // X's own files are stored in every world (after the honest ones, so the honest placement does not depend on
+  // them); only the self-download scenario reads and pays for them.
+  const wkey = `${xNodes}`;
   let world = cache.get(wkey);
-  if (world === undefined) cache.set(wkey, (world = makeWorld(p, xNodes, selfFiles)));
+  if (world === undefined) cache.set(wkey, (world = makeWorld(p, xNodes, p.selfFiles)));
   const w = world;
   const flows = new Map<string, Flows>();
   for (const n of w.nodes) flowsOf(flows, n.party).nodes += 1;
@@ -351,13 +364,13 @@ export function runScenario(p: SimParams, strategy: Strategy, cache = new Map<st
   let forgedProposalProblem: string | undefined;
   for (let i = 0; i < p.periods; i++) {
     const period = BigInt(i);
-    const tasks = honestTasks(w, p, period);
+    const tasks: Task[] = [];
     const rng = new Prng(p.seed * 7_919 + i);
     if (strategy === "self-download") {
       const own = w.files.filter((f) => f.owner === "X");
       for (let r = 0; r < p.selfReadsPerPeriod; r++) {
         const f = own[Math.floor(rng.next() * own.length)];
-        tasks.push(read(w, rng, xClient, f.slices[Math.floor(rng.next() * f.slices.length)], period, p.sliceBytes));
+        tasks.push(read(w, rng, xClient, f.slices[Math.floor(rng.next() * f.slices.length)], period, p.readBytes));
       }
       extraTasks += p.selfReadsPerPeriod;
     }
@@ -369,7 +382,7 @@ export function runScenario(p: SimParams, strategy: Strategy, cache = new Map<st
           nodeId: xNode.endpoint.nodeId,
           sliceDigest: keccak256(toHex(`fake/${i}/${r}`)),
           nonce: keccak256(toHex(`fake-nonce/${i}/${r}`)),
-          bytes: p.sliceBytes,
+          bytes: p.readBytes,
           period,
         });
         if (strategy === "collusion")
@@ -393,16 +406,41 @@ export function runScenario(p: SimParams, strategy: Strategy, cache = new Map<st
       tolerance: 1,
       nodeKey,
     };
+    let honest = w.honest.get(i);
+    if (honest === undefined) {
+      const ht = honestTasks(w, p, period);
+      honest = {
+        tasks: ht,
+        client: admitReceipts(
+          "client",
+          ht.map((t) => t.client!),
+          admission,
+        ).map((a) => a.ok),
+        node: admitReceipts(
+          "node",
+          ht.map((t) => t.node!),
+          admission,
+        ).map((a) => a.ok),
+      };
+      w.honest.set(i, honest);
+    }
     const clientSide = tasks.flatMap((t) => (t.client ? [t.client] : []));
     const nodeSide = tasks.flatMap((t) => (t.node ? [t.node] : []));
-    const okClient = admitReceipts("client", clientSide, admission);
-    const okNode = admitReceipts("node", nodeSide, admission);
-    refused += [...okClient, ...okNode].filter((a) => !a.ok).length;
+    const okClient = admitReceipts("client", clientSide, admission).map((a) => a.ok);
+    const okNode = admitReceipts("node", nodeSide, admission).map((a) => a.ok);
+    refused += [...okClient, ...okNode].filter((ok) => !ok).length;
     const group: PeriodReceipts = {
       period,
-      client: clientSide.filter((_, j) => okClient[j].ok),
-      node: nodeSide.filter((_, j) => okNode[j].ok),
+      client: [
+        ...honest.tasks.filter((_, j) => honest.client[j]).map((t) => t.client!),
+        ...clientSide.filter((_, j) => okClient[j]),
+      ],
+      node: [
+        ...honest.tasks.filter((_, j) => honest.node[j]).map((t) => t.node!),
+        ...nodeSide.filter((_, j) => okNode[j]),
+      ],
     };
+    tasks.push(...honest.tasks);
     if (forged.length > 0 && forgedProposalProblem === undefined) {
       // Had the forged client receipts slipped past admission, the proposal rule rejects them.
       const bad = { period, prev, traffic: [{ period, client: [...group.client, ...forged], node: group.node }] };
@@ -459,8 +497,9 @@ export function runScenario(p: SimParams, strategy: Strategy, cache = new Map<st
       for (const s of f.slices)
         for (const r of s.replicas) {
           const holder = w.byId.get(r.nodeId)!.party;
-          const gibSec = (p.sliceBytes * CLOCK.periodLength) / GIB;
+          const gibSec = (p.readBytes * CLOCK.periodLength) / GIB;
           if (f.owner === "honest") flowsOf(flows, holder).storeServed += gibSec;
+          else if (strategy !== "self-download") continue;
           else if (holder === "X") flowsOf(flows, "X").storeInternal += gibSec;
           else {
             flowsOf(flows, "X").storePaid += gibSec;
@@ -508,6 +547,8 @@ export interface Breakeven {
   /** self-download: traffic price per GiB above which it loses (simulated, formula with f = copies / nodes). */
   selfSim: bigint;
   selfFormula: bigint;
+  /** The same with f = copies / nodes (what random placement gives on average). */
+  selfFormulaExpected: bigint;
   /** Fraction of X's self-reads its own node served. */
   selfOwnShare: number;
   /** sybil: node cost per period above which k nodes lose to one (negative: any cost). */
@@ -556,17 +597,17 @@ export function simulate(params: Partial<SimParams> = {}): SimResult {
   const fee = (v: bigint) => (v * p.feeBps) / 10_000n;
   // collusion: all it pays is the fee on the fake bytes; it gains the extra rewards.
   const col = scenarios.get("collusion")!.flows.get("X")!;
-  const fakeGiB = BigInt(p.fakeReadsPerPeriod * p.periods) * (p.sliceBytes / GIB);
+  const fakeGiB = BigInt(p.fakeReadsPerPeriod * p.periods) * (p.readBytes / GIB);
   const dRewardCol = col.rewardWei - xb.rewardWei;
   const collusionSim = (dRewardCol * 10_000n) / (p.feeBps * fakeGiB);
   // formula: Σ_p E·((t+B)/(T+B) − t/T), from the baseline's per-period E, T, t and the fake bytes B per period.
-  const B = BigInt(p.fakeReadsPerPeriod) * p.sliceBytes;
+  const B = BigInt(p.fakeReadsPerPeriod) * p.readBytes;
   let formulaGain = 0n;
   for (const q of base.periods) formulaGain += (q.emission * (q.x + B)) / (q.total + B) - (q.emission * q.x) / q.total;
   const collusionFormula = (formulaGain * 10_000n) / (p.feeBps * fakeGiB);
   // self-download: it pays the full price for what others serve, the fee on what its node serves.
   const self = scenarios.get("self-download")!.flows.get("X")!;
-  const selfGiB = BigInt(p.selfReadsPerPeriod * p.periods) * (p.sliceBytes / GIB);
+  const selfGiB = BigInt(p.selfReadsPerPeriod * p.periods) * (p.readBytes / GIB);
   const ownBytes = self.internalBytes;
   const allSelf = self.internalBytes + (self.paidBytes - xb.paidBytes);
   const selfOwnShare = Number((ownBytes * 10_000n) / allSelf) / 10_000;
@@ -576,14 +617,18 @@ export function simulate(params: Partial<SimParams> = {}): SimResult {
   const paidGiB = (self.paidBytes - xb.paidBytes) / GIB;
   const ownGiB = ownBytes / GIB;
   const selfSim = ((dRewardSelf - storeCost) * 10_000n) / (paidGiB * 10_000n + ownGiB * p.feeBps);
-  const f = p.copies / (p.nodes + 1);
-  const Bs = BigInt(p.selfReadsPerPeriod) * p.sliceBytes;
-  const fBs = (BigInt(Math.round(f * 1e6)) * Bs) / 1_000_000n;
-  let selfFormulaGain = 0n;
-  for (const q of base.periods)
-    selfFormulaGain += (q.emission * (q.x + fBs)) / (q.total + Bs) - (q.emission * q.x) / q.total;
-  const costPerGiB = 10_000n - (BigInt(Math.round(f * 1e6)) * (10_000n - p.feeBps)) / 1_000_000n; // ×10⁴
-  const selfFormula = (selfFormulaGain * 10_000n) / (selfGiB * costPerGiB);
+  // formula: Σ_p E·((t+fB)/(T+B) − t/T) / (B·(1 − f·(1 − fee))), f = the share of its reads its own node serves.
+  const selfFormulaAt = (f: number) => {
+    const Bs = BigInt(p.selfReadsPerPeriod) * p.readBytes;
+    const fm = BigInt(Math.round(f * 1e6));
+    const fBs = (fm * Bs) / 1_000_000n;
+    let gain = 0n;
+    for (const q of base.periods) gain += (q.emission * (q.x + fBs)) / (q.total + Bs) - (q.emission * q.x) / q.total;
+    const costPerGiB = 10_000n - (fm * (10_000n - p.feeBps)) / 1_000_000n; // × 10⁻⁴ of the price
+    return (gain * 10_000n) / (selfGiB * costPerGiB);
+  };
+  const selfFormula = selfFormulaAt(selfOwnShare);
+  const selfFormulaExpected = selfFormulaAt(p.copies / (p.nodes + 1));
   // sybil: k nodes vs one, both at zero node cost; the difference over k − 1 extra nodes.
   const syb = scenarios.get("sybil")!.flows.get("X")!;
   const zero = { ...p, nodeCostWei: 0n };
@@ -593,7 +638,15 @@ export function simulate(params: Partial<SimParams> = {}): SimResult {
     params: p,
     scenarios,
     rows,
-    breakeven: { collusionSim, collusionFormula, selfSim, selfFormula, selfOwnShare, sybilNodeCost },
+    breakeven: {
+      collusionSim,
+      collusionFormula,
+      selfSim,
+      selfFormula,
+      selfFormulaExpected,
+      selfOwnShare,
+      sybilNodeCost,
+    },
     oneSidedExtraTraffic: one.flows.get("X")!.traffic - xb.traffic,
   };
 }
@@ -608,7 +661,8 @@ export function hms(wei: bigint): string {
 
 export function ratio(a: bigint, b: bigint): string {
   if (b === 0n) return "—";
-  return `${(Number((a * 10_000n) / b) / 10_000).toFixed(2)}×`;
+  const x = Number((a * 10_000n) / b) / 10_000;
+  return `${x < 0 ? "−" : ""}${Math.abs(x).toFixed(2)}×`;
 }
 
 export function table(r: SimResult): string {
@@ -631,7 +685,7 @@ export function table(r: SimResult): string {
   const b = r.breakeven;
   const one = r.scenarios.get("one-sided")!;
   return [
-    `seed ${p.seed}, ${p.periods} periods, ${p.nodes} honest nodes + X, ${p.clients} clients, ${p.files} files × ${p.slicesPerFile} slices × ${p.copies} copies, ${p.readsPerPeriod} reads/period of ${p.sliceBytes / GIB} GiB`,
+    `seed ${p.seed}, ${p.periods} periods, ${p.nodes} honest nodes + X, ${p.clients} clients, ${p.files} files × ${p.slicesPerFile} slices × ${p.copies} copies, ${p.readsPerPeriod} reads/period of ${p.readBytes / GIB} GiB`,
     `E (node emission/period) = ${hms(E)} HMS; total traffic T ≈ ${meanT / GIB} GiB/period; E/T = ${hms((E * GIB) / meanT)} HMS/GiB`,
     `traffic price ${hms(p.trafficPriceWei)} HMS/GiB, storage ${p.storagePriceWeiPerGiBSecond / 10n ** 9n} gwei/GiB-s, market fee ${Number(p.feeBps) / 100} %, node cost ${hms(p.nodeCostWei)} HMS/period`,
     "",
@@ -639,9 +693,11 @@ export function table(r: SimResult): string {
     `|${widths.map((w, i) => (i === 0 || i === 5 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`,
     ...body.map(line),
     "",
-    `self-download: X's node served ${(b.selfOwnShare * 100).toFixed(1)} % of its own reads (copies/nodes = ${((p.copies / (p.nodes + 1)) * 100).toFixed(1)} %); loses above ${hms(b.selfSim)} HMS/GiB (formula ${hms(b.selfFormula)})`,
+    `self-download: X's node served ${(b.selfOwnShare * 100).toFixed(1)} % of its own reads (copies/nodes = ${((p.copies / (p.nodes + 1)) * 100).toFixed(1)} %); loses above ${hms(b.selfSim)} HMS/GiB (formula ${hms(b.selfFormula)}; with f = copies/nodes ${hms(b.selfFormulaExpected)})`,
     `collusion: loses above a traffic price of ${hms(b.collusionSim)} HMS/GiB (formula E·((t+B)/(T+B) − t/T) / (fee·B): ${hms(b.collusionFormula)}), i.e. fee × price > E/T`,
-    `sybil (${p.sybilNodes} nodes, same hardware): loses for any node cost above ${hms(b.sybilNodeCost)} HMS/period`,
+    b.sybilNodeCost < 0n
+      ? `sybil (${p.sybilNodes} nodes, same hardware): loses at any node cost ≥ 0 (even free nodes earn ${hms(-b.sybilNodeCost)} HMS/period less per extra node)`
+      : `sybil (${p.sybilNodes} nodes, same hardware): loses for any node cost above ${hms(b.sybilNodeCost)} HMS/period`,
     `one-sided: ${one.refused} forged receipts refused at admission, proposal rule says ${one.forgedProposalProblem ?? "—"}; ledger traffic added: ${r.oneSidedExtraTraffic} bytes`,
     `every cheat loses when: traffic price > ${hms(b.collusionSim > b.selfSim ? b.collusionSim : b.selfSim)} HMS/GiB and node cost > ${hms(b.sybilNodeCost > 0n ? b.sybilNodeCost : 0n)} HMS/period`,
   ].join("\n");
