@@ -34,7 +34,7 @@
  */
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
-import { domainOf, signTypedSync, type TrafficReceiptMessage } from "../../offchain/core/signing";
+import { domainOf, KeyRing, signTypedSync, type TrafficReceiptMessage } from "../../offchain/core/signing";
 import { Prng } from "../../offchain/consensus/pbft/sim/prng";
 import { placeSlices, seededRandom, type NodeCandidate } from "../../offchain/meta/placement";
 import { admitReceipts, type ReceiptAdmission } from "../../offchain/meta/receipts";
@@ -51,7 +51,6 @@ import {
 import { claimAmount } from "../../offchain/protocol/report";
 import { defaultInitialEmission, releasedEmission } from "../../offchain/protocol/emission";
 import { ZERO_HASH } from "../../offchain/protocol/merkle";
-import { KeyRing } from "../../offchain/core/signing";
 import { splitSettlement } from "../../offchain/chain/market";
 
 export const GIB = 1n << 30n;
