@@ -1,5 +1,5 @@
 /**
- * `npm run sim:economics [-- --seed N --periods N]`: cheating does not pay (issue 15 item 5, PROTOCOL §4's
+ * `npm run sim:economics [-- --seed N --periods N --traffic-price HMS/GiB --node-cost HMS/period]`: cheating does not pay (issue 15 item 5, PROTOCOL §4's
  * anti-cheating conditions). A seeded, deterministic simulation on the real code — nothing here re-implements a
  * rule, every one is imported from the file where it lives:
  *
@@ -709,9 +709,15 @@ function arg(name: string): string | undefined {
 
 if (require.main === module) {
   const started = Date.now();
+  const hmsArg = (name: string, fallback: bigint) => {
+    const v = arg(name);
+    return v === undefined ? fallback : BigInt(Math.round(Number(v) * 1e6)) * 10n ** 12n;
+  };
   const result = simulate({
     seed: Number(arg("seed") ?? DEFAULT_PARAMS.seed),
     periods: Number(arg("periods") ?? DEFAULT_PARAMS.periods),
+    trafficPriceWei: hmsArg("traffic-price", DEFAULT_PARAMS.trafficPriceWei),
+    nodeCostWei: hmsArg("node-cost", DEFAULT_PARAMS.nodeCostWei),
   });
   console.log(table(result));
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
