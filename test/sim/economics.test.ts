@@ -10,6 +10,8 @@ import { domainOf, signTypedSync } from "../../offchain/core/signing";
 import { buildReportProposal } from "../../offchain/protocol/proposal";
 import { ZERO_HASH } from "../../offchain/protocol/merkle";
 import { downloadReceipt } from "../../offchain/protocol/transfer";
+import { LatencyEstimator, orderReplicas } from "../../offchain/client/storage/replicas";
+import { Prng } from "../../offchain/consensus/pbft/sim/prng";
 import { GIB, netGain, simulate, table, type SimResult } from "../../scripts/sim/economics";
 
 describe("sim:economics — cheating does not pay", function () {
@@ -18,6 +20,33 @@ describe("sim:economics — cheating does not pay", function () {
 
   before(function () {
     result = simulate({ periods: 4 }); // the default parameters, fewer periods
+  });
+
+  it("routes with the same rule as the download client: orderReplicas is LatencyEstimator.order", function () {
+    const replicas = Array.from({ length: 6 }, (_, i) => ({
+      nodeId: keccak256(toHex(`replica ${i}`)),
+      url: `http://r${i}`,
+      region: "eu",
+    }));
+    const a = new Prng(5);
+    const b = new Prng(5);
+    const estimator = new LatencyEstimator({ random: (n) => Math.floor(a.next() * n) });
+    const est = new Map<string, number>();
+    for (const [i, r] of replicas.entries())
+      if (i !== 3) {
+        const ms = [1, 1.2, 5, 0, 1.4, 9][i];
+        estimator.observe(r.nodeId, ms, 1 << 20);
+        est.set(r.nodeId, estimator.estimate(r.nodeId)!);
+      }
+    for (let k = 0; k < 50; k++)
+      expect(
+        orderReplicas(
+          replicas,
+          (id) => est.get(id),
+          1.5,
+          (n) => Math.floor(b.next() * n),
+        ).map((r) => r.nodeId),
+      ).to.deep.equal(estimator.order(replicas).map((r) => r.nodeId));
   });
 
   it("is deterministic for a seed, and the seed matters", function () {
