@@ -49,23 +49,36 @@ export class LatencyEstimator {
 
   /**
    * The replicas in the order to try them: first one drawn at random among the nearest-equal set, then the
-   * rest of that set in random order, then the others by increasing estimate.
+   * rest of that set in random order, then the others by increasing estimate ({@link orderReplicas}).
    */
   order(replicas: readonly NodeEndpoint[]): NodeEndpoint[] {
-    if (replicas.length <= 1) return [...replicas];
-    const known = replicas.filter((r) => this.perByte.has(r.nodeId));
-    const best = known.length > 0 ? Math.min(...known.map((r) => this.perByte.get(r.nodeId)!)) : 0;
-    const near = replicas.filter((r) => {
-      const e = this.perByte.get(r.nodeId);
-      return e === undefined || e <= best * this.tolerance;
-    });
-    const far = replicas
-      .filter((r) => !near.includes(r))
-      .sort((a, b) => this.perByte.get(a.nodeId)! - this.perByte.get(b.nodeId)!);
-    for (let i = near.length - 1; i > 0; i--) {
-      const j = this.random(i + 1);
-      [near[i], near[j]] = [near[j], near[i]];
-    }
-    return [...near, ...far];
+    return orderReplicas(replicas, (id) => this.perByte.get(id), this.tolerance, this.random);
   }
+}
+
+/**
+ * The routing rule among a slice's replicas, pure: `estimate` gives a node's time per byte (undefined: never
+ * measured, counts as equal to the best); replicas within `tolerance` × the best estimate are "near" and come first
+ * in random order (`random(n)`: an integer in [0, n)), the others follow by increasing estimate. Used by
+ * {@link LatencyEstimator.order} and by the economics simulation (scripts/sim/economics.ts).
+ */
+export function orderReplicas(
+  replicas: readonly NodeEndpoint[],
+  estimate: (node: Hex) => number | undefined,
+  tolerance: number,
+  random: (n: number) => number,
+): NodeEndpoint[] {
+  if (replicas.length <= 1) return [...replicas];
+  const known = replicas.filter((r) => estimate(r.nodeId) !== undefined);
+  const best = known.length > 0 ? Math.min(...known.map((r) => estimate(r.nodeId)!)) : 0;
+  const near = replicas.filter((r) => {
+    const e = estimate(r.nodeId);
+    return e === undefined || e <= best * tolerance;
+  });
+  const far = replicas.filter((r) => !near.includes(r)).sort((a, b) => estimate(a.nodeId)! - estimate(b.nodeId)!);
+  for (let i = near.length - 1; i > 0; i--) {
+    const j = random(i + 1);
+    [near[i], near[j]] = [near[j], near[i]];
+  }
+  return [...near, ...far];
 }
