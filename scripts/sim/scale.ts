@@ -98,5 +98,5 @@ table("At scale (losses too rare to measure in one run: the loss ratio means lit
 const stress = runScaleSim({ ...STRESS_OPTIONS, seed: arg("seed") ?? STRESS_OPTIONS.seed });
 table("Loss-measurable setting (STRESS_OPTIONS: every failure permanent, slow repair)", stress);
 console.log(
-  `\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
+  `\ntotal ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
 );
