@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { STRESS_OPTIONS, driveElection, mttdl3, runScaleSim, type ScaleSimOptions } from "../../offchain/sim/scale";
 import { DEFAULT_ELECTION_TIMING } from "../../offchain/meta/election/types";
+import { nextReplacement, planSliceRepair } from "../../offchain/meta/health";
+import { DEFAULT_PLACEMENT_WEIGHTS, seededRandom, type NodeCandidate } from "../../offchain/meta/placement";
+import type { Hex } from "viem";
 
 const DAY = 86_400;
 const HOUR = 3_600;
@@ -70,5 +73,41 @@ describe("sim:scale (offchain/sim/scale.ts)", function () {
     const ratio = r.lossPerYear / r.analytic.lossPerYear;
     expect(ratio).to.be.within(1 / 3, 3);
     expect(r.copiesPerYear / r.analytic.copiesPerYear).to.be.within(0.8, 1.2);
+  });
+});
+
+describe("meta/health: the pure repair decision (shared by HealthService and the sim)", function () {
+  const id = (i: number) => `0x${i.toString(16).padStart(40, "0")}` as Hex;
+  const rep = (i: number) => ({ nodeId: id(i), region: `r${i % 3}`, url: `http://n${i}` });
+  const online =
+    (...up: number[]) =>
+    (x: Hex) =>
+      up.map(id).includes(x);
+
+  it("planSliceRepair: nothing to do, missing copies, surplus, no source", function () {
+    expect(planSliceRepair([rep(1), rep(2), rep(3)], online(1, 2, 3), 3)).to.include({ needed: false, missing: 0 });
+    const down = planSliceRepair([rep(1), rep(2), rep(3)], online(1), 3);
+    expect(down).to.include({ needed: true, missing: 2 });
+    expect(down.down).to.deep.equal([id(2), id(3)]);
+    expect(planSliceRepair([rep(1), rep(2), rep(3), rep(4)], online(1, 2, 3, 4), 3).surplus).to.deep.equal([id(4)]);
+    expect(planSliceRepair([rep(1), rep(2)], online(), 3)).to.include({ needed: true, missing: 0 });
+  });
+
+  it("nextReplacement: never a replica or a tried node, another region first, undefined when none fits", function () {
+    const nodes: NodeCandidate[] = [1, 2, 3, 4, 5, 6].map((i) => ({
+      ...rep(i),
+      capacity: 10n ** 9n,
+      free: 10n ** 9n,
+      uptimeSec: 0,
+      connections: 0,
+      online: true,
+    }));
+    const random = seededRandom(1);
+    const slice = { size: 100, replicas: [rep(1), rep(2)], online: [rep(1), rep(2)], added: [], tried: [id(3)] };
+    for (let k = 0; k < 20; k++) {
+      const t = nextReplacement(nodes, slice, DEFAULT_PLACEMENT_WEIGHTS, random);
+      expect(t?.nodeId).to.equal(id(6)); // region r0 is the only one unused; 3 (r0) was tried
+    }
+    expect(nextReplacement(nodes.slice(0, 3), slice, DEFAULT_PLACEMENT_WEIGHTS, random)).to.equal(undefined);
   });
 });
