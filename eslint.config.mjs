@@ -61,6 +61,8 @@ const META_PURE = [
   "offchain/meta/index/auth.ts",
   "offchain/meta/index/types.ts",
 ];
+/** Seeded simulations that drive the real rules (no I/O): they may import the daemons' pure modules. */
+const SIM_PURE = ["offchain/sim/**/*.ts"];
 
 const LAYERS = [
   { type: "core", pattern: "offchain/core" },
@@ -73,6 +75,7 @@ const LAYERS = [
   { type: "testing", pattern: "offchain/testing" },
   { type: "dashboard", pattern: "offchain/dashboard" },
   { type: "cli", pattern: "offchain/cli" },
+  { type: "sim", pattern: "offchain/sim" },
 ];
 
 const to = (types) => ({ to: { element: { types: { anyOf: types } } } });
@@ -123,6 +126,7 @@ export default tseslint.config(
               from: { element: { type: "daemon" } },
               allow: { to: { element: { type: "daemon", captured: { daemon: "{{from.captured.daemon}}" } } } },
             },
+            { from: { element: { type: "sim" } }, allow: to(["core", "protocol", "consensus", "daemon", "sim"]) },
             {
               from: { element: { type: "devnet" } },
               allow: to(["core", "protocol", "chain", "consensus", "client", "daemon", "devnet"]),
@@ -153,7 +157,7 @@ export default tseslint.config(
   },
   {
     // Pure layers: no I/O modules, and of core only the pure files (errors, error codes, signing).
-    files: ["offchain/protocol/**/*.ts", "offchain/consensus/**/*.ts", ...META_PURE],
+    files: ["offchain/protocol/**/*.ts", "offchain/consensus/**/*.ts", ...META_PURE, ...SIM_PURE],
     ignores: PBFT_EDGE,
     rules: {
       "@typescript-eslint/no-restricted-imports": ["error", { paths: IO_MODULES.map(ioPath), patterns: [CORE_IO] }],

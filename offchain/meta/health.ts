@@ -23,7 +23,7 @@ import type { NodeEndpoint } from "../protocol/network";
 import type { MetaIndex } from "./index/meta-index";
 import type { IndexCommand, SliceRecord } from "./index/types";
 import type { NodeTable } from "./nodes";
-import { pickReplacement, type NodeCandidate, type PlacementWeights } from "./placement";
+import { pickReplacement, type NodeCandidate, type PlacementWeights, type RandomSource } from "./placement";
 
 export interface HealthOptions {
   copies: number;
@@ -55,6 +55,67 @@ export interface RepairPass {
   copiesAdded: number;
   removed: number;
   failed: number;
+}
+
+/** What repair must do for one slice, decided from its replicas and which nodes are online (pure). */
+export interface SliceRepairPlan<R extends { nodeId: Hex; region: string }> {
+  /** False when the slice has exactly `copies` copies, all online: nothing to do. */
+  needed: boolean;
+  online: R[];
+  /** Replicas on nodes that are not online. */
+  down: Hex[];
+  /** Online copies beyond `copies` (the last-listed ones), to drop from the index. */
+  surplus: Hex[];
+  /** Copies to create (0 when there is a surplus, or when no online copy is left to copy from). */
+  missing: number;
+}
+
+/** The repair decision for one slice: which copies are down, surplus or missing. Used by HealthService and the sim. */
+export function planSliceRepair<R extends { nodeId: Hex; region: string }>(
+  replicas: readonly R[],
+  isOnline: (nodeId: Hex) => boolean,
+  copies: number,
+): SliceRepairPlan<R> {
+  const online = replicas.filter((r) => isOnline(r.nodeId));
+  const down = replicas.filter((r) => !isOnline(r.nodeId)).map((r) => r.nodeId);
+  const surplus = online.length > copies ? online.slice(copies).map((r) => r.nodeId) : [];
+  const missing = online.length === 0 || online.length >= copies ? 0 : copies - online.length;
+  return { needed: online.length !== copies || online.length !== replicas.length, online, down, surplus, missing };
+}
+
+/**
+ * The next replacement node for a slice being repaired (through placement's {@link pickReplacement}): not one of
+ * its replicas nor a node already tried, another region than the online and added copies first; undefined when
+ * no node can take it. Used by HealthService and the sim.
+ */
+export function nextReplacement(
+  candidates: readonly NodeCandidate[],
+  slice: {
+    size: number;
+    replicas: readonly { nodeId: Hex }[];
+    online: readonly { region: string }[];
+    added: readonly { region: string }[];
+    tried: readonly Hex[];
+  },
+  weights: PlacementWeights,
+  random?: RandomSource,
+): NodeEndpoint | undefined {
+  const exclude = new Set<string>(slice.replicas.map((r) => r.nodeId.toLowerCase()));
+  for (const t of slice.tried) exclude.add(t.toLowerCase());
+  try {
+    return pickReplacement(
+      candidates,
+      {
+        size: slice.size,
+        exclude: [...exclude] as Hex[],
+        regions: [...slice.online.map((r) => r.region), ...slice.added.map((a) => a.region)],
+      },
+      weights,
+      random,
+    );
+  } catch {
+    return undefined;
+  }
 }
 
 export class HealthService {
@@ -120,8 +181,7 @@ export class HealthService {
     const todo: SliceRecord[] = [];
     for await (const rec of d.index.allSlices()) {
       pass.checked++;
-      const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
-      if (online.length !== this.options.copies || online.length !== rec.replicas.length) todo.push(rec);
+      if (planSliceRepair(rec.replicas, (id) => d.nodes.isOnline(id), this.options.copies).needed) todo.push(rec);
     }
     for (const rec of todo) {
       if (!d.leading()) break;
@@ -141,10 +201,10 @@ export class HealthService {
 
   private async repairSlice(rec: SliceRecord): Promise<{ added: number; removed: number }> {
     const d = this.deps;
-    const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
-    const down = rec.replicas.filter((r) => !d.nodes.isOnline(r.nodeId)).map((r) => r.nodeId);
-    if (online.length > this.options.copies) {
-      const surplus = online.slice(this.options.copies).map((r) => r.nodeId);
+    const plan = planSliceRepair(rec.replicas, (id) => d.nodes.isOnline(id), this.options.copies);
+    const { online, down } = plan;
+    if (plan.surplus.length > 0) {
+      const surplus = plan.surplus;
       await d.propose({ kind: "replicas", cid: rec.cid, add: [], remove: [...surplus, ...down] });
       this.counters.surplus.inc(surplus.length);
       return { added: 0, removed: surplus.length + down.length };
@@ -154,22 +214,17 @@ export class HealthService {
       return { added: 0, removed: 0 };
     }
     const added: NodeEndpoint[] = [];
-    const exclude = new Set<string>(rec.replicas.map((r) => r.nodeId.toLowerCase()));
-    const regions = online.map((r) => r.region);
+    const tried: Hex[] = [];
     let attempts = 0;
     while (online.length + added.length < this.options.copies && attempts < 2 * this.options.copies) {
       attempts++;
-      let target: NodeEndpoint;
-      try {
-        target = pickReplacement(
-          d.candidates(),
-          { size: rec.size, exclude: [...exclude] as Hex[], regions: [...regions, ...added.map((a) => a.region)] },
-          d.weights,
-        );
-      } catch {
-        break;
-      }
-      exclude.add(target.nodeId.toLowerCase());
+      const target = nextReplacement(
+        d.candidates(),
+        { size: rec.size, replicas: rec.replicas, online, added, tried },
+        d.weights,
+      );
+      if (target === undefined) break;
+      tried.push(target.nodeId);
       try {
         await this.client.replicate(target.url, {
           cid: rec.cid,
