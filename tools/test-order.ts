@@ -8,6 +8,7 @@ export const SLOW_FIRST = [
   "test/validator/validators.test.ts",
   "test/devnet/devnet.test.ts",
   "test/validator/meta-feed.test.ts",
+  "test/sim/scale.test.ts",
   "test/market/ResourceMarket.property.test.ts",
   "test/staking/BookkeeperStaking.property.test.ts",
   "test/compute/process.test.ts",

@@ -721,4 +721,10 @@ if (require.main === module) {
   });
   console.log(table(result));
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  // A cheat that pays (or a one-sided receipt that counts) at these parameters fails the run (CI calls it).
+  const bad = result.rows.filter((r) => r.verdict === "PAYS" || r.verdict === "COUNTED");
+  if (bad.length > 0) {
+    console.error(`cheating pays here: ${bad.map((r) => r.strategy).join(", ")}`);
+    process.exitCode = 1;
+  }
 }
