@@ -14,7 +14,6 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, toHex, type Address, type Hex } from "viem";
-import { privateKeyToAddress } from "viem/accounts";
 import { hmsContracts } from "../../offchain/chain";
 import { BOOKKEEPER_KEY_SUBJECT, registryKeyProof } from "../../offchain/chain/staking";
 import { EXIT_CODES } from "../../offchain/core/errors";
@@ -25,8 +24,8 @@ import { buildReportProposal, trafficWindow, type PrevReport } from "../../offch
 import { quorumArgs } from "../../offchain/protocol/quorum";
 import { signReport, type BuiltReport } from "../../offchain/protocol/report";
 import type { PeriodReportMessage } from "../../offchain/core/signing";
-import { MetaProcessCluster } from "../../offchain/testing/meta-cluster";
-import { StorageCluster, TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
+import { StorageLayer } from "../../offchain/testing/storage-layer";
+import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
 import { GeneratedTraffic } from "../../offchain/testing/traffic/generator";
 import { HMS, cliSystem, hardhatKey, json, type CliSystem } from "./helpers";
 
@@ -36,8 +35,7 @@ describe("hms audit against an in-process chain and 3 meta + 3 storage processes
   this.timeout(300_000);
   let sys: CliSystem;
   let dir: string;
-  let meta: MetaProcessCluster | undefined;
-  let storage: StorageCluster | undefined;
+  let layer: StorageLayer | undefined;
   let metaUrls: string[];
   let pool: Address;
   let chainId: number;
@@ -55,37 +53,8 @@ describe("hms audit against an in-process chain and 3 meta + 3 storage processes
 
   async function startNetwork() {
     const clock = { genesis: BigInt(Math.floor(Date.now() / 1000) - 3600), periodLength: 600n };
-    const nodes = [0, 1, 2].map((i) => ({
-      nodeId: demoNodeId(i),
-      address: privateKeyToAddress(demoNodePrivateKey(i)),
-    }));
-    const ports = await freePorts(6);
-    metaUrls = ports.slice(0, 3).map((p) => `http://127.0.0.1:${p}`);
-    const [m, s] = await Promise.allSettled([
-      MetaProcessCluster.start({
-        dir: path.join(dir, "meta"),
-        count: 3,
-        ports,
-        ...TEST_DOMAINS,
-        clock,
-        nodes,
-        logLevel: "warn",
-        extra: { election: { heartbeatMs: 200, timeoutMinMs: 1_500, timeoutMaxMs: 3_000, rpcTimeoutMs: 3_000 } },
-      }),
-      StorageCluster.start({
-        dir: path.join(dir, "storage"),
-        count: 3,
-        clock,
-        logLevel: "warn",
-        extra: { metaUrls, heartbeatMs: 300 },
-      }),
-    ]);
-    if (m.status === "fulfilled") meta = m.value;
-    if (s.status === "fulfilled") storage = s.value;
-    if (m.status === "rejected") throw m.reason;
-    if (s.status === "rejected") throw s.reason;
-    await meta!.waitForLeader(60_000);
-    await meta!.waitForWorkersOnline(3, 60_000);
+    layer = await StorageLayer.start({ dir: path.join(dir, "layer"), ...TEST_DOMAINS, clock });
+    metaUrls = layer.urls();
   }
 
   /** Four demo bookkeepers registered and elected, three nodes registered with the demo node keys. */
@@ -217,8 +186,7 @@ describe("hms audit against an in-process chain and 3 meta + 3 storage processes
   });
 
   after(async () => {
-    await storage?.stopAll();
-    await meta?.stopAll();
+    await layer?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

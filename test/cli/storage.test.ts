@@ -1,6 +1,6 @@
 /**
  * `hms put / get / ls / stat / rm / mkdir / mv` and the storage SDK actions against real processes: three `hms meta`
- * nodes (MetaProcessCluster) and three `hms storage` workers (StorageCluster) configured with the meta URLs, all
+ * nodes and three `hms storage` workers (StorageLayer) configured with the meta URLs, all
  * child processes on loopback. The commands run in-process (runCli, so their exit code, stdout and stderr are
  * captured) except one `hms get` to stdout, which runs as a child process to check the raw bytes of a real pipe.
  */
@@ -16,10 +16,10 @@ import { program } from "../../offchain/cli";
 import { runCli, type CliRun } from "../../offchain/cli/runtime";
 import { createStorageClient, hmsStorageActions } from "../../offchain/client/storage";
 import { EXIT_CODES, HmsError } from "../../offchain/core/errors";
-import { demoNodeId, demoNodePrivateKey } from "../../offchain/devnet/accounts";
+
 import { HMS_BIN, ROOT, freePorts } from "../../offchain/devnet/cluster";
-import { MetaProcessCluster } from "../../offchain/testing/meta-cluster";
-import { StorageCluster, TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
+import { StorageLayer } from "../../offchain/testing/storage-layer";
+import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
 import { kuboDeterministicBytes } from "../storage/helpers";
 
 const OWNER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as Hex;
@@ -59,8 +59,7 @@ function hmsChild(
 describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes", function () {
   this.timeout(300_000);
   let dir: string;
-  let meta: MetaProcessCluster | undefined;
-  let storage: StorageCluster | undefined;
+  let layer: StorageLayer | undefined;
   let env: Record<string, string>;
   const hms = (argv: string[], extra: Record<string, string | undefined> = {}, stderrTty = false) =>
     runCli(program, argv, { env: { ...env, ...extra }, stderrTty });
@@ -74,48 +73,16 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-cli-storage-"));
     const clock = { genesis: BigInt(Math.floor(Date.now() / 1000) - 3600), periodLength: 600n };
-    const nodes = [0, 1, 2].map((i) => ({
-      nodeId: demoNodeId(i),
-      address: privateKeyToAddress(demoNodePrivateKey(i)),
-    }));
-    // The meta URLs are fixed before either cluster starts, so both start at once.
-    const ports = await freePorts(6);
-    const metaUrls = ports.slice(0, 3).map((p) => `http://127.0.0.1:${p}`);
-    const [m, s] = await Promise.allSettled([
-      MetaProcessCluster.start({
-        dir: path.join(dir, "meta"),
-        count: 3,
-        ports,
-        ...TEST_DOMAINS,
-        clock,
-        nodes,
-        logLevel: "warn",
-        // Longer election timeouts than the defaults: the machine is shared (see test/meta/cluster.test.ts).
-        extra: { election: { heartbeatMs: 200, timeoutMinMs: 1_500, timeoutMaxMs: 3_000, rpcTimeoutMs: 3_000 } },
-      }),
-      StorageCluster.start({
-        dir: path.join(dir, "storage"),
-        count: 3,
-        clock,
-        logLevel: "warn",
-        extra: { metaUrls, heartbeatMs: 300 },
-      }),
-    ]);
-    if (m.status === "fulfilled") meta = m.value;
-    if (s.status === "fulfilled") storage = s.value;
-    if (m.status === "rejected") throw m.reason;
-    if (s.status === "rejected") throw s.reason;
-    await meta!.waitForLeader(60_000);
-    // Placement needs the workers online at the master (their heartbeats).
-    await meta!.waitForWorkersOnline(3, 60_000);
+    // 3 meta nodes and 3 workers started at once; returns once the master sees every worker (placement needs it).
+    layer = await StorageLayer.start({ dir, ...TEST_DOMAINS, clock });
+    const metaUrls = layer.urls();
     env = { HMS_META_URLS: metaUrls.join(","), HMS_PRIVATE_KEY: OWNER_KEY, HOME: dir };
     bigFile = path.join(dir, "big.bin");
     fs.writeFileSync(bigFile, big);
   });
 
   after(async () => {
-    await storage?.stopAll();
-    await meta?.stopAll();
+    await layer?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
