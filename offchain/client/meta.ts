@@ -429,9 +429,19 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
 
   // ── health and operations ──────────────────────────────────────────────────────────────────────────
 
-  /** Sends a worker's signed heartbeat to the master. */
+  /**
+   * Sends a worker's signed heartbeat to every meta node at once, as HDFS HA datanodes report to the active and
+   * the standby NameNodes alike: each node keeps its own view of who is up, so a newly elected master places and
+   * repairs at once instead of counting every worker down until their next heartbeats find it. Resolves when at
+   * least one node took it; otherwise throws the first node's error.
+   */
   async heartbeat(beat: SignedHeartbeat): Promise<void> {
-    await this.write(META_PATHS.heartbeat, heartbeatToWire(beat));
+    const body = heartbeatToWire(beat);
+    const results = await Promise.allSettled(
+      this.urls.map((url) => this.once(url, "POST", META_PATHS.heartbeat, body)),
+    );
+    if (results.some((r) => r.status === "fulfilled")) return;
+    throw (results[0] as PromiseRejectedResult).reason;
   }
 
   /** One node's status (role, term, leader, positions). */

@@ -107,6 +107,8 @@ export class MetaDaemon {
         weights: DEFAULT_PLACEMENT_WEIGHTS,
         logger: log,
         dropReceiptsInFeed: config.faults.dropReceiptsInFeed,
+        // A client's bad-copy report: the master audits that copy now (health.ts checkReported).
+        onBadCopy: (cid, nodeId) => void box.health?.checkReported(cid, nodeId).catch(() => undefined),
       });
       box.service = service;
       const health = new HealthService(

@@ -122,6 +122,7 @@ export class HealthService {
   private repairTimer: NodeJS.Timeout | undefined;
   private auditTimer: NodeJS.Timeout | undefined;
   private running: Promise<RepairPass> | undefined;
+  private readonly checks = new Map<string, Promise<boolean | undefined>>();
   private readonly client: WorkerClient;
   private readonly counters;
 
@@ -268,30 +269,62 @@ export class HealthService {
     for (const rec of sample) {
       const online = rec.replicas.filter((r) => d.nodes.isOnline(r.nodeId));
       if (online.length === 0) continue;
-      const replica = online[randomInt(online.length)];
-      const url = d.nodes.endpoint(replica.nodeId)?.url ?? replica.url;
-      const started = Date.now();
-      let passed = false;
-      let why = "";
-      try {
-        const bytes = await this.client.getSlice(url, rec.cid, {
-          maxBytes: this.options.maxBlockBytes ?? 4 * 1024 * 1024,
-          timeoutMs: this.options.orderTimeoutMs,
-        });
-        passed = matchesCid(parseStorableCid(rec.cid), bytes);
-        if (!passed) why = "bytes do not match the CID";
-      } catch (err) {
-        why = (err as Error).message;
-      }
-      d.nodes.audit(replica.nodeId, passed, Date.now() - started);
-      this.counters.audits.inc({ outcome: passed ? "passed" : "failed" });
-      if (passed) out.passed++;
-      else {
-        out.failed++;
-        d.logger.warn({ cid: rec.cid, node: replica.nodeId, why }, "audit failed: dropping the copy for repair");
-        if (d.leading()) await d.propose({ kind: "replicas", cid: rec.cid, add: [], remove: [replica.nodeId] });
-      }
+      if (await this.auditCopy(rec, online[randomInt(online.length)])) out.passed++;
+      else out.failed++;
     }
     return out;
+  }
+
+  /**
+   * Reads one copy of a slice from its node and checks it against the CID; a copy that fails is dropped from the
+   * index (the next repair pass re-creates it elsewhere). Counts the audit in the node's measurements.
+   */
+  private async auditCopy(rec: SliceRecord, replica: { nodeId: Hex; url: string }, cause = "audit"): Promise<boolean> {
+    const d = this.deps;
+    const url = d.nodes.endpoint(replica.nodeId)?.url ?? replica.url;
+    const started = Date.now();
+    let passed = false;
+    let why = "";
+    try {
+      const bytes = await this.client.getSlice(url, rec.cid, {
+        maxBytes: this.options.maxBlockBytes ?? 4 * 1024 * 1024,
+        timeoutMs: this.options.orderTimeoutMs,
+      });
+      passed = matchesCid(parseStorableCid(rec.cid), bytes);
+      if (!passed) why = "bytes do not match the CID";
+    } catch (err) {
+      why = (err as Error).message;
+    }
+    d.nodes.audit(replica.nodeId, passed, Date.now() - started);
+    this.counters.audits.inc({ outcome: passed ? "passed" : "failed" });
+    if (!passed) {
+      d.logger.warn({ cid: rec.cid, node: replica.nodeId, why, cause }, "audit failed: dropping the copy for repair");
+      if (d.leading()) await d.propose({ kind: "replicas", cid: rec.cid, add: [], remove: [replica.nodeId] });
+    }
+    return passed;
+  }
+
+  /**
+   * A client reported a bad copy (`POST /v1/bad`: wrong bytes, missing, timed out): the master audits that copy at
+   * once — a client's word alone never drops a copy, so a lying client cannot make the network shed good copies —
+   * and, if it fails, drops it and runs a repair pass. One check per copy at a time; a report of a node that holds
+   * no copy of the slice is ignored.
+   */
+  checkReported(cid: string, nodeId: Hex): Promise<boolean | undefined> {
+    const key = `${cid}/${nodeId.toLowerCase()}`;
+    const running = this.checks.get(key);
+    if (running) return running;
+    const check = (async () => {
+      const d = this.deps;
+      if (!d.leading()) return undefined;
+      const rec = await d.index.slice(cid);
+      const replica = rec?.replicas.find((r) => r.nodeId.toLowerCase() === nodeId.toLowerCase());
+      if (rec === undefined || replica === undefined) return undefined;
+      const passed = await this.auditCopy(rec, replica, "reported");
+      if (!passed) await this.repairPass().catch(() => undefined);
+      return passed;
+    })().finally(() => this.checks.delete(key));
+    this.checks.set(key, check);
+    return check;
   }
 }

@@ -11,7 +11,7 @@
  *   POST /v1/receipts         one side's receipts (master)                → { results: [{ ack } | { error }] }
  *   GET  /v1/receipts?from=&to=   the validators' TrafficFeed (any node)  → { chainId, pool, periods }
  *   GET  /v1/proposal?period= the period's proposal input (master): receipts matched by task
- *   POST /v1/heartbeat        a worker's signed heartbeat (master)
+ *   POST /v1/heartbeat        a worker's signed heartbeat (every node: workers send to all, the master acts)
  *   POST /v1/uploads/committed  which uploads are in the index (GC)       → { committed }
  *   GET  /v1/nodes, POST /v1/measurements   node table / ContributionRegistry figures (master)
  *   GET  /v1/status, GET /health, GET /metrics  (status: role, term, positions, and the `network` a client signs for)
