@@ -13,10 +13,10 @@ import { randomBytes } from "node:crypto";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import type { Logger } from "pino";
 import { HmsError, isErrorCode } from "../core/errors";
-import { domainOf, recoverTypedSync } from "../core/signing";
+import { domainOf, fastTypedDigest, recoverTypedSync } from "../core/signing";
 import type { Store } from "../core/store";
 import type { NodeEndpoint, Placement, SignedStorageAck } from "../protocol/network";
-import type { IndexWriteOp } from "../protocol/index-write";
+import { indexWriteMessage, type IndexWriteOp } from "../protocol/index-write";
 import { matchReceipts } from "../protocol/ledger";
 import { periodAt, type PeriodClock, type ReceiptSide } from "../protocol/transfer";
 import type { PeriodReceipts, SignedReceipt, WireReceipt } from "../protocol/receipts";
@@ -83,6 +83,8 @@ export class MetaService {
   readonly traffic: TypedDataDomain;
   /** Nonces logged but maybe not yet applied, per owner (master only; reset on every role change). */
   private readonly pendingNonces = new Map<string, bigint>();
+  /** Writes being logged, by digest: a retry that arrives meanwhile waits for the same answer. */
+  private readonly inflightWrites = new Map<Hex, Promise<{ term: bigint; index: bigint }>>();
   private readonly now: () => number;
   private readonly reader: IndexReader;
 
@@ -96,6 +98,7 @@ export class MetaService {
   /** Forget master-only soft state (called on every role change). */
   resetLeaderState(): void {
     this.pendingNonces.clear();
+    this.inflightWrites.clear();
   }
 
   // ── applying committed entries (every node) ──────────────────────────────────────────────────────────
@@ -194,6 +197,34 @@ export class MetaService {
     const c = this.o.cluster;
     if (!c.leading) throw c.notLeader();
     const owner = (op.op === "put" ? op.file.owner : op.owner).toLowerCase();
+    // The same signed write again (a client retrying after a timeout or a failover): the first attempt's answer.
+    const digest = writeDigest(this.network, op, auth);
+    const inflight = this.inflightWrites.get(digest);
+    if (inflight !== undefined) return inflight;
+    const prior = await this.o.index.lastWrite(owner as Address);
+    if (prior !== undefined && prior.nonce === auth.nonce && prior.digest === digest) {
+      if (prior.status === "applied") return { term: prior.term, index: prior.index };
+      throw new HmsError(isErrorCode(prior.code) ? prior.code : "META_BAD_WRITE", prior.message ?? "write refused", {
+        value: op.op === "put" ? op.file.path : op.path,
+        details: { term: prior.term.toString(), index: prior.index.toString() },
+      });
+    }
+    const attempt = this.admitWrite(op, auth, owner, digest);
+    this.inflightWrites.set(digest, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.inflightWrites.delete(digest);
+    }
+  }
+
+  private async admitWrite(
+    op: IndexWriteOp,
+    auth: { nonce: bigint; deadline: bigint; signature: Hex },
+    owner: string,
+    digest: Hex,
+  ): Promise<{ term: bigint; index: bigint }> {
+    const c = this.o.cluster;
     const applied = await this.o.index.lastNonce(owner as Address);
     const pending = this.pendingNonces.get(owner);
     const lastNonce = pending !== undefined && (applied === undefined || pending > applied) ? pending : applied;
@@ -202,6 +233,7 @@ export class MetaService {
       time: BigInt(Math.floor(this.now() / 1000)),
       resolve: (id) => this.o.nodes.endpoint(id),
       verifyAck: this.verifyAck,
+      digest,
     });
     this.pendingNonces.set(owner, auth.nonce);
     const done = await c.propose(cmd as unknown as LogEntry["command"]);
@@ -314,9 +346,11 @@ export class MetaService {
 
   // ── health ───────────────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A worker's heartbeat, on any node: workers send them to every meta node (MetaClient.heartbeat), so a follower's
+   * node table is current when it becomes master. Only the master acts on it (placement, repair, audits).
+   */
   heartbeat(beat: SignedHeartbeat): void {
-    const c = this.o.cluster;
-    if (!c.leading) throw c.notLeader();
     this.o.nodes.beat(beat);
   }
 
@@ -328,6 +362,11 @@ export class MetaService {
     this.o.nodes.failedTransfer(report.nodeId);
     this.o.onBadCopy?.(report.cid, report.nodeId);
   }
+}
+
+/** EIP-712 digest of a signed index write: equal for a retry of the same write, different for any other. */
+function writeDigest(domain: TypedDataDomain, op: IndexWriteOp, auth: { nonce: bigint; deadline: bigint }): Hex {
+  return fastTypedDigest(domain, "IndexWrite", indexWriteMessage(op, auth.nonce, auth.deadline));
 }
 
 function conflict(taskId: string): HmsError {

@@ -14,7 +14,7 @@ import { privateKeyToAddress } from "viem/accounts";
 import { MetaClient } from "../../offchain/client/meta";
 import { privateKeySigner } from "../../offchain/client/storage/signer";
 import { domainOf } from "../../offchain/core/signing";
-import { indexWriteMessage } from "../../offchain/protocol/index-write";
+import { indexWriteMessage, type IndexWriteOp } from "../../offchain/protocol/index-write";
 import { MetaProcessCluster } from "../../offchain/testing/meta-cluster";
 import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
 
@@ -43,6 +43,22 @@ async function postMkdir(url: string, dir: string): Promise<{ status: number; co
   });
   const body = (await res.body.json()) as { error?: { code?: string; leader?: string } };
   return { status: res.statusCode, code: body.error?.code, leader: body.error?.leader };
+}
+
+/** One signed write, POSTed as often as asked (a client's retries): each reply's status, code and position. */
+async function signedWrite(op: IndexWriteOp, n = ++nonce) {
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 600);
+  const signature = await owner.signTyped(network, "IndexWrite", indexWriteMessage(op, n, deadline));
+  const body = JSON.stringify({ ...op, write: { nonce: n.toString(), deadline: deadline.toString(), signature } });
+  return async (url: string) => {
+    const res = await request(`${url}/v1/write`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const b = (await res.body.json()) as { index?: string; error?: { code?: string } };
+    return { status: res.statusCode, code: b.error?.code, index: b.index };
+  };
 }
 
 async function names(url: string, dir = "/"): Promise<string[]> {
@@ -161,6 +177,29 @@ describe("meta: three meta processes on loopback", function () {
       const mine = await names(cluster.specs[old].apiUrl);
       return acked.every((a) => mine.includes(a));
     });
+  });
+
+  it("the same signed write sent again (a retry) gets the first answer; another write with its nonce is refused", async () => {
+    const { index: leader } = await cluster.waitForLeader();
+    const url = cluster.specs[leader].apiUrl;
+    const n = ++nonce;
+    const send = await signedWrite({ op: "mkdir", owner: owner.address, path: "/retried" }, n);
+    const first = await send(url);
+    expect(first.status).to.equal(200);
+    const again = await send(url);
+    expect(again).to.deep.equal(first);
+    // Two at once (the retry while the first is being logged): one write, one answer.
+    const [x, y] = await Promise.all([send(url), send(url)]);
+    expect([x, y]).to.deep.equal([first, first]);
+    const other = await (await signedWrite({ op: "mkdir", owner: owner.address, path: "/another" }, n))(url);
+    expect([other.status, other.code]).to.deep.equal([409, "META_REPLAYED"]);
+    // A refused write, retried, is refused the same way (not as a replay).
+    const missing = await signedWrite({ op: "mv", owner: owner.address, path: "/no-such", target: "/x" });
+    const r1 = await missing(url);
+    const r2 = await missing(url);
+    expect(r1.code).to.equal("META_NOT_FOUND");
+    expect(r2).to.deep.equal(r1);
+    acked.push("retried");
   });
 
   it("a follower cut off from its peers catches up once healed", async () => {

@@ -184,6 +184,29 @@ describe("meta/index", function () {
     expect(parsePath("/a/b/")).to.deep.equal({ path: "/a/b", segments: ["a", "b"], trailingSlash: true });
   });
 
+  it("records each owner's last signed write and its outcome (what a retry of it is answered with)", async function () {
+    const d1 = `0x${"d1".repeat(32)}` as Hex;
+    const d2 = `0x${"d2".repeat(32)}` as Hex;
+    expect(await index.lastWrite(owner)).to.equal(undefined);
+    const mk = { ...cmd<"mkdir">({ kind: "mkdir", owner, path: "/kept" }), digest: d1 } as IndexCommand;
+    expect(await apply(mk)).to.deep.equal({ status: "applied" });
+    expect(await index.lastWrite(owner)).to.deep.include({
+      nonce: (mk as { nonce: bigint }).nonce,
+      digest: d1,
+      term: 1n,
+      index: next - 1n,
+      status: "applied",
+    });
+    // Refused at apply (no such source): the refusal is what a retry gets, not a replay error.
+    const mv = { ...cmd<"mv">({ kind: "mv", owner, path: "/absent", target: "/b" }), digest: d2 } as IndexCommand;
+    expect(await apply(mv)).to.include({ status: "rejected", code: "META_NOT_FOUND" });
+    expect(await index.lastWrite(owner)).to.deep.include({ digest: d2, status: "rejected", code: "META_NOT_FOUND" });
+    // Another owner's record is its own; a write without a digest (older log entries) records nothing.
+    expect(await index.lastWrite(other)).to.equal(undefined);
+    expect(await apply(cmd<"mkdir">({ kind: "mkdir", owner: other, path: "/o" }))).to.deep.equal({ status: "applied" });
+    expect(await index.lastWrite(other)).to.equal(undefined);
+  });
+
   it("applies entries idempotently by log index, refuses gaps and replayed nonces", async function () {
     const e1: IndexEntry = { term: 1n, index: 1n, command: put("/f", "f") };
     expect(await index.apply(e1)).to.deep.equal({ status: "applied" });

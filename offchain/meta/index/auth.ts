@@ -118,6 +118,8 @@ export interface CommandOptions {
   /** Verifies an ack's signature (NodeRegistry key); every ack passes when absent. */
   verifyAck?: (ack: SignedStorageAck) => boolean;
   leases?: LeaseRef[];
+  /** EIP-712 digest of the signed write (recorded, so that a retry of it is answered like the first attempt). */
+  digest?: Hex;
 }
 
 /**
@@ -128,13 +130,14 @@ export interface CommandOptions {
 export function commandOf(op: IndexWriteOp, nonce: bigint, options: CommandOptions): IndexCommand {
   const owner = ownerOf(op);
   const time = options.time;
+  const digest = options.digest === undefined ? {} : { digest: options.digest };
   switch (op.op) {
     case "mkdir":
-      return { kind: "mkdir", owner, path: op.path, nonce, time };
+      return { kind: "mkdir", owner, path: op.path, nonce, time, ...digest };
     case "rm":
-      return { kind: "rm", owner, path: op.path, recursive: op.recursive === true, nonce, time };
+      return { kind: "rm", owner, path: op.path, recursive: op.recursive === true, nonce, time, ...digest };
     case "mv":
-      return { kind: "mv", owner, path: op.path, target: op.target, nonce, time };
+      return { kind: "mv", owner, path: op.path, target: op.target, nonce, time, ...digest };
     case "put": {
       const f = op.file;
       const toPut = (s: { cid: string; size: number; acks: SignedStorageAck[] }): PutSlice => {
@@ -175,6 +178,7 @@ export function commandOf(op: IndexWriteOp, nonce: bigint, options: CommandOptio
         leases: options.leases ?? [],
         nonce,
         time,
+        ...digest,
       };
     }
   }

@@ -26,6 +26,7 @@ import {
   entries,
   INDEX_PREFIX,
   IndexTx,
+  lastWrites,
   nonces,
   position as positionRepo,
   rootCids,
@@ -41,6 +42,7 @@ import type {
   EntryRecord,
   FileRecord,
   IndexCommand,
+  LastWrite,
   LogPosition,
   SliceRecord,
   StatResult,
@@ -201,6 +203,32 @@ export class MetaIndex {
         reject("META_REPLAYED", `nonce ${cmd.nonce} is not above the last accepted ${last}`);
       nonces.put(tx, owner, cmd.nonce);
       const pos = { term: entry.term, index: entry.index };
+      const outcome = await this.applyWrite(tx, cmd, owner, pos, bloomKeys);
+      if (cmd.digest !== undefined)
+        lastWrites.put(tx, owner, {
+          nonce: cmd.nonce,
+          digest: cmd.digest,
+          term: pos.term,
+          index: pos.index,
+          status: outcome.status === "rejected" ? "rejected" : "applied",
+          ...(outcome.status === "rejected" ? { code: outcome.code, message: outcome.message } : {}),
+        });
+      return outcome;
+    } catch (err) {
+      if (err instanceof Rejection) return { status: "rejected", code: err.code, message: err.message };
+      throw err;
+    }
+  }
+
+  /** Applies an admitted owner's write (its nonce already taken); a refusal is an outcome, not an error. */
+  private async applyWrite(
+    tx: IndexTx,
+    cmd: Exclude<IndexCommand, { kind: "replicas" }>,
+    owner: Address,
+    pos: LogPosition,
+    bloomKeys: string[],
+  ): Promise<ApplyOutcome> {
+    try {
       switch (cmd.kind) {
         case "put":
           await this.applyPut(tx, cmd, owner, pos, bloomKeys);
@@ -521,6 +549,11 @@ export class MetaIndex {
   /** Every slice record (health / repair walk them). */
   async *allSlices(): AsyncGenerator<SliceRecord> {
     for await (const [, v] of this.store.entries<SliceRecord>(sliceRepo.prefix)) yield v;
+  }
+
+  /** The owner's last admitted write and its outcome (answers a retry of the same signed write). */
+  async lastWrite(owner: Address): Promise<LastWrite | undefined> {
+    return lastWrites.get(this.reader, lower(owner));
   }
 
   /** The owner's last applied nonce (the master adds the ones it logged but not yet applied). */

@@ -14,7 +14,7 @@
 import type { Address, Hex } from "viem";
 import type { Store } from "../../core/store";
 import { baseName, parentOf, ROOT } from "./paths";
-import type { EntryRecord, LogPosition, SliceRecord } from "./types";
+import type { EntryRecord, LastWrite, LogPosition, SliceRecord } from "./types";
 
 const SEP = "\u0000";
 const END = "\uffff";
@@ -24,6 +24,7 @@ const P_CID = `${INDEX_PREFIX}c:`;
 const P_SLICE = `${INDEX_PREFIX}s:`;
 const P_NONCE = `${INDEX_PREFIX}n:`;
 const P_UPLOAD = `${INDEX_PREFIX}u:`;
+const P_LAST_WRITE = `${INDEX_PREFIX}lw:`;
 const K_POSITION = `${INDEX_PREFIX}p`;
 
 /** Reads of a store or of a transaction (which sees its own pending writes). */
@@ -190,6 +191,19 @@ export const nonces = {
   },
   put(tx: IndexTx, owner: Address, nonce: bigint): void {
     tx.put(nonces.key(owner), nonce);
+  },
+};
+
+/** The owner's last admitted write and its outcome (types.ts LastWrite). */
+export const lastWrites = {
+  key(owner: Address): string {
+    return `${P_LAST_WRITE}${owner}`;
+  },
+  async get(r: IndexReader, owner: Address): Promise<LastWrite | undefined> {
+    return r.get<LastWrite>(lastWrites.key(owner));
+  },
+  put(tx: IndexTx, owner: Address, w: LastWrite): void {
+    tx.put(lastWrites.key(owner), w);
   },
 };
 

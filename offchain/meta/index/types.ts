@@ -91,13 +91,29 @@ export type IndexCommand =
       leases: LeaseRef[];
       nonce: bigint;
       time: bigint;
+      digest?: Hex;
     }
-  | { kind: "mkdir"; owner: Address; path: string; nonce: bigint; time: bigint }
-  | { kind: "rm"; owner: Address; path: string; recursive: boolean; nonce: bigint; time: bigint }
-  | { kind: "mv"; owner: Address; path: string; target: string; nonce: bigint; time: bigint }
+  | { kind: "mkdir"; owner: Address; path: string; nonce: bigint; time: bigint; digest?: Hex }
+  | { kind: "rm"; owner: Address; path: string; recursive: boolean; nonce: bigint; time: bigint; digest?: Hex }
+  | { kind: "mv"; owner: Address; path: string; target: string; nonce: bigint; time: bigint; digest?: Hex }
   | { kind: "replicas"; cid: string; add: NodeEndpoint[]; remove: Hex[] };
 
 export type IndexCommandKind = IndexCommand["kind"];
+
+/**
+ * The owner's last admitted write (`digest`: the EIP-712 digest of its signed IndexWrite) and what became of it,
+ * so that the same signed write sent again — a client retrying after a timeout or a failover, not knowing the
+ * first attempt committed — gets the first answer instead of META_REPLAYED.
+ */
+export interface LastWrite {
+  nonce: bigint;
+  digest: Hex;
+  term: bigint;
+  index: bigint;
+  status: "applied" | "rejected";
+  code?: string;
+  message?: string;
+}
 
 /** A log position. */
 export interface LogPosition {
