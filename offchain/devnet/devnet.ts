@@ -67,6 +67,8 @@ export interface DevnetState {
   /** The operators' keystore and the file holding its password (0600, devnet only). */
   keystore: string;
   passwordFile: string;
+  /** The daemons' `--log-level` (restarts keep it). */
+  logLevel?: string;
   processes: DevnetProcess[];
 }
 
@@ -178,8 +180,13 @@ export function spawnDetached(command: string[], log: string, env: Record<string
   }
 }
 
+/** Starts daemon `role` with `config` detached (`hms <role> -c <config>`), its output appended to `log`. */
+function spawnDaemon(role: DevnetRole, config: string, log: string, logLevel: string): number {
+  return spawnDetached([process.execPath, HMS_BIN, role, "-c", config, "--log-level", logLevel], log);
+}
+
 /** Sends `signal` to the process group of `p` (every child it started too), else to the process. */
-function signal(p: DevnetProcess, sig: NodeJS.Signals): void {
+export function signalProcess(p: DevnetProcess, sig: NodeJS.Signals): void {
   if (p.pid === undefined) return;
   try {
     process.kill(-p.pid, sig);
@@ -315,6 +322,7 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
     init: path.join(dir, "init.json"),
     keystore: path.join(dir, "keystore"),
     passwordFile: path.join(dir, "keystore.password"),
+    logLevel: o.logLevel,
     processes,
   };
   // Interrupted (Ctrl-C) while starting: what was started is stopped, not left behind detached.
@@ -405,8 +413,7 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
     // ── the daemons ──
     const daemon = (p: Omit<DevnetProcess, "pid" | "log" | "marker"> & { config: string }) => {
       const log = path.join(logs, `${p.name}.log`);
-      const pid = spawnDetached([process.execPath, HMS_BIN, p.role, "-c", p.config, "--log-level", o.logLevel], log);
-      processes.push({ ...p, pid, log, marker: p.config });
+      processes.push({ ...p, pid: spawnDaemon(p.role, p.config, log, o.logLevel), log, marker: p.config });
     };
     if (o.storage > 0)
       daemon({
@@ -528,10 +535,10 @@ async function waitMetaMaster(processes: DevnetProcess[], timeoutMs: number): Pr
 export async function stopProcesses(processes: DevnetProcess[], graceMs: number): Promise<DevnetProcess[]> {
   const alive = processes.filter((p) => p.pid !== undefined && pidAlive(p.pid, p.marker));
   const stage = async (group: DevnetProcess[]) => {
-    for (const p of group) signal(p, "SIGTERM");
+    for (const p of group) signalProcess(p, "SIGTERM");
     const deadline = Date.now() + graceMs;
     while (group.some((p) => pidAlive(p.pid, p.marker)) && Date.now() < deadline) await sleep(100);
-    for (const p of group) if (pidAlive(p.pid, p.marker)) signal(p, "SIGKILL");
+    for (const p of group) if (pidAlive(p.pid, p.marker)) signalProcess(p, "SIGKILL");
     const killDeadline = Date.now() + 5_000;
     while (group.some((p) => pidAlive(p.pid, p.marker)) && Date.now() < killDeadline) await sleep(100);
   };
@@ -540,6 +547,61 @@ export async function stopProcesses(processes: DevnetProcess[], graceMs: number)
   await stage(daemons);
   await stage(chain);
   return [...daemons, ...chain];
+}
+
+export interface RestartOptions {
+  /** How it is stopped: SIGTERM (graceful, SIGKILL after `graceMs`) or SIGKILL at once (a crash). */
+  signal?: "SIGTERM" | "SIGKILL";
+  graceMs?: number;
+  /** Start it with another config file (e.g. its ports moved behind a fault proxy); recorded in devnet.json. */
+  config?: string;
+  /** Wait until its `/health` is ok (default true), up to `timeoutMs`. */
+  wait?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Stops daemon `name` of the devnet in `dir` (if it runs) and starts it again with the same command — or with
+ * `config` — recording the new PID in devnet.json (so `down` stops it). Same data dir and key: a restart, not a
+ * new node. Returns the process as recorded.
+ */
+export async function restartProcess(dir: string, name: string, o: RestartOptions = {}): Promise<DevnetProcess> {
+  const state = readState(dir);
+  const p = state?.processes.find((x) => x.name === name);
+  if (state === undefined || p === undefined || p.config === undefined || p.role === "chain")
+    throw new HmsError(
+      "CLI_DEVNET_NONE",
+      `${path.resolve(dir)} has no daemon ${name}${
+        state
+          ? ` (daemons: ${state.processes
+              .filter((x) => x.config)
+              .map((x) => x.name)
+              .join(", ")})`
+          : ""
+      }`,
+      { value: name },
+    );
+  if (pidAlive(p.pid, p.marker)) {
+    if (o.signal === "SIGKILL") {
+      signalProcess(p, "SIGKILL");
+      const deadline = Date.now() + 5_000;
+      while (pidAlive(p.pid, p.marker) && Date.now() < deadline) await sleep(50);
+    } else await stopProcesses([p], o.graceMs ?? 10_000);
+  }
+  const config = o.config ?? p.config;
+  const log = p.log ?? path.join(state.dir, "logs", `${p.name}.log`);
+  fs.appendFileSync(log, `\n--- restarted ${new Date().toISOString()} ---\n`);
+  const restarted: DevnetProcess = {
+    ...p,
+    pid: spawnDaemon(p.role, config, log, state.logLevel ?? "info"),
+    config,
+    log,
+    marker: config,
+  };
+  state.processes = state.processes.map((x) => (x.name === name ? restarted : x));
+  writeState(state);
+  if (o.wait !== false) await waitReady([restarted], o.timeoutMs ?? 60_000);
+  return restarted;
 }
 
 export interface DownResult {

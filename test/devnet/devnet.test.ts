@@ -1,5 +1,5 @@
 /**
- * `hms devnet up | status | down` against real processes (bin/hms.js, a `hardhat node`, every daemon): up → status
+ * `hms devnet up | status | restart | down` against real processes (bin/hms.js, a `hardhat node`, every daemon): up → status
  * shows every role healthy and a meta master → down leaves no PID alive and every port free; the refusals (up on a
  * dir that holds a running devnet; status on an empty dir) and the idempotent down (nothing running: exit 0).
  *
@@ -62,6 +62,22 @@ async function cycle(dir: string, upArgs: string[], roles: Record<string, number
   expect(Number(later.chain.blockNumber)).to.be.greaterThan(Number(status.chain.blockNumber));
   const storage = status.processes.filter((p) => p.role === "storage");
   expect(storage.every((p) => p.storage !== undefined && Number(p.storage.capacity) > 0)).to.equal(true);
+
+  // One daemon restarted (a crash: SIGKILL): a new PID in devnet.json, healthy, same node; an unknown name refused.
+  const worker = state.processes.find((p) => p.role === "storage")!;
+  const restarted = await runHms(["devnet", "restart", worker.name, "--dir", dir, "--kill", "--json"], {}, 120_000);
+  expect(restarted.code, restarted.stderr).to.equal(0);
+  const again2 = parse<DevnetState["processes"][number]>(restarted);
+  expect(again2.pid).to.not.equal(worker.pid);
+  expect(pidAlive(worker.pid, worker.marker)).to.equal(false);
+  expect(pidAlive(again2.pid, again2.marker)).to.equal(true);
+  expect(again2.id).to.equal(worker.id);
+  const after = parse<DevnetStatus>(await runHms(["devnet", "status", "--dir", dir, "--json"]));
+  expect(after.processes.find((p) => p.name === worker.name)).to.include({ pid: again2.pid, healthy: true });
+  const nobody = await runHms(["devnet", "restart", "storage-99", "--dir", dir]);
+  expect(nobody.code).to.equal(EXIT_CODES.notFound);
+  expect(nobody.stdout + nobody.stderr).to.contain("CLI_DEVNET_NONE");
+  state.processes = state.processes.map((p) => (p.name === worker.name ? again2 : p));
 
   const down = await runHms(["devnet", "down", "--dir", dir, "--json"]);
   expect(down.code, down.stderr).to.equal(0);

@@ -122,6 +122,25 @@ async function down(io: CliIo, o: { dir: string; json?: boolean; purge?: boolean
   );
 }
 
+async function restart(
+  io: CliIo,
+  name: string,
+  o: { dir: string; json?: boolean; kill?: boolean; grace: string; timeout: string },
+): Promise<void> {
+  const { restartProcess } = await import("../../devnet/devnet");
+  const t = Date.now();
+  const p = await restartProcess(o.dir, name, {
+    signal: o.kill ? "SIGKILL" : "SIGTERM",
+    graceMs: Number(parseInteger(o.grace, "--grace")) * 1000,
+    timeoutMs: Number(parseInteger(o.timeout, "--timeout")) * 1000,
+  });
+  emit(
+    { io, opts: o },
+    { ...p, ms: Date.now() - t },
+    () => `${p.name} restarted (pid ${p.pid}), healthy in ${((Date.now() - t) / 1000).toFixed(1)} s; log ${p.log}`,
+  );
+}
+
 /** Registers `hms devnet` on `program`. */
 export function registerDevnetCommand(program: Command): Command {
   const devnet = program.command("devnet").description("the whole network on 127.0.0.1: up, status, down");
@@ -147,6 +166,20 @@ export function registerDevnetCommand(program: Command): Command {
     .option("--dir <dir>", "the devnet's directory", DEFAULT_DIR)
     .option("--json", "print the result as JSON")
     .action(localAction(async (io, opts) => status(io, opts as { dir: string; json?: boolean })));
+  devnet
+    .command("restart")
+    .description("stop one daemon (SIGTERM, or SIGKILL with --kill) and start it again with its config and data")
+    .argument("<name>", "the daemon, as devnet status names it (e.g. storage-2, meta-0, validator-1)")
+    .option("--dir <dir>", "the devnet's directory", DEFAULT_DIR)
+    .option("--kill", "SIGKILL it (a crash) instead of a graceful stop")
+    .option("--grace <s>", "seconds between SIGTERM and SIGKILL", "10")
+    .option("--timeout <s>", "seconds to wait for its /health", "60")
+    .option("--json", "print the restarted process as JSON")
+    .action(
+      localAction(async (io, opts, name: string) =>
+        restart(io, name, opts as { dir: string; json?: boolean; kill?: boolean; grace: string; timeout: string }),
+      ),
+    );
   devnet
     .command("down")
     .description("stop every process (SIGTERM, SIGKILL after the grace; the chain last) and check none is left")
