@@ -196,6 +196,18 @@ interface Sample {
   /** Per daemon name: RSS bytes of its group, CPU seconds of its group. */
   rss: Record<string, number>;
   cpu: Record<string, number>;
+  /** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
+  machineCpu: number;
+}
+
+function machineCpu(): number {
+  try {
+    const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest is inside user)
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 interface MemoryRow {
@@ -213,7 +225,7 @@ interface MemoryRow {
 function startSampler(procs: { name: string; pid: number }[], phase: () => string, t0: number) {
   const samples: Sample[] = [];
   const tick = () => {
-    const s: Sample = { t: (Date.now() - t0) / 1000, phase: phase(), rss: {}, cpu: {} };
+    const s: Sample = { t: (Date.now() - t0) / 1000, phase: phase(), rss: {}, cpu: {}, machineCpu: machineCpu() };
     for (const p of procs) {
       const pids = p.name === "bench-clients" ? [p.pid] : groupPids(p.pid);
       s.rss[p.name] = pids.reduce((a, x) => a + rssOf(x), 0);
@@ -252,6 +264,54 @@ function memoryRows(procs: { name: string; role: string }[], samples: Sample[], 
       cpuSeconds: (samples[samples.length - 1].cpu[p.name] ?? 0) - (samples[0].cpu[p.name] ?? 0),
     };
   });
+}
+
+/** CPU during the loaded phase: core-seconds of ours (devnet + clients) and of the whole machine, and available. */
+function cpuShare(samples: Sample[], loaded: string) {
+  const inLoad = samples.filter((s) => s.phase === loaded);
+  if (inLoad.length < 2) return undefined;
+  const [a, b] = [inLoad[0], inLoad[inLoad.length - 1]];
+  const sum = (s: Sample) => Object.values(s.cpu).reduce((x, y) => x + y, 0);
+  const seconds = b.t - a.t;
+  return {
+    seconds,
+    ours: sum(b) - sum(a),
+    machine: b.machineCpu - a.machineCpu,
+    available: seconds * os.cpus().length,
+  };
+}
+
+/** Warnings and errors the daemons logged during the run (pino JSON lines, level ≥ 40), by daemon and message. */
+function logFindings(procs: DevnetProcess[], from: Map<string, number>) {
+  const out: { name: string; warn: number; error: number; top: [string, number][] }[] = [];
+  for (const p of procs) {
+    if (p.log === undefined || !fs.existsSync(p.log)) continue;
+    const fd = fs.openSync(p.log, "r");
+    const start = from.get(p.name) ?? 0;
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, Math.min(size - start, 64 * MIB)));
+    fs.readSync(fd, buf, 0, buf.length, start);
+    fs.closeSync(fd);
+    let warn = 0;
+    let error = 0;
+    const msgs = new Map<string, number>();
+    for (const line of buf.toString("utf8").split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        const j = JSON.parse(line) as { level?: number; msg?: string; code?: string; err?: { code?: string } };
+        if ((j.level ?? 0) < 40) continue;
+        if ((j.level ?? 0) >= 50) error++;
+        else warn++;
+        const key = `${j.msg ?? "?"}${(j.code ?? j.err?.code) ? ` (${j.code ?? j.err?.code})` : ""}`;
+        msgs.set(key, (msgs.get(key) ?? 0) + 1);
+      } catch {
+        // not a log line
+      }
+    }
+    if (warn + error > 0)
+      out.push({ name: p.name, warn, error, top: [...msgs.entries()].sort((x, y) => y[1] - x[1]).slice(0, 3) });
+  }
+  return out;
 }
 
 // ── the load ──────────────────────────────────────────────────────────────────────────────────────────────
@@ -474,6 +534,9 @@ async function main(): Promise<number> {
       ...daemons.map((p) => ({ name: p.name, role: p.role as string, pid: p.pid })),
       { name: "bench-clients", role: "clients", pid: process.pid },
     ];
+    const logStart = new Map(
+      daemons.map((p) => [p.name, p.log !== undefined && fs.existsSync(p.log) ? fs.statSync(p.log).size : 0]),
+    );
     let phase = "idle";
     const runT0 = Date.now();
     const sampler = startSampler(procs, () => phase, runT0);
@@ -495,6 +558,8 @@ async function main(): Promise<number> {
     phase = "after";
     const samples = sampler.stop();
     const memory = memoryRows(procs, samples, "load");
+    const cpu = cpuShare(samples, "load");
+    const logs = logFindings(daemons, logStart);
     const base = phases.find((p) => p.name === "baseline");
     const loadAfter = os.loadavg();
     const ratios = base
@@ -542,6 +607,8 @@ async function main(): Promise<number> {
       phases,
       ratios,
       memory,
+      cpu,
+      logs,
       samples,
       filesStored: pool.length,
       corruptReads: corrupt,
@@ -572,6 +639,18 @@ async function main(): Promise<number> {
       `Memory (RSS of each daemon's process group) every ${SAMPLE_S} s over the whole run, ${samples.length} samples; growth over the ${CLIENTS}-client phase's samples; CPU s used during the run:`,
       "",
       ...memoryTable(memory),
+      ...(cpu
+        ? [
+            `CPU during the ${CLIENTS}-client phase (${f0(cpu.seconds)} s, ${f0(cpu.available)} core-seconds on ${os.cpus().length} cores): the devnet and the clients ${f0(cpu.ours)} core-s (${f0((100 * cpu.ours) / cpu.available)} %), the whole machine ${f0(cpu.machine)} core-s (${f0((100 * cpu.machine) / cpu.available)} %; the rest is other work on the machine).`,
+            "",
+          ]
+        : []),
+      logs.length === 0
+        ? "Daemon logs during the run: no warnings or errors."
+        : `Daemon logs during the run (warnings / errors, most frequent messages): ${logs
+            .map((l) => `${l.name} ${l.warn} / ${l.error} (${l.top.map(([m, n]) => `${m} ×${n}`).join("; ")})`)
+            .join("; ")}.`,
+      "",
       `Corrupt reads: **${corrupt}**. Error rate of the ${CLIENTS}-client phase ${pct(load.total.errorRate)} (limit ${pct(MAX_ERROR_RATE)}): **${pass ? "pass" : "FAIL"}**.${
         memory.some((m) => m.flagged)
           ? ` Growing (> ${MAX_GROWTH.toFixed(2)}×): ${memory
