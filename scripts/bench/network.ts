@@ -573,8 +573,10 @@ async function main(): Promise<number> {
       : undefined;
     const corrupt = phases.reduce((a, p) => a + p.total.corrupt, 0);
     const pass = corrupt === 0 && load.total.errorRate <= MAX_ERROR_RATE;
+    const shown = process.argv.slice(2).filter((a) => a !== "--json" && a !== "--write");
     const result = {
-      command: `npm run bench:network${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      // The options that shape the measurement (--json and --write only choose where the result goes).
+      command: `npm run bench:network${shown.length ? ` -- ${shown.join(" ")}` : ""}`,
       date: new Date().toISOString(),
       machine: {
         cpu: os.cpus()[0]?.model ?? "cpu",
