@@ -14,7 +14,9 @@
  *                           phase's samples ÷ mean of its middle third (flagged above --max-growth); CPU seconds
  *                           (utime + stime of the group) used during the run
  *
- * Per operation: ops, errors (by code), error rate, p50 / p99 / max latency, MiB/s of payload, ops/s.
+ * Per operation: ops, errors (by code), error rate, p50 / p99 / max latency, MiB/s of payload, ops/s. Also: the
+ * meta nodes' terms polled every --sample s (an election under load shows as a term change), the CPU share of the
+ * devnet and the clients against the whole machine's (/proc/stat), and the warnings / errors the daemons logged.
  * Exit code 1 when a read came back corrupt or the N-client phase's error rate is above --max-error-rate.
  *
  *   npm run bench:network                                  # its own devnet (stopped at the end), 100 clients, 60 s
@@ -25,6 +27,7 @@
  *          --dir DIR (use the devnet there) --storage/--meta/--bookkeepers/--compute/--regions (its own devnet)
  *          --log-level L (warn: its own devnet's daemons) --sample s (2) --op-timeout s (120)
  *          --max-error-rate r (0.01) --max-growth x (1.25) --json --write (the section into docs/BENCHMARKS.md)
+ *          --keep (keep its own devnet's directory, stopped, with the logs; always kept when the run fails)
  */
 import { createCipheriv, createHash } from "node:crypto";
 import fs from "node:fs";
@@ -33,7 +36,13 @@ import path from "node:path";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import type { Address } from "viem";
 import { createStorageClient, hmsStorageActions } from "../../offchain/client/storage";
-import { devnetDown, readState, type DevnetProcess, type DevnetState } from "../../offchain/devnet/devnet";
+import {
+  devnetDown,
+  metaStatuses,
+  readState,
+  type DevnetProcess,
+  type DevnetState,
+} from "../../offchain/devnet/devnet";
 import { runHms } from "../../offchain/devnet/cluster";
 import { seededRandom } from "../../offchain/meta/placement";
 
@@ -61,6 +70,8 @@ const MAX_ERROR_RATE = num("max-error-rate", "0.01");
 const MAX_GROWTH = num("max-growth", "1.25");
 const LOG_LEVEL = arg("log-level", "warn");
 const JSON_OUT = flag("json");
+/** Keep its own devnet's directory (stopped) for a look at the logs; also done when the run fails. */
+const KEEP = flag("keep");
 const OUT = path.join(__dirname, "..", "..", "docs", "BENCHMARKS.md");
 
 /** The operation mix: weights of put small / put large / get (a get of a file not yet put falls back to a put). */
@@ -314,6 +325,64 @@ function logFindings(procs: DevnetProcess[], from: Map<string, number>) {
   return out;
 }
 
+interface MetaSample {
+  t: number;
+  phase: string;
+  /** Per meta node: role and term (undefined: it did not answer within 2 s). */
+  nodes: ({ role: string; term: string } | undefined)[];
+}
+
+/** Polls every meta node's /v1/status: who is master and in which term, so that elections show up. */
+function startMetaWatch(procs: DevnetProcess[], phase: () => string, t0: number) {
+  const samples: MetaSample[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t = (Date.now() - t0) / 1000;
+      const ph = phase();
+      const st = await metaStatuses(procs);
+      samples.push({
+        t,
+        phase: ph,
+        nodes: st.map((x) => (x === undefined ? undefined : { role: String(x.role), term: String(x.term) })),
+      });
+      await new Promise((r) => setTimeout(r, SAMPLE_S * 1000));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      stopped = true;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+/** Terms seen (the highest any node reported per sample), elections (term rises) and unanswered polls. */
+function metaSummary(samples: MetaSample[]) {
+  const terms = samples.map((s) => s.nodes.reduce((m, n) => (n && BigInt(n.term) > m ? BigInt(n.term) : m), 0n));
+  const changes: { t: number; phase: string; from: string; to: string }[] = [];
+  for (let i = 1; i < samples.length; i++)
+    if (terms[i] > terms[i - 1])
+      changes.push({
+        t: samples[i].t,
+        phase: samples[i].phase,
+        from: terms[i - 1].toString(),
+        to: terms[i].toString(),
+      });
+  const unanswered = samples.reduce((a, s) => a + s.nodes.filter((n) => n === undefined).length, 0);
+  const noLeader = samples.filter((s) => !s.nodes.some((n) => n?.role === "leader")).length;
+  return {
+    firstTerm: terms[0]?.toString(),
+    lastTerm: terms[terms.length - 1]?.toString(),
+    changes,
+    polls: samples.length,
+    unanswered,
+    noLeader,
+  };
+}
+
 // ── the load ──────────────────────────────────────────────────────────────────────────────────────────────
 
 type Client = ReturnType<typeof makeClient>;
@@ -485,12 +554,14 @@ async function main(): Promise<number> {
   const stopper = new AbortController();
   let ownDir: string | undefined;
   let cleaning: Promise<void> | undefined;
+  let keep = KEEP;
   const cleanup = () =>
     (cleaning ??= (async () => {
       if (ownDir === undefined) return;
       progress(`stopping the devnet in ${ownDir}`);
       await devnetDown(ownDir, { graceMs: 5_000 }).catch((err) => progress(`devnet down: ${(err as Error).message}`));
-      await fs.promises.rm(path.dirname(ownDir), { recursive: true, force: true }).catch(() => undefined);
+      if (keep) progress(`kept ${ownDir} (stopped): its logs are in ${path.join(ownDir, "logs")}`);
+      else await fs.promises.rm(path.dirname(ownDir), { recursive: true, force: true }).catch(() => undefined);
     })());
   const onSignal = (sig: NodeJS.Signals) => {
     progress(`${sig}: stopping`);
@@ -540,6 +611,7 @@ async function main(): Promise<number> {
     let phase = "idle";
     const runT0 = Date.now();
     const sampler = startSampler(procs, () => phase, runT0);
+    const metaWatch = startMetaWatch(state.processes, () => phase, runT0);
 
     for (let i = 0; i < CLIENTS; i++) clients.push(makeClient(metaUrls, i));
     // Every client learns the network's signing domains once, before the clock starts.
@@ -557,6 +629,7 @@ async function main(): Promise<number> {
     phases.push(load);
     phase = "after";
     const samples = sampler.stop();
+    const meta = metaSummary(await metaWatch.stop());
     const memory = memoryRows(procs, samples, "load");
     const cpu = cpuShare(samples, "load");
     const logs = logFindings(daemons, logStart);
@@ -611,6 +684,7 @@ async function main(): Promise<number> {
       memory,
       cpu,
       logs,
+      meta,
       samples,
       filesStored: pool.length,
       corruptReads: corrupt,
@@ -647,6 +721,14 @@ async function main(): Promise<number> {
             "",
           ]
         : []),
+      `Meta layer: term ${meta.firstTerm} at the start, ${meta.lastTerm} at the end (each node's /v1/status every ${SAMPLE_S} s, ${meta.polls} polls): ${
+        meta.changes.length === 0
+          ? "no election during the run"
+          : `${meta.changes.length} term change${meta.changes.length === 1 ? "" : "s"} (elections) — ${meta.changes
+              .map((c) => `${c.from} → ${c.to} at ${f0(c.t)} s (${c.phase})`)
+              .join(", ")}`
+      }; ${meta.unanswered} polls unanswered within 2 s, ${meta.noLeader} with no node answering as master.`,
+      "",
       logs.length === 0
         ? "Daemon logs during the run: no warnings or errors."
         : `Daemon logs during the run (warnings / errors, most frequent messages): ${logs
@@ -672,7 +754,11 @@ async function main(): Promise<number> {
         process.stdout.write(`first error of each code:\n${errorSamples.map((l) => `  ${l}`).join("\n")}\n`);
     }
     if (flag("write")) writeSection(text);
+    if (!pass) keep = true;
     return pass ? 0 : 1;
+  } catch (err) {
+    keep = true;
+    throw err;
   } finally {
     stopper.abort();
     await Promise.all(clients.map((c) => c.storage.close().catch(() => undefined)));
