@@ -330,6 +330,19 @@ interface MetaSample {
   phase: string;
   /** Per meta node: role and term (undefined: it did not answer within 2 s). */
   nodes: ({ role: string; term: string } | undefined)[];
+  /** Meta and storage daemons: their event loop's longest delay since the previous poll, ms (prom-client). */
+  lagMaxMs: Record<string, number>;
+}
+
+/** `nodejs_eventloop_lag_max_seconds` of a daemon's /metrics (reset by every scrape), ms; undefined if none. */
+async function lagMaxMs(url: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const m = /^\w*nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(await res.text());
+    return m ? Number(m[1]) * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Polls every meta node's /v1/status: who is master and in which term, so that elections show up. */
@@ -340,11 +353,17 @@ function startMetaWatch(procs: DevnetProcess[], phase: () => string, t0: number)
     while (!stopped) {
       const t = (Date.now() - t0) / 1000;
       const ph = phase();
-      const st = await metaStatuses(procs);
+      const watched = procs.filter((p) => p.role === "meta" || p.role === "storage");
+      const [st, lags] = await Promise.all([metaStatuses(procs), Promise.all(watched.map((p) => lagMaxMs(p.url)))]);
+      const lag: Record<string, number> = {};
+      watched.forEach((p, i) => {
+        if (lags[i] !== undefined) lag[p.name] = lags[i]!;
+      });
       samples.push({
         t,
         phase: ph,
         nodes: st.map((x) => (x === undefined ? undefined : { role: String(x.role), term: String(x.term) })),
+        lagMaxMs: lag,
       });
       await new Promise((r) => setTimeout(r, SAMPLE_S * 1000));
     }
@@ -373,7 +392,13 @@ function metaSummary(samples: MetaSample[]) {
       });
   const unanswered = samples.reduce((a, s) => a + s.nodes.filter((n) => n === undefined).length, 0);
   const noLeader = samples.filter((s) => !s.nodes.some((n) => n?.role === "leader")).length;
+  // The longest event-loop stall of each watched daemon while loaded (the first poll of the phase covers the
+  // time before it, so it is left out).
+  const loaded = samples.filter((s) => s.phase === "load").slice(1);
+  const lagMax: Record<string, number> = {};
+  for (const s of loaded) for (const [k, v] of Object.entries(s.lagMaxMs)) lagMax[k] = Math.max(lagMax[k] ?? 0, v);
   return {
+    lagMaxMs: lagMax,
     firstTerm: terms[0]?.toString(),
     lastTerm: terms[terms.length - 1]?.toString(),
     changes,
@@ -727,7 +752,11 @@ async function main(): Promise<number> {
           : `${meta.changes.length} term change${meta.changes.length === 1 ? "" : "s"} (elections) — ${meta.changes
               .map((c) => `${c.from} → ${c.to} at ${f0(c.t)} s (${c.phase})`)
               .join(", ")}`
-      }; ${meta.unanswered} polls unanswered within 2 s, ${meta.noLeader} with no node answering as master.`,
+      }; ${meta.unanswered} polls unanswered within 2 s, ${meta.noLeader} with no node answering as master. Longest event-loop stall during the ${CLIENTS}-client phase (prom-client's \`nodejs_eventloop_lag_max_seconds\`, scraped every poll), ms: ${
+        Object.entries(meta.lagMaxMs)
+          .map(([k, v]) => `${k} ${f0(v)}`)
+          .join(", ") || "-"
+      } (the meta nodes' election timeout is 400–800 ms, their heartbeat 100 ms).`,
       "",
       logs.length === 0
         ? "Daemon logs during the run: no warnings or errors."
