@@ -557,19 +557,32 @@ function memoryTable(rows: MemoryRow[]): string[] {
   ];
 }
 
-/** Replaces (or appends) the "## Network load run (bench:network)" section of docs/BENCHMARKS.md. */
+/** Ends the generated part of the section: what follows it (up to the next "## ") is kept by --write. */
+const END_MARKER = "<!-- end of bench:network output; notes below are kept by --write -->";
+
+/**
+ * Replaces (or appends) the generated part of the "## Network load run (bench:network)" section of
+ * docs/BENCHMARKS.md: up to {@link END_MARKER} when the section has one (hand-written notes after it stay), else the
+ * whole section.
+ */
 function writeSection(markdown: string): void {
   const doc = fs.existsSync(OUT) ? fs.readFileSync(OUT, "utf8") : "# Benchmarks\n";
   const marker = "\n## Network load run (bench:network)\n";
   const start = doc.indexOf(marker);
-  if (start < 0) fs.writeFileSync(OUT, `${doc.trimEnd()}\n\n${markdown.trimEnd()}\n`);
-  else {
-    const next = doc.indexOf("\n## ", start + marker.length);
-    fs.writeFileSync(
-      OUT,
-      `${doc.slice(0, start + 1)}${markdown.trimEnd()}\n${next < 0 ? "" : `\n${doc.slice(next + 1)}`}`,
-    );
+  const generated = `${markdown.trimEnd()}\n\n${END_MARKER}\n`;
+  if (start < 0) {
+    fs.writeFileSync(OUT, `${doc.trimEnd()}\n\n${generated}`);
+    return;
   }
+  const next = doc.indexOf("\n## ", start + marker.length);
+  const end = doc.indexOf(END_MARKER, start);
+  const rest =
+    end >= 0 && (next < 0 || end < next)
+      ? doc.slice(end + END_MARKER.length + 1)
+      : next < 0
+        ? ""
+        : `\n${doc.slice(next + 1)}`;
+  fs.writeFileSync(OUT, `${doc.slice(0, start + 1)}${generated}${rest}`);
 }
 
 // ── main ──────────────────────────────────────────────────────────────────────────────────────────────────
