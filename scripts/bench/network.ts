@@ -607,6 +607,14 @@ async function main(): Promise<number> {
     void cleanup().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  // It stops by itself whatever hangs: the devnet's start, both phases, the operations under way and the clean-up.
+  const watchdogMs = (DIR === "" ? 400_000 : 0) + (BASELINE_S + DURATION_S) * 1000 + 2 * OP_TIMEOUT_MS + 60_000;
+  const watchdog = setTimeout(() => {
+    progress(`still running after ${Math.round(watchdogMs / 1000)} s: stopping`);
+    stopper.abort();
+    void cleanup().finally(() => process.exit(1));
+  }, watchdogMs);
+  watchdog.unref();
 
   const loadBefore = os.loadavg();
   const t0 = Date.now();
@@ -805,6 +813,7 @@ async function main(): Promise<number> {
     stopper.abort();
     await Promise.all(clients.map((c) => c.storage.close().catch(() => undefined)));
     await cleanup();
+    clearTimeout(watchdog);
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
   }
 }
