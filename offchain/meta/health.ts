@@ -285,6 +285,7 @@ export class HealthService {
     const started = Date.now();
     let passed = false;
     let why = "";
+    let unreachable = false;
     try {
       const bytes = await this.client.getSlice(url, rec.cid, {
         maxBytes: this.options.maxBlockBytes ?? 4 * 1024 * 1024,
@@ -294,7 +295,13 @@ export class HealthService {
       if (!passed) why = "bytes do not match the CID";
     } catch (err) {
       why = (err as Error).message;
+      // No answer (a status 0 TransportError): the node may be down or restarting, not proven to lack the copy.
+      unreachable =
+        (err as { code?: string; status?: number }).code === "STORAGE_UNAVAILABLE" &&
+        (err as { status?: number }).status === 0;
     }
+    // A reported copy on a node that does not answer is left to the down-node rules (re-created, then dropped).
+    if (unreachable && cause === "reported") return false;
     d.nodes.audit(replica.nodeId, passed, Date.now() - started);
     this.counters.audits.inc({ outcome: passed ? "passed" : "failed" });
     if (!passed) {
@@ -307,8 +314,9 @@ export class HealthService {
   /**
    * A client reported a bad copy (`POST /v1/bad`: wrong bytes, missing, timed out): the master audits that copy at
    * once — a client's word alone never drops a copy, so a lying client cannot make the network shed good copies —
-   * and, if it fails, drops it and runs a repair pass. One check per copy at a time; a report of a node that holds
-   * no copy of the slice is ignored.
+   * and, if it answers with other bytes or without the block, drops it and runs a repair pass (a node that does not
+   * answer is left to the down-node rules). One check per copy at a time; a report of a node that holds no copy of
+   * the slice is ignored.
    */
   checkReported(cid: string, nodeId: Hex): Promise<boolean | undefined> {
     const key = `${cid}/${nodeId.toLowerCase()}`;

@@ -88,6 +88,8 @@ export interface FsBlockstoreOptions {
   fsync?: boolean;
   /** Hash every block before serving it (default true). */
   verifyOnRead?: boolean;
+  /** Called with the CID of every block found corrupt and quarantined (the worker tells the meta layer). */
+  onQuarantine?: (cid: string) => void;
 }
 
 /** Kubo flatfs key of a CID: base32 upper of the multihash, without the multibase prefix. */
@@ -124,6 +126,7 @@ export class FsBlockstore implements SliceStore {
   private reserved = 0;
   private readonly fsync: boolean;
   private readonly verifyOnRead: boolean;
+  private readonly onQuarantine: ((cid: string) => void) | undefined;
   /** Temp files removed by the last `open` (orphans of a crash). */
   orphansRemoved = 0;
 
@@ -137,6 +140,7 @@ export class FsBlockstore implements SliceStore {
     this.quarantineDir = path.join(dir, "quarantine");
     this.fsync = options.fsync ?? true;
     this.verifyOnRead = options.verifyOnRead ?? true;
+    this.onQuarantine = options.onQuarantine;
   }
 
   /**
@@ -214,6 +218,7 @@ export class FsBlockstore implements SliceStore {
     }
     if (this.verifyOnRead && !createHash("sha256").update(bytes).digest().equals(cid.cid.multihash.digest)) {
       await this.quarantine(key);
+      this.onQuarantine?.(cid.cid.toString());
       throw new HmsError("STORAGE_CORRUPT", `stored block ${cid.cid} does not match its CID; quarantined`, {
         value: cid.cid.toString(),
       });

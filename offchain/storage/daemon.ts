@@ -113,6 +113,7 @@ export async function startStorageDaemon(config: StorageConfig, runtime: Storage
     receiptSink: runtime.receiptSink ?? meta,
     network: runtime.network ?? meta,
     heartbeat: meta ? { send: (beat) => meta.heartbeat(beat), intervalMs: config.heartbeatMs } : undefined,
+    reportLost: meta ? (cid) => meta.reportBad({ cid, nodeId: config.nodeId, reason: "mismatch" }) : undefined,
     logger: runtime.logger,
     metrics: runtime.metrics,
   });

@@ -77,6 +77,11 @@ export interface StorageWorkerOptions {
   now?: () => number;
   /** Signed heartbeats to the meta master (heartbeat.ts), when a meta client is wired in. */
   heartbeat?: { send(beat: SignedHeartbeat): Promise<void>; intervalMs: number };
+  /**
+   * Tells the meta master that this node lost its copy of a block (found corrupt on a read and quarantined), as an
+   * HDFS DataNode reports bad blocks to the NameNode: the master checks the copy and re-creates it elsewhere.
+   */
+  reportLost?: (cid: string) => Promise<void>;
 }
 
 function isLoopback(ip: string): boolean {
@@ -135,6 +140,14 @@ export class StorageWorker {
               capacity: options.capacityBytes,
               fsync: options.fsync,
               verifyOnRead: options.verifyOnRead,
+              onQuarantine: (cid) => {
+                log.warn({ cid }, "block corrupt on disk: quarantined, never served; reported to the meta master");
+                void options
+                  .reportLost?.(cid)
+                  .catch((err: unknown) =>
+                    log.warn({ cid, err: (err as Error).message }, "lost block not reported (the audits will find it)"),
+                  );
+              },
             });
       const signer = new NodeSigner(options.privateKey, options.nodeId, options.domains);
       const fence = await TermFence.open(state);

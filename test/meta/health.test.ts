@@ -1,8 +1,9 @@
 /**
  * The master's answer to a client's bad-copy report (HealthService.checkReported, offchain/meta/health.ts): it
  * audits that one copy at once against real HTTP workers — one serving the right bytes, one serving other bytes,
- * one gone — and drops only a copy that fails (a client's word alone never drops a copy); reports of a node that
- * holds no copy, or reports on a follower, change nothing; concurrent reports of one copy make one check.
+ * one gone — and drops only a copy that fails (a client's word alone never drops a copy); a copy on a node that
+ * does not answer is left to the down-node rules; reports of a node that holds no copy, or reports on a follower,
+ * change nothing; concurrent reports of one copy make one check.
  */
 import { expect } from "chai";
 import fs from "node:fs";
@@ -90,7 +91,7 @@ describe("meta/health: bad-copy reports", function () {
     proposed = [];
     leading = true;
     const nodes = new NodeTable(
-      [1, 2, 3, 4].map((i) => ({ nodeId: id(i), address: `0x${i.toString(16).padStart(40, "0")}` as Hex })),
+      [1, 2, 3, 4, 5].map((i) => ({ nodeId: id(i), address: `0x${i.toString(16).padStart(40, "0")}` as Hex })),
       { domain: domainOf("network", 31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3"), downAfterMs: 3_000 },
     );
     health = new HealthService(
@@ -132,8 +133,21 @@ describe("meta/health: bad-copy reports", function () {
     expect(removals.slice(0, 2)).to.deep.equal([[id(2)], [id(3)]]);
   });
 
+  it("keeps a reported copy on a node that does not answer (the down-node rules handle it)", async function () {
+    const rec = (await index.slice(cid))!;
+    const down = { nodeId: id(4), url: "http://127.0.0.1:1", region: "r9" };
+    await index.apply({
+      term: 1n,
+      index: 2n,
+      command: { kind: "replicas", cid, add: [down], remove: [] } as IndexCommand,
+    });
+    expect((await index.slice(cid))!.replicas).to.have.length(rec.replicas.length + 1);
+    expect(await health.checkReported(cid, id(4))).to.equal(false);
+    expect(proposed).to.deep.equal([]);
+  });
+
   it("ignores a node that holds no copy and reports on a follower; one check for concurrent reports", async function () {
-    expect(await health.checkReported(cid, id(4))).to.equal(undefined);
+    expect(await health.checkReported(cid, id(5))).to.equal(undefined);
     expect(await health.checkReported(sliceCid(Buffer.from("unknown")).toString(), id(2))).to.equal(undefined);
     const many = await Promise.all([1, 2, 3].map(() => health.checkReported(cid, id(2))));
     expect(many).to.deep.equal([false, false, false]);

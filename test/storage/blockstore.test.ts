@@ -60,8 +60,9 @@ describe("storage: the on-disk block store", function () {
     expect(e3).to.have.property("code", "STORAGE_NOT_FOUND");
   });
 
-  it("verifies every read: a block corrupted on disk is quarantined and never served", async function () {
-    const store = await open(tempDir("bs"));
+  it("verifies every read: a block corrupted on disk is quarantined, never served, and reported once", async function () {
+    const lost: string[] = [];
+    const store = await FsBlockstore.open(tempDir("bs"), { capacity: 1 << 26, onQuarantine: (c) => lost.push(c) });
     const bytes = randomBytes(10_000);
     const cid = parseStorableCid(sliceCid(bytes));
     await store.put(cid, bytes);
@@ -75,6 +76,8 @@ describe("storage: the on-disk block store", function () {
     expect(fs.existsSync(file)).to.equal(false);
     expect(fs.readdirSync(store.quarantineDir)).to.deep.equal([path.basename(file)]);
     expect(await store.get(cid).catch((e) => e)).to.have.property("code", "STORAGE_NOT_FOUND");
+    // The worker tells the meta master (worker.ts reportLost): once, with the block's CID.
+    expect(lost).to.deep.equal([cid.cid.toString()]);
   });
 
   it("enforces capacity before writing, counting writes in flight", async function () {
