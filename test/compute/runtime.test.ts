@@ -69,6 +69,8 @@ function contract(name: string, make: () => Promise<WorkloadRuntime | { skip: st
         return s?.state === "exited" && s;
       });
       expect(exited.exitCode).to.equal(3);
+      // Whole milliseconds (the usage report that closes at the exit takes them as uint64).
+      expect(exited.finishedAtMs === undefined || Number.isInteger(exited.finishedAtMs)).to.equal(true);
       const logs = await runtime.logs(req.id);
       expect(logs).to.contain("hello hms");
       expect(logs).to.contain("oops");

@@ -202,7 +202,8 @@ export class EmbeddedRuntime implements WorkloadRuntime {
       // no exit file: the wrapper itself was killed (a stop, or the watchdog)
       exitCode: exitText ? Number(exitText) : 137,
       oomKilled,
-      finishedAtMs: exitText ? stat.mtimeMs : undefined,
+      // whole ms: usage reports carry integer times (the file system gives fractions)
+      finishedAtMs: exitText ? Math.floor(stat.mtimeMs) : undefined,
     };
   }
 
