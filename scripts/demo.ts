@@ -13,6 +13,7 @@ import { marketChapter } from "./demo/market";
 import { storageChapter } from "./demo/storage";
 import { validatorsChapter } from "./demo/validators";
 import { computeChapter } from "./demo/compute";
+import { devnetChapter } from "./demo/devnet";
 import { startDemoDashboard } from "./demo/dashboard";
 
 async function main() {
@@ -50,6 +51,8 @@ async function main() {
   } finally {
     await dashboard.close();
   }
+  // The same network as separate processes on its own chain, driven only through the CLI.
+  if (process.env.HMS_DEMO_DEVNET !== "0") await devnetChapter();
 
   heading(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
