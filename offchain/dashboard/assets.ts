@@ -29,9 +29,13 @@ export function assetsBuilt(dir: string): boolean {
 export function buildAssets(outDir = DEFAULT_ASSETS_DIR): string {
   const vite = path.join(ROOT, "node_modules", "vite", "bin", "vite.js");
   if (!fs.existsSync(vite))
-    throw new HmsError("DASHBOARD_NOT_BUILT", `no ${outDir}/index.html and no Vite to build it: npm run dashboard:build`, {
-      value: outDir,
-    });
+    throw new HmsError(
+      "DASHBOARD_NOT_BUILT",
+      `no ${outDir}/index.html and no Vite to build it: npm run dashboard:build`,
+      {
+        value: outDir,
+      },
+    );
   try {
     execFileSync(
       process.execPath,

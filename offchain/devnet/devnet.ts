@@ -4,8 +4,7 @@
  * `up` starts a Hardhat node on a free 127.0.0.1 port (`hardhat node`, a detached child; or uses `--rpc`), deploys
  * the system (offchain/chain/deploy.ts), runs `hms init`'s logic on it (offchain/cli/commands/init.ts `runInit`:
  * keys, funding, bookkeepers elected, nodes registered, configs) with free ports, then starts every daemon —
- * the traffic source, the meta nodes, the storage and compute workers, the validators and the dashboard (built first
- * when dist/dashboard is missing) — as a detached
+ * the traffic source, the meta nodes, the storage and compute workers, the validators and the dashboard — as a detached
  * `hms <role> -c <config>` process (its own process group, output in `<dir>/logs/<name>.log`), records them in
  * `<dir>/devnet.json` (endpoints, PIDs, ports, config, key and log files; no secret inline) and returns once every
  * `/health` is ok and the meta nodes have elected a master. The processes need no supervisor: each is a session
@@ -452,12 +451,8 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
         keyFile: b.keyFile,
         id: b.signingKey,
       });
-    // The dashboard last: it reads every daemon above (its /health answers as soon as it listens).
-    const dashboardAssets = await import("../dashboard/assets");
-    if (!dashboardAssets.assetsBuilt(dashboardAssets.assetsDirOf())) {
-      o.progress("building the dashboard (npm run dashboard:build)");
-      dashboardAssets.buildAssets(dashboardAssets.assetsDirOf());
-    }
+    // The dashboard last: it reads every daemon above (its /health answers as soon as it listens; `hms devnet up`
+    // builds its assets first when they are missing).
     daemon({
       name: "dashboard",
       role: "dashboard",

@@ -59,6 +59,12 @@ async function up(io: CliIo, o: UpOptions): Promise<void> {
       a.ports,
     );
   };
+  // The devnet's dashboard serves the built SPA: built here (Vite, as `npm run dashboard:build`) when missing.
+  const assets = await import("../../dashboard/assets");
+  if (!assets.assetsBuilt(assets.assetsDirOf(io.env))) {
+    io.stderr("devnet: building the dashboard (npm run dashboard:build)\n");
+    assets.buildAssets(assets.assetsDirOf(io.env));
+  }
   const state = await devnetUp({
     init,
     dir: o.dir,

@@ -395,6 +395,10 @@ export async function runInit(
       rpcUrl: ctx.rpcUrl,
       deployment: deploymentFile,
       listen: { host: "127.0.0.1", port: ports("dashboard", 0) },
+      // Every daemon is on loopback: polled twice a second, a dead one turns red well within the meta layer's
+      // heartbeat timeout (3 s).
+      healthPollMs: 500,
+      requestTimeoutMs: 400,
       validators: summary.bookkeepers.map((b) => b.url),
       storage: storageNodes.map((x) => x.url),
       compute: summary.nodes.filter((x) => x.kind === "compute").map((x) => x.url),
