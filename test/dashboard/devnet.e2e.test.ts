@@ -291,6 +291,12 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
     const chainRows = claims.map((x) => ({ node: x.args.nodeId.toLowerCase(), amount: x.args.amount.toString() }));
     const byNode = (a: { node: string }, b: { node: string }) => a.node.localeCompare(b.node);
     expect([...rows].sort(byNode)).to.deep.equal([...chainRows].sort(byNode));
+    // The chart of a single reported period spans a period either side of it (not uPlot's default 0–100).
+    const reported = (await getJson<Snapshot>(`${dashboard}/api/snapshot`)).periods.map((p) => Number(p.period));
+    if (reported.length === 1)
+      expect(await page.getAttribute("figure.chart [data-x-range]", "data-x-range")).to.equal(
+        `${reported[0] - 1},${reported[0] + 1}`,
+      );
     await page.screenshot({ path: path.join(ARTIFACTS, "devnet-rewards.png"), fullPage: true });
   });
 

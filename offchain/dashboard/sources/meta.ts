@@ -1,8 +1,8 @@
 /**
- * The meta layer as the dashboard reads it — the one file to adapt when the meta API lands on main. Written
- * against the draft of its public API (offchain/protocol/meta-wire.ts and offchain/client/meta.ts on the `meta`
- * branch, 3 Dec 2026), whose shapes are mirrored here by small zod schemas rather than imported, because that
- * module is not on main yet:
+ * The meta layer as the dashboard reads it, through the meta nodes' public API (offchain/meta/server.ts, wire
+ * forms in offchain/protocol/meta-wire.ts). Its shapes are mirrored here by small lenient zod schemas (fields
+ * the dashboard does not show are ignored, so a meta node that adds some still reads), checked against running
+ * meta nodes by test/dashboard/devnet.e2e.test.ts:
  *
  *   GET  <url>/v1/status                      → { ok, address, role: leader|follower|candidate, term, leader?,
  *                                                  commitIndex, appliedIndex, apiUrl }         (every meta node)
@@ -15,8 +15,7 @@
  * Data view: files of the configured owners with their slices and replicas (copies per slice). Repair in
  * progress shows as a slice with fewer copies than the others until the master's repair adds them.
  *
- * When meta lands: replace the local schemas by `fileLocationSchema` and the `NodeMeasurement` type of
- * protocol/meta-wire.ts (and a status schema, when it has one); the {@link MetaView} shape stays.
+ * A failed measurements, `ls` or `locate` read costs that part of the view only (`errors`), never the nodes' rows.
  */
 import { z } from "zod";
 import type { MetaView } from "../snapshot";

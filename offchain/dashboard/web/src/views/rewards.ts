@@ -175,7 +175,12 @@ function drawChart(box: HTMLElement, periods: PeriodView[]): void {
       width: Math.max(320, Math.min(900, box.clientWidth || 800)),
       height: 260,
       title: "Traffic and emission per reported period",
-      scales: { x: { time: false }, gb: {}, hms: {} },
+      // One reported period alone would get uPlot's default 0–100 axis: a period either side instead.
+      scales: {
+        x: { time: false, range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
+        gb: {},
+        hms: {},
+      },
       axes: [
         { label: "period", stroke: "#1b1f24" },
         { scale: "gb", label: "traffic (GB)", stroke: "#0b5cad" },
@@ -190,4 +195,5 @@ function drawChart(box: HTMLElement, periods: PeriodView[]): void {
     data,
     box,
   );
+  box.setAttribute("data-x-range", `${chart.scales.x.min ?? ""},${chart.scales.x.max ?? ""}`);
 }
