@@ -160,14 +160,21 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
     const storage = createStorageClient({ metaUrls: of("meta").map((m) => m.url), owner: owner() }).extend(
       hmsStorageActions,
     );
+    let index: string;
     try {
       const put = await storage.putFile({ source: randomBytes(700 * KIB), path: FILE, sliceSize: 256 * KIB });
       expect(put.slices).to.equal(3);
+      index = put.commit.index.toString();
     } finally {
       await storage.close();
     }
-    const q = new URLSearchParams({ owner: owner().address, path: FILE });
-    located = (await getJson<{ file: Located }>(`${of("meta")[0].url}/v1/locate?${q}`)).file;
+    // Read-your-writes: a meta node answers once it has applied the commit (409 META_STALE_READ before).
+    const q = new URLSearchParams({ owner: owner().address, path: FILE, minIndex: index });
+    located = await waitFor(
+      "the commit on a meta node",
+      async () => (await getJson<{ file: Located }>(`${of("meta")[0].url}/v1/locate?${q}`)).file,
+      10_000,
+    );
     expect(located.slices.every((s) => s.replicas.length === 3)).to.equal(true);
 
     await page.goto(`${dashboard}/#data`);
@@ -216,8 +223,10 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
     expect(await page.getAttribute(`${row} [data-copies]`, "data-copies")).to.equal("3");
     const snap = await getJson<Snapshot>(`${dashboard}/api/snapshot`);
     const shown = snap.meta.files.find((f) => f.path === FILE)!;
+    // The master's view (its repair writes are the latest of the index).
+    const master = snap.meta.leader!.url;
     const q = new URLSearchParams({ owner: owner().address, path: FILE });
-    const after = (await getJson<{ file: Located }>(`${of("meta")[1].url}/v1/locate?${q}`)).file;
+    const after = (await getJson<{ file: Located }>(`${master}/v1/locate?${q}`)).file;
     for (const [i, s] of shown.slices.entries()) {
       expect(
         s.replicas.filter((r) => r.up === true),
@@ -294,9 +303,10 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
     // The chart of a single reported period spans a period either side of it (not uPlot's default 0–100).
     const reported = (await getJson<Snapshot>(`${dashboard}/api/snapshot`)).periods.map((p) => Number(p.period));
     if (reported.length === 1)
-      expect(await page.getAttribute("figure.chart [data-x-range]", "data-x-range")).to.equal(
-        `${reported[0] - 1},${reported[0] + 1}`,
-      );
+      await page.waitForSelector(`figure.chart [data-x-range="${reported[0] - 1},${reported[0] + 1}"]`, {
+        state: "attached",
+        timeout: 5_000,
+      });
     await page.screenshot({ path: path.join(ARTIFACTS, "devnet-rewards.png"), fullPage: true });
   });
 
