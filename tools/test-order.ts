@@ -7,6 +7,7 @@
 export const SLOW_FIRST = [
   "test/validator/validators.test.ts",
   "test/devnet/devnet.test.ts",
+  "test/dashboard/devnet.e2e.test.ts",
   "test/validator/meta-feed.test.ts",
   "test/sim/scale.test.ts",
   "test/market/ResourceMarket.property.test.ts",

@@ -11,7 +11,7 @@ import type { ReportDocument } from "../protocol/report";
 import type { DaemonHealth, MetaView, Snapshot, SourceStatus, ValidatorMetrics } from "./snapshot";
 import { ChainSource, type ChainParts } from "./sources/chain";
 import { DaemonWatcher, fetchUpstream, storageView, validatorMetrics, validatorView } from "./sources/daemons";
-import { MetaSource, emptyMetaView } from "./sources/meta";
+import { MetaSource, emptyMetaView, markReplicas } from "./sources/meta";
 
 export interface CollectorOptions {
   rpcUrl: string;
@@ -221,7 +221,7 @@ export class Collector {
       validators: this.validators,
       storage: this.storage,
       compute: this.compute,
-      meta: this.metaView,
+      meta: { ...this.metaView, files: markReplicas(this.metaView.files, this.storage, this.metaView.measurements) },
       sources: [...this.sources.values()],
     };
   }

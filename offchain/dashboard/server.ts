@@ -16,13 +16,13 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { loadDeployment, type Deployment } from "../chain/deployment";
 import { HmsError, isHmsError } from "../core/errors";
+import { DEFAULT_ASSETS_DIR } from "./assets";
 import { Collector, type WatchList } from "./collector";
 import type { DashboardConfig } from "./config";
 import type { Snapshot } from "./snapshot";
 import { fetchUpstream } from "./sources/daemons";
 
-/** Where `npm run dashboard:build` writes the SPA. */
-export const DEFAULT_ASSETS_DIR = path.join(__dirname, "..", "..", "dist", "dashboard");
+export { DEFAULT_ASSETS_DIR };
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

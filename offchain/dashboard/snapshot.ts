@@ -189,8 +189,15 @@ export interface MetaView {
     path: string;
     rootCid: string;
     size: string;
-    slices: { cid: string; size: number; replicas: { nodeId: string; url: string; region: string }[] }[];
+    slices: {
+      cid: string;
+      size: number;
+      /** `up`: the holder's health as the dashboard last saw it (null: a node it does not watch). */
+      replicas: { nodeId: string; url: string; region: string; up: boolean | null }[];
+    }[];
   }[];
+  /** Parts of the meta view that could not be read at the last poll (measurements, a listing, a file). */
+  errors?: string[];
 }
 
 export interface ChainView {

@@ -4,7 +4,7 @@
  * `up` starts a Hardhat node on a free 127.0.0.1 port (`hardhat node`, a detached child; or uses `--rpc`), deploys
  * the system (offchain/chain/deploy.ts), runs `hms init`'s logic on it (offchain/cli/commands/init.ts `runInit`:
  * keys, funding, bookkeepers elected, nodes registered, configs) with free ports, then starts every daemon —
- * the traffic source, the meta nodes, the storage and compute workers and the validators — as a detached
+ * the traffic source, the meta nodes, the storage and compute workers, the validators and the dashboard — as a detached
  * `hms <role> -c <config>` process (its own process group, output in `<dir>/logs/<name>.log`), records them in
  * `<dir>/devnet.json` (endpoints, PIDs, ports, config, key and log files; no secret inline) and returns once every
  * `/health` is ok and the meta nodes have elected a master. The processes need no supervisor: each is a session
@@ -30,7 +30,7 @@ export const DEVNET_BLOCK_SECONDS = 2;
 export const DEVNET_FILE = "devnet.json";
 
 /** The roles a devnet runs. */
-export type DevnetRole = "chain" | "traffic-source" | "meta" | "storage" | "compute" | "validator";
+export type DevnetRole = "chain" | "traffic-source" | "meta" | "storage" | "compute" | "validator" | "dashboard";
 
 /** One process of a devnet (devnet.json). */
 export interface DevnetProcess {
@@ -247,6 +247,7 @@ export async function processHealthy(p: DevnetProcess): Promise<{ ok: boolean; h
 /** What `up` needs of `hms init`'s summary (offchain/cli/commands/init.ts `InitSummary`). */
 export interface DevnetInitSummary {
   trafficSource: { config: string; url: string };
+  dashboard: { config: string; url: string };
   bookkeepers: { signingKey: string; keyFile: string; config: string; url: string }[];
   nodes: {
     kind: string;
@@ -261,7 +262,7 @@ export interface DevnetInitSummary {
 
 /** Where daemon `i` of a role listens (the ports `up` picked). */
 export type DevnetPorts = (
-  role: "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer",
+  role: "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer" | "dashboard",
   i: number,
 ) => number;
 
@@ -390,8 +391,9 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
     o.progress(
       `initialising: ${o.bookkeepers} bookkeepers, ${o.storage} storage (regions ${o.regions}), ${o.compute} compute, ${o.meta} meta`,
     );
-    const ports = await freePorts(1 + o.bookkeepers + o.storage + o.compute + 2 * o.meta);
+    const ports = await freePorts(1 + o.bookkeepers + o.storage + o.compute + 2 * o.meta + 1);
     const offset = {
+      dashboard: 1 + o.bookkeepers + o.storage + o.compute + 2 * o.meta,
       traffic: 0,
       validator: 1,
       storage: 1 + o.bookkeepers,
@@ -456,6 +458,15 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
         keyFile: b.keyFile,
         id: b.signingKey,
       });
+    // The dashboard last: it reads every daemon above (its /health answers as soon as it listens; `hms devnet up`
+    // builds its assets first when they are missing).
+    daemon({
+      name: "dashboard",
+      role: "dashboard",
+      url: summary.dashboard.url,
+      ports: [ports[offset.dashboard]],
+      config: summary.dashboard.config,
+    });
     writeState(state);
     o.progress(`started ${processes.length - 1} daemons; waiting until every /health is ok`);
     await waitReady(processes, o.timeoutMs);
@@ -668,6 +679,8 @@ export interface DevnetStatus {
   healthy: boolean;
   chain: { blockNumber: string | null; period: string | null; lastReportedPeriod: string | null };
   meta: { master: string | null; term: string | null };
+  /** The dashboard's URL (null: this devnet runs none). */
+  dashboard: string | null;
   processes: ProcessStatus[];
 }
 
@@ -738,6 +751,7 @@ export async function devnetStatus(dir: string): Promise<DevnetStatus> {
       master: master ? master.name : null,
       term: master?.meta?.term === undefined ? null : String(master.meta.term),
     },
+    dashboard: state.processes.find((p) => p.role === "dashboard")?.url ?? null,
     processes,
   };
 }

@@ -12,6 +12,7 @@ import { loadValidatorConfig, resolveKey } from "../../offchain/validator/config
 import { loadStorageConfig } from "../../offchain/storage/config";
 import { loadMetaConfig } from "../../offchain/meta/config";
 import { loadComputeConfig } from "../../offchain/compute/config";
+import { loadDashboardConfig } from "../../offchain/dashboard/config";
 import type { InitSummary } from "../../offchain/cli/commands/init";
 import { cliSystem, json } from "./helpers";
 
@@ -67,6 +68,14 @@ describe("hms init (in-process)", function () {
     expect(meta.peers.map((p) => p.address)).to.deep.equal([s.nodes[3].signingKey]);
     expect(meta.nodes.map((x) => x.nodeId)).to.deep.equal([s.nodes[0].nodeId, s.nodes[1].nodeId]);
     expect(loadComputeConfig(path.join(dir, "compute.yaml"), {}).nodeId).to.equal(s.nodes[2].nodeId);
+    // The dashboard watches every daemon init configured, and lists the files of Hardhat's first accounts.
+    const dash = loadDashboardConfig(s.dashboard.config, {});
+    expect(dash.validators).to.deep.equal(s.bookkeepers.map((b) => b.url));
+    expect(dash.storage).to.deep.equal(s.nodes.filter((x) => x.kind === "storage").map((x) => x.url));
+    expect(dash.compute).to.deep.equal([s.nodes[2].url]);
+    expect(dash.meta).to.deep.equal([s.nodes[3].url]);
+    expect(dash.listen.port).to.equal(8090);
+    expect(dash.owners).to.have.length(10);
     const bk = json<{ margin: string; status: number }>(
       await hms(["bookkeeper", "show", s.bookkeepers[0].account, "--json"]),
     );

@@ -5,7 +5,6 @@
  * workers (`hms storage` child processes), `hms dashboard`'s server in process, and the system Chromium driven by
  * playwright-core. Screenshots go to test-artifacts/dashboard/ (gitignored).
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +16,7 @@ import { deploySystem, localDeployOptions } from "../../offchain/chain";
 import { silentLogger } from "../../offchain/core/logger";
 import { ROOT, serveChain } from "../../offchain/devnet/cluster";
 import { StorageCluster } from "../../offchain/testing/storage-cluster";
+import { buildAssets } from "../../offchain/dashboard/assets";
 import { dashboardConfigSchema } from "../../offchain/dashboard/config";
 import { startDashboard, type DashboardServer } from "../../offchain/dashboard/server";
 import type { Snapshot } from "../../offchain/dashboard/snapshot";
@@ -55,22 +55,11 @@ describe("dashboard in a real browser (chain, storage workers, Chromium)", funct
   before(async function () {
     if (!fs.existsSync(CHROMIUM))
       throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium`);
-    // The SPA is built from source by the same step as `npm run dashboard:build`.
-    execFileSync(
-      process.execPath,
-      [
-        path.join(ROOT, "node_modules", "vite", "bin", "vite.js"),
-        "build",
-        "--config",
-        "offchain/dashboard/web/vite.config.mjs",
-      ],
-      {
-        cwd: ROOT,
-        stdio: "pipe",
-      },
-    );
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-dashboard-test-"));
+    // The SPA is built from source by the same step as `npm run dashboard:build`, into a directory of this test's
+    // own: rebuilding dist/dashboard would pull the files from under the other dashboards the suite runs at once.
+    const assets = buildAssets(path.join(dir, "assets"));
 
     const publicClient = await hre.viem.getPublicClient();
     const testClient = await hre.viem.getTestClient();
@@ -95,6 +84,7 @@ describe("dashboard in a real browser (chain, storage workers, Chromium)", funct
       healthPollMs: HEALTH_POLL_MS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       storage: storage.workers.map((w) => w.url),
+      assetsDir: assets,
     });
     dashboard = await startDashboard(config, { logger: silentLogger(), deployment });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });

@@ -8,6 +8,61 @@ import { histogramQuantile, parsePrometheus, sumOf } from "../../offchain/dashbo
 import { validatorMetrics } from "../../offchain/dashboard/sources/daemons";
 import { dashboardConfigSchema, loadDashboardConfig } from "../../offchain/dashboard/config";
 import { isHmsError } from "../../offchain/core/errors";
+import http from "node:http";
+import { MetaSource, markReplicas } from "../../offchain/dashboard/sources/meta";
+import type { MetaView } from "../../offchain/dashboard/snapshot";
+
+/** A stand-in meta node: `/v1/status`, `/v1/measurements`, `/v1/ls` and `/v1/locate` in the meta API's wire form. */
+async function fakeMeta(opts: { measurements: number; locateFails: string[] }) {
+  const owner = "0x" + "ab".repeat(20);
+  const replica = (i: number) => ({
+    nodeId: `0x${String(i).repeat(64)}`,
+    url: `http://127.0.0.1:${7000 + i}`,
+    region: "276",
+  });
+  const location = (path: string) => ({
+    owner,
+    path,
+    rootCid: `bafy-${path}`,
+    size: "10",
+    sliceSize: 262144,
+    slices: [{ cid: "bafk-0", offset: "0", size: 10, replicas: [replica(1), replica(2), replica(3)] }],
+    term: "2",
+    index: "9",
+  });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, "http://x");
+    const send = (code: number, body: unknown) =>
+      res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/v1/status")
+      return send(200, { ok: true, address: "0x" + "01".repeat(20), role: "leader", term: "2", apiUrl: "x" });
+    if (url.pathname === "/v1/measurements")
+      return opts.measurements === 200
+        ? send(200, { ok: true, term: "2", nodes: [] })
+        : send(opts.measurements, { ok: false, error: { code: "META_NOT_LEADER", message: "not the leader" } });
+    if (url.pathname === "/v1/ls")
+      return send(200, {
+        ok: true,
+        entries: ["/a.bin", "/b.bin"].map((p) => ({
+          name: p.slice(1),
+          kind: "file",
+          path: p,
+          size: "10",
+          rootCid: "x",
+        })),
+      });
+    if (url.pathname === "/v1/locate") {
+      const path = url.searchParams.get("path")!;
+      if (opts.locateFails.includes(path))
+        return send(404, { ok: false, error: { code: "META_NOT_FOUND", message: `no ${path}` } });
+      return send(200, { ok: true, file: location(path) });
+    }
+    send(404, {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { url, owner, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
 
 describe("dashboard sources", () => {
   it("reads a validator's round latency, view changes and reports from the /metrics text core/metrics serves", async () => {
@@ -71,5 +126,64 @@ describe("dashboard sources", () => {
     } catch (err) {
       expect(isHmsError(err, "CONFIG_ENV")).to.equal(true);
     }
+  });
+
+  it("meta: a file that cannot be located or a refused measurements read costs only that part of the view", async () => {
+    // A file removed between ls and locate (404), and a master that was deposed between status and measurements.
+    const meta = await fakeMeta({ measurements: 503, locateFails: ["/a.bin"] });
+    try {
+      const view = await new MetaSource({ urls: [meta.url], owners: [meta.owner], timeoutMs: 2_000 }).read();
+      expect(view.available).to.equal(true);
+      expect(view.nodes.map((n) => [n.up, n.role, n.term])).to.deep.equal([[true, "leader", "2"]]);
+      expect(view.leader?.term).to.equal("2");
+      expect(view.files.map((f) => f.path)).to.deep.equal(["/b.bin"]);
+      expect(view.files[0].slices[0].replicas).to.have.length(3);
+      expect(view.errors?.join("\n"))
+        .to.match(/measurements: HTTP 503/)
+        .and.to.match(/locate.*HTTP 404/);
+    } finally {
+      await meta.close();
+    }
+  });
+
+  it("meta: copies on a worker seen down stop counting (by URL, else by the master's measurement of the node)", () => {
+    const r = (i: number) => ({
+      nodeId: `0x${String(i).repeat(64)}`,
+      url: `http://127.0.0.1:${7000 + i}/`,
+      region: "276",
+      up: null,
+    });
+    const files: MetaView["files"] = [
+      {
+        owner: "0x",
+        path: "/f",
+        rootCid: "c",
+        size: "1",
+        slices: [{ cid: "s", size: 1, replicas: [r(1), r(2), r(3), r(4)] }],
+      },
+    ];
+    const measurement = (i: number, online: boolean) => ({
+      nodeId: r(i).nodeId.toUpperCase().replace("0X", "0x"),
+      online,
+      uptimeSeconds: 1,
+      trackedSeconds: 1,
+      auditsPassed: 0,
+      auditsFailed: 0,
+      region: "276",
+      free: "0",
+      capacity: "0",
+    });
+    const marked = markReplicas(
+      files,
+      [
+        { url: "http://127.0.0.1:7001", nodeId: null, up: true },
+        { url: "http://127.0.0.1:7002", nodeId: null, up: false },
+      ],
+      [measurement(2, true), measurement(3, false)],
+    );
+    // 1 up by its URL; 2 down by its URL (the worker's own poll wins over the master's older view); 3 down by the
+    // master's measurement; 4 unknown.
+    expect(marked[0].slices[0].replicas.map((x) => x.up)).to.deep.equal([true, false, false, null]);
+    expect(files[0].slices[0].replicas[0].up).to.equal(null); // not mutated
   });
 });

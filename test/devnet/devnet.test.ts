@@ -1,6 +1,7 @@
 /**
- * `hms devnet up | status | restart | down` against real processes (bin/hms.js, a `hardhat node`, every daemon): up → status
- * shows every role healthy and a meta master → down leaves no PID alive and every port free; the refusals (up on a
+ * `hms devnet up | status | restart | down` against real processes (bin/hms.js, a `hardhat node`, every daemon): up →
+ * status shows every role healthy (the dashboard too, watching every daemon) and a meta master → restart of one
+ * daemon → down leaves no PID alive and every port free; the refusals (up on a
  * dir that holds a running devnet; status on an empty dir) and the idempotent down (nothing running: exit 0).
  *
  * Smaller counts than the defaults keep it short on a loaded machine (1 bookkeeper, 2 storage workers in 2 regions,
@@ -22,6 +23,7 @@ import {
   type DevnetStatus,
   type DownResult,
 } from "../../offchain/devnet/devnet";
+import type { Snapshot } from "../../offchain/dashboard/snapshot";
 
 const parse = <T>(r: { stdout: string; stderr: string }): T => {
   try {
@@ -60,6 +62,15 @@ async function cycle(dir: string, upArgs: string[], roles: Record<string, number
   await new Promise((r) => setTimeout(r, (DEVNET_BLOCK_SECONDS * 2 + 1) * 1000));
   const later = parse<DevnetStatus>(await runHms(["devnet", "status", "--dir", dir, "--json"]));
   expect(Number(later.chain.blockNumber)).to.be.greaterThan(Number(status.chain.blockNumber));
+  // The dashboard (healthy above, like every process) watches every daemon of the devnet and sees the master.
+  expect(status.dashboard).to.equal(state.processes.find((p) => p.role === "dashboard")!.url);
+  const snap = (await (await fetch(`${status.dashboard}/api/snapshot`)).json()) as Snapshot;
+  const urls = (role: string) => state.processes.filter((p) => p.role === role).map((p) => p.url);
+  expect(snap.storage.map((w) => w.url)).to.deep.equal(urls("storage"));
+  expect(snap.validators.map((v) => v.url)).to.deep.equal(urls("validator"));
+  expect(snap.compute.map((c) => c.url)).to.deep.equal(urls("compute"));
+  expect(snap.meta.nodes.map((m) => m.url)).to.deep.equal(urls("meta"));
+  expect(snap.chain?.chainId).to.equal(state.chainId);
   const storage = status.processes.filter((p) => p.role === "storage");
   expect(storage.every((p) => p.storage !== undefined && Number(p.storage.capacity) > 0)).to.equal(true);
 
@@ -119,7 +130,7 @@ describe("hms devnet (real processes)", function () {
     await cycle(
       path.join(root, "small"),
       ["--bookkeepers", "1", "--storage", "2", "--compute", "1", "--meta", "3", "--regions", "276,840"],
-      { chain: 1, "traffic-source": 1, validator: 1, storage: 2, compute: 1, meta: 3 },
+      { chain: 1, "traffic-source": 1, validator: 1, storage: 2, compute: 1, meta: 3, dashboard: 1 },
     );
   });
 
@@ -131,6 +142,7 @@ describe("hms devnet (real processes)", function () {
       storage: 5,
       compute: 2,
       meta: 3,
+      dashboard: 1,
     });
   });
 });

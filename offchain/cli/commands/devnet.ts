@@ -2,7 +2,8 @@
  * `hms devnet up | status | down`: the whole network on 127.0.0.1 with one command (offchain/devnet/devnet.ts).
  *
  *   hms devnet up [--dir .hms-devnet] [--rpc url]   chain, deployment, init, every daemon detached; returns when ready
- *   hms devnet status [--dir]                       processes, health, meta master and term, block, periods, storage
+ *   hms devnet status [--dir]                       processes, health, meta master and term, block, periods, storage,
+ *                                                   the dashboard's URL
  *   hms devnet down [--dir] [--purge]               stops everything (the chain last) and checks nothing is left
  *
  * Each takes `--json`. Failures end with the registry's exit code (CLI_DEVNET_*, docs/ERRORS.md).
@@ -58,6 +59,12 @@ async function up(io: CliIo, o: UpOptions): Promise<void> {
       a.ports,
     );
   };
+  // The devnet's dashboard serves the built SPA: built here (Vite, as `npm run dashboard:build`) when missing.
+  const assets = await import("../../dashboard/assets");
+  if (!assets.assetsBuilt(assets.assetsDirOf(io.env))) {
+    io.stderr("devnet: building the dashboard (npm run dashboard:build)\n");
+    assets.buildAssets(assets.assetsDirOf(io.env));
+  }
   const state = await devnetUp({
     init,
     dir: o.dir,
@@ -77,6 +84,7 @@ async function up(io: CliIo, o: UpOptions): Promise<void> {
       ...state.processes.map(
         (p) => `  ${p.name.padEnd(16)} ${(p.pid === undefined ? "external" : `pid ${p.pid}`).padEnd(11)} ${p.url}`,
       ),
+      ...state.processes.filter((p) => p.role === "dashboard").map((p) => `dashboard: ${p.url}`),
       `logs in ${state.dir}/logs; hms devnet status --dir ${o.dir}; hms devnet down --dir ${o.dir}`,
     ].join("\n"),
   );
@@ -90,6 +98,7 @@ async function status(io: CliIo, o: { dir: string; json?: boolean }): Promise<vo
       `devnet ${s.dir}: ${s.running} processes running, ${s.healthy ? "all healthy" : "NOT all healthy"}`,
       `chain   ${s.rpcUrl} block ${s.chain.blockNumber ?? "?"}, period ${s.chain.period ?? "?"}, last reported ${s.chain.lastReportedPeriod ?? "none"}`,
       `meta    master ${s.meta.master ?? "none"}${s.meta.term === null ? "" : ` (term ${s.meta.term})`}`,
+      ...(s.dashboard === null ? [] : [`dashboard ${s.dashboard}`]),
     ];
     for (const p of s.processes) {
       let extra = "";

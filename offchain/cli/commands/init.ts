@@ -5,8 +5,9 @@
  * accounts (ETH from #0, HMS from the IDO beneficiary #2), registers the bookkeepers (signing key + margin) and elects
  * their committee, registers storage, container and meta nodes, and writes ready-to-run configs:
  * `validator-<i>.yaml`, `storage-<i>.yaml`, `compute.yaml` (or `compute-<i>.yaml`), `meta.yaml` (or `meta-<i>.yaml`,
- * each naming every meta node as its peer), `traffic-source.yaml`, plus `init.json` (addresses, node ids and files;
- * no secrets). Storage workers are spread over `--regions`; the storage and validator configs know every meta URL.
+ * each naming every meta node as its peer), `traffic-source.yaml`, `dashboard.yaml` (`hms dashboard`: every daemon
+ * above, the chain and the deployment; its Data view lists the files of Hardhat's first ten accounts), plus
+ * `init.json` (addresses, node ids and files; no secrets). Storage workers are spread over `--regions`; the storage and validator configs know every meta URL.
  * Refuses any chain but Hardhat's (31337). `hms devnet up` runs the same {@link runInit} with ports of its own.
  */
 import fs from "node:fs";
@@ -26,6 +27,7 @@ import { storageConfigSchema } from "../../storage/config";
 import { metaConfigSchema } from "../../meta/config";
 import { computeConfigSchema } from "../../compute/config";
 import { trafficSourceConfigSchema } from "../../testing/traffic/service";
+import { dashboardConfigSchema } from "../../dashboard/config";
 import { keystoreDir, newKey, unlockFile } from "../keystore";
 import {
   action,
@@ -53,15 +55,22 @@ export interface InitOptions {
 }
 
 /** The daemons' roles whose ports {@link InitPorts} assigns (`metaPeer`: a meta node's peer transport). */
-export type InitPortRole = "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer";
+export type InitPortRole = "traffic" | "validator" | "storage" | "compute" | "meta" | "metaPeer" | "dashboard";
 
 /** Where daemon `i` of a role listens on 127.0.0.1. */
 export type InitPorts = (role: InitPortRole, i: number) => number;
 
-/** `hms init`'s fixed ports: traffic source 7300, storage 7301+, validators 7401+, compute 7501+, meta 7601+ / 7651+. */
+/**
+ * `hms init`'s fixed ports: traffic source 7300, storage 7301+, validators 7401+, compute 7501+, meta 7601+ / 7651+,
+ * dashboard 8090.
+ */
 export const DEFAULT_INIT_PORTS: InitPorts = (role, i) =>
-  ({ traffic: 7300, storage: 7301, validator: 7401, compute: 7501, meta: 7601, metaPeer: 7651 })[role] +
-  (role === "traffic" ? 0 : i);
+  ({ traffic: 7300, storage: 7301, validator: 7401, compute: 7501, meta: 7601, metaPeer: 7651, dashboard: 8090 })[
+    role
+  ] + (role === "traffic" || role === "dashboard" ? 0 : i);
+
+/** How many of Hardhat's accounts the dashboard's Data view lists the files of (the keys a devnet user uploads with). */
+export const DASHBOARD_OWNER_ACCOUNTS = 10;
 
 /** Parses `--regions`: comma-separated region codes (the registry's ISO 3166-1 numeric codes, 0 = unspecified). */
 export function parseRegions(text: string): number[] {
@@ -100,6 +109,8 @@ export interface InitSummary {
     peerUrl?: string;
   }[];
   trafficSource: { config: string; url: string };
+  /** `hms dashboard -c <config>`: the network's dashboard on `url`. */
+  dashboard: { config: string; url: string };
   transactions: number;
   gasUsed: string;
 }
@@ -215,6 +226,7 @@ export async function runInit(
     bookkeepers: [],
     nodes: [],
     trafficSource: { config: path.join(dir, "traffic-source.yaml"), url: `http://127.0.0.1:${ports("traffic", 0)}` },
+    dashboard: { config: path.join(dir, "dashboard.yaml"), url: `http://127.0.0.1:${ports("dashboard", 0)}` },
     transactions: 0,
     gasUsed: "0",
   };
@@ -377,6 +389,29 @@ export async function runInit(
       true,
     );
   }
+  {
+    // The dashboard watches every daemon above; read-only, public sources only (no key).
+    const cfg = {
+      rpcUrl: ctx.rpcUrl,
+      deployment: deploymentFile,
+      listen: { host: "127.0.0.1", port: ports("dashboard", 0) },
+      // Every daemon is on loopback: polled twice a second, a dead one turns red well within the meta layer's
+      // heartbeat timeout (3 s).
+      healthPollMs: 500,
+      requestTimeoutMs: 400,
+      validators: summary.bookkeepers.map((b) => b.url),
+      storage: storageNodes.map((x) => x.url),
+      compute: summary.nodes.filter((x) => x.kind === "compute").map((x) => x.url),
+      meta: metaUrls,
+      owners: Array.from({ length: DASHBOARD_OWNER_ACCOUNTS }, (_, i) => hardhat(i).address),
+    };
+    dashboardConfigSchema.parse(cfg);
+    writeYaml(
+      summary.dashboard.config,
+      `hms dashboard -c ${summary.dashboard.config}\nthe network's dashboard on ${summary.dashboard.url} (npm run dashboard:build once); owners: Hardhat's first ${DASHBOARD_OWNER_ACCOUNTS} accounts\nwritten by hms init; every key: docs/DASHBOARD.md, examples/config/dashboard.yaml`,
+      cfg,
+    );
+  }
   summary.transactions = transactions;
   summary.gasUsed = gasUsed.toString();
   fs.writeFileSync(path.join(dir, "init.json"), JSON.stringify(summary, null, 2) + "\n");
@@ -390,6 +425,7 @@ export async function runInit(
       ...storageNodes.map((x) => `  hms storage -c ${x.config}`),
       ...metaNodes.map((x) => `  hms meta -c ${x.config}`),
       ...summary.nodes.filter((x) => x.kind === "compute").map((x) => `  hms compute -c ${x.config}`),
+      `  hms dashboard -c ${summary.dashboard.config}   # ${summary.dashboard.url}`,
     ].join("\n"),
   );
   return summary;

@@ -1,8 +1,8 @@
 /**
- * The meta layer as the dashboard reads it — the one file to adapt when the meta API lands on main. Written
- * against the draft of its public API (offchain/protocol/meta-wire.ts and offchain/client/meta.ts on the `meta`
- * branch, 3 Dec 2026), whose shapes are mirrored here by small zod schemas rather than imported, because that
- * module is not on main yet:
+ * The meta layer as the dashboard reads it, through the meta nodes' public API (offchain/meta/server.ts, wire
+ * forms in offchain/protocol/meta-wire.ts). Its shapes are mirrored here by small lenient zod schemas (fields
+ * the dashboard does not show are ignored, so a meta node that adds some still reads), checked against running
+ * meta nodes by test/dashboard/devnet.e2e.test.ts:
  *
  *   GET  <url>/v1/status                      → { ok, address, role: leader|follower|candidate, term, leader?,
  *                                                  commitIndex, appliedIndex, apiUrl }         (every meta node)
@@ -15,8 +15,7 @@
  * Data view: files of the configured owners with their slices and replicas (copies per slice). Repair in
  * progress shows as a slice with fewer copies than the others until the master's repair adds them.
  *
- * When meta lands: replace the local schemas by `fileLocationSchema` and the `NodeMeasurement` type of
- * protocol/meta-wire.ts (and a status schema, when it has one); the {@link MetaView} shape stays.
+ * A failed measurements, `ls` or `locate` read costs that part of the view only (`errors`), never the nodes' rows.
  */
 import { z } from "zod";
 import type { MetaView } from "../snapshot";
@@ -74,6 +73,32 @@ export interface MetaSourceOptions {
   maxFiles?: number;
 }
 
+/**
+ * Marks each copy of `files` up or down by the health of the node holding it: the storage worker polled at that
+ * URL, else the meta master's measurement of that node id (null: neither is known). A slice's copies on a
+ * dead worker stop counting as soon as the dashboard sees it down, before the master's repair replaces them.
+ */
+export function markReplicas(
+  files: MetaView["files"],
+  storage: readonly { url: string; nodeId: string | null; up: boolean }[],
+  measurements: MetaView["measurements"],
+): MetaView["files"] {
+  const byUrl = new Map(storage.map((w) => [w.url.replace(/\/+$/, ""), w.up]));
+  const byId = new Map<string, boolean>();
+  for (const m of measurements) byId.set(m.nodeId.toLowerCase(), m.online);
+  for (const w of storage) if (w.nodeId) byId.set(w.nodeId.toLowerCase(), w.up);
+  return files.map((f) => ({
+    ...f,
+    slices: f.slices.map((x) => ({
+      ...x,
+      replicas: x.replicas.map((r) => ({
+        ...r,
+        up: byUrl.get(r.url.replace(/\/+$/, "")) ?? byId.get(r.nodeId.toLowerCase()) ?? null,
+      })),
+    })),
+  }));
+}
+
 /** An empty view: no meta node configured (or none answered). */
 export function emptyMetaView(): MetaView {
   return { available: false, nodes: [], leader: null, measurements: [], files: [] };
@@ -106,8 +131,16 @@ export class MetaSource {
     };
     if (!view.available) return view;
     const reader = nodes.find((n) => n.up)!.url;
-    if (leaderNode) view.measurements = await this.measurements(leaderNode.url);
-    for (const owner of this.options.owners) view.files.push(...(await this.files(reader, owner)));
+    // The nodes' status stands on its own: a failed measurements or listing read (a master just deposed, a file
+    // removed between ls and locate) costs that part of the view, not the meta nodes' rows.
+    const errors: string[] = [];
+    if (leaderNode)
+      view.measurements = await this.measurements(leaderNode.url).catch((err: unknown) => {
+        errors.push((err as Error).message);
+        return [];
+      });
+    for (const owner of this.options.owners) view.files.push(...(await this.files(reader, owner, errors)));
+    if (errors.length > 0) view.errors = errors.slice(0, 5);
     return view;
   }
 
@@ -131,28 +164,41 @@ export class MetaSource {
     return body.nodes;
   }
 
-  /** Files under `/` of `owner`, breadth first, up to `maxFiles`. */
-  private async files(url: string, owner: string): Promise<MetaView["files"]> {
+  /** Files under `/` of `owner`, breadth first, up to `maxFiles`; what cannot be read is skipped into `errors`. */
+  private async files(url: string, owner: string, errors: string[]): Promise<MetaView["files"]> {
     const max = this.options.maxFiles ?? 50;
     const out: MetaView["files"] = [];
     const dirs = ["/"];
     const q = (path: string) => new URLSearchParams({ owner, path }).toString();
     while (dirs.length > 0 && out.length < max) {
       const dir = dirs.shift()!;
-      const listed = parse(
-        z.object({ entries: z.array(entrySchema) }),
-        await fetchUpstream(`${url}/v1/ls?${q(dir)}`, this.options.timeoutMs),
-        "meta ls",
-      );
+      let listed: { entries: z.output<typeof entrySchema>[] };
+      try {
+        listed = parse(
+          z.object({ entries: z.array(entrySchema) }),
+          await fetchUpstream(`${url}/v1/ls?${q(dir)}`, this.options.timeoutMs),
+          "meta ls",
+        );
+      } catch (err) {
+        errors.push((err as Error).message);
+        continue;
+      }
       for (const e of listed.entries) {
         if (e.kind === "dir") dirs.push(e.path);
         else if (out.length < max) {
-          const loc = parse(
-            z.object({ file: locationSchema }),
-            await fetchUpstream(`${url}/v1/locate?${q(e.path)}`, this.options.timeoutMs),
-            "meta locate",
-          ).file;
-          out.push(loc);
+          try {
+            const loc = parse(
+              z.object({ file: locationSchema }),
+              await fetchUpstream(`${url}/v1/locate?${q(e.path)}`, this.options.timeoutMs),
+              "meta locate",
+            ).file;
+            out.push({
+              ...loc,
+              slices: loc.slices.map((x) => ({ ...x, replicas: x.replicas.map((r) => ({ ...r, up: null })) })),
+            });
+          } catch (err) {
+            errors.push((err as Error).message);
+          }
         }
       }
     }

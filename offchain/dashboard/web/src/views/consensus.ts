@@ -1,5 +1,5 @@
 import type { Snapshot } from "../../../snapshot";
-import { h, section, seconds, short, status, table, waiting } from "../dom";
+import { h, hms, section, seconds, short, status, table, waiting } from "../dom";
 
 /** Consensus: the committee of the epoch, leader order, PBFT round latency and view changes (validators' metrics). */
 export function consensusView(s: Snapshot): HTMLElement {
@@ -25,14 +25,14 @@ export function consensusView(s: Snapshot): HTMLElement {
             ),
             table(
               `Committee of epoch ${c.epoch} in leader order`,
-              ["leads view", "bookkeeper", "signing key", "election weight", "validator", "now"],
+              ["leads view", "bookkeeper", "signing key", "election weight (HMS)", "validator", "now"],
               c.members.map((m) => {
                 const v = byKey.get(m.signingKey.toLowerCase());
                 return [
                   m.position,
                   short(m.bookkeeper),
-                  short(m.signingKey),
-                  m.weight ?? "–",
+                  h("span", { "data-signing-key": m.signingKey }, short(m.signingKey)),
+                  m.weight === null ? "–" : h("span", { "data-weight": m.weight }, hms(m.weight)),
                   v ? status(v.up) : "not watched",
                   primaries.has(m.signingKey.toLowerCase()) ? "primary" : (v?.role ?? "–"),
                 ];
@@ -63,14 +63,14 @@ export function consensusView(s: Snapshot): HTMLElement {
             s.validators.map((v) => {
               const m = v.metrics;
               return [
-                h("span", {}, short(v.address), " ", v.url),
+                h("span", { "data-validator": v.url }, short(v.address), " ", v.url),
                 status(v.up),
                 v.view ?? "–",
-                m?.roundCount ?? "–",
+                h("span", { "data-rounds": m?.roundCount ?? "" }, m?.roundCount ?? "–"),
                 m && m.roundCount > 0 ? seconds(m.roundSumSeconds / m.roundCount) : "–",
                 seconds(m?.roundP50),
                 seconds(m?.roundP90),
-                m?.viewChanges ?? "–",
+                h("span", { "data-view-changes": m?.viewChanges ?? "" }, m?.viewChanges ?? "–"),
                 seconds(m?.reportLatencyMean),
                 m ? `${m.periodsReportedSelf} / ${m.periodsReportedOther}` : "–",
               ];

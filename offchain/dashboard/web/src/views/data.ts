@@ -1,15 +1,27 @@
 import type { Snapshot } from "../../../snapshot";
 import { bytes, h, section, short, table, waiting } from "../dom";
 
-/** Data: files, slices and copies per slice, repair in progress, a file's replica map (meta API). */
+/** Copies the meta layer keeps of every slice (PROTOCOL: 3 copies in distinct places). */
+const COPIES = 3;
+
+type File = Snapshot["meta"]["files"][number];
+type Replica = File["slices"][number]["replicas"][number];
+
+/** A copy counts while its holder is not known to be down (a node the dashboard does not watch counts). */
+const live = (r: Replica) => r.up !== false;
+
+/**
+ * Data: files, slices and copies per slice (copies on live nodes: a dead worker's copies stop counting as soon as
+ * it is seen down, before the master's repair replaces them), repair state, a file's replica map (meta API).
+ */
 export function dataView(s: Snapshot, selected: { file?: string }, rerender: () => void): HTMLElement {
   const files = s.meta.files;
   const content: (HTMLElement | null)[] = [];
   if (!s.meta.available) {
     content.push(
       waiting(
-        "Waiting on the meta API (issue 13): files come from GET /v1/ls and /v1/locate of a meta node, for the owners " +
-          "in the dashboard's configuration. Until then, the storage workers' own figures:",
+        "No meta node answers: files come from GET /v1/ls and /v1/locate of a meta node, for the owners in the " +
+          "dashboard's configuration. Meanwhile, the storage workers' own figures:",
       ),
       table(
         "Slices held by each storage worker (from /health)",
@@ -20,41 +32,66 @@ export function dataView(s: Snapshot, selected: { file?: string }, rerender: () 
       ),
     );
   } else {
-    const maxCopies = (f: (typeof files)[number]) => Math.max(0, ...f.slices.map((x) => x.replicas.length));
+    const liveCounts = (f: File) => f.slices.map((x) => x.replicas.filter(live).length);
     content.push(
       table(
         "Files",
-        ["path", "owner", "root CID", "size", "slices", "copies per slice (min–max)", "repair"],
+        ["path", "owner", "root CID", "size", "slices", "live copies per slice (min–max)", "repair"],
         files.map((f) => {
-          const counts = f.slices.map((x) => x.replicas.length);
-          const min = Math.min(...counts, maxCopies(f));
+          const counts = liveCounts(f);
+          const min = counts.length === 0 ? 0 : Math.min(...counts);
+          const max = counts.length === 0 ? 0 : Math.max(...counts);
           return [
-            h("a", { href: "#data", onclick: () => ((selected.file = f.rootCid), rerender()) }, f.path),
+            h(
+              "a",
+              { href: "#data", "data-file": f.path, onclick: () => ((selected.file = f.rootCid), rerender()) },
+              f.path,
+            ),
             short(f.owner),
             h("code", {}, f.rootCid),
             bytes(f.size),
             f.slices.length,
-            `${min}–${maxCopies(f)}`,
-            min < 3 ? "in progress (below 3 copies)" : "complete",
+            h("span", { "data-copies": min }, `${min}–${max}`),
+            h(
+              "span",
+              { "data-repair": min < COPIES ? "in-progress" : "complete" },
+              min < COPIES ? `in progress (below ${COPIES} live copies)` : "complete",
+            ),
           ];
         }),
         { "data-testid": "files" },
+        s.meta.errors?.length ? `none read (${s.meta.errors[0]})` : "no file of the configured owners",
       ),
     );
     const f = files.find((x) => x.rootCid === selected.file) ?? files[0];
     if (f) {
-      const nodes = [...new Set(f.slices.flatMap((x) => x.replicas.map((r) => `${r.nodeId}|${r.region}`)))];
+      // One column per node that holds a copy: its region and short id (two nodes may share a region).
+      const nodes = new Map<string, Replica>();
+      for (const r of f.slices.flatMap((x) => x.replicas)) nodes.set(r.nodeId.toLowerCase(), r);
+      const columns = [...nodes.values()].sort(
+        (a, b) => a.region.localeCompare(b.region) || a.nodeId.localeCompare(b.nodeId),
+      );
       content.push(
         table(
-          `Replica map of ${f.path}`,
-          ["slice", "CID", "size", "copies", ...nodes.map((n) => n.split("|")[1] || n.slice(0, 8))],
+          `Replica map of ${f.path} (● copy on a live node, ✗ copy on a node seen down)`,
+          [
+            "slice",
+            "CID",
+            "size",
+            "live copies",
+            ...columns.map((n) => `${n.region || "?"} ${n.nodeId.slice(0, 6)}…${n.up === false ? " (down)" : ""}`),
+          ],
           f.slices.map((x, i) => [
             i,
             h("code", {}, x.cid),
             bytes(x.size),
-            x.replicas.length,
-            ...nodes.map((n) => (x.replicas.some((r) => `${r.nodeId}|${r.region}` === n) ? "●" : "")),
+            h("span", { "data-live-copies": x.replicas.filter(live).length }, x.replicas.filter(live).length),
+            ...columns.map((n) => {
+              const r = x.replicas.find((y) => y.nodeId.toLowerCase() === n.nodeId.toLowerCase());
+              return r === undefined ? "" : live(r) ? "●" : h("span", { title: "copy on a node seen down" }, "✗");
+            }),
           ]),
+          { "data-testid": "replica-map", "data-file": f.path },
         ),
       );
     }

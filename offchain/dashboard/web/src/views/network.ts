@@ -35,11 +35,21 @@ export function networkView(s: Snapshot): HTMLElement {
         : table(
             "Meta nodes: role and term",
             ["node", "health", "role", "term", "address"],
-            s.meta.nodes.map((m) => [m.url, status(m.up), m.role ?? "–", m.term ?? "–", short(m.address)]),
+            s.meta.nodes.map((m) => [
+              h("span", { "data-meta": m.url }, m.url),
+              status(m.up),
+              h("span", { "data-role": m.role ?? "" }, m.role ?? "–"),
+              h("span", { "data-term": m.term ?? "" }, m.term ?? "–"),
+              short(m.address),
+            ]),
             { "data-testid": "meta-nodes" },
           ),
       s.meta.leader
-        ? h("p", { "data-testid": "meta-leader" }, `Master: ${s.meta.leader.url}, term ${s.meta.leader.term}`)
+        ? h(
+            "p",
+            { "data-testid": "meta-leader", "data-url": s.meta.leader.url, "data-term": s.meta.leader.term },
+            `Master: ${s.meta.leader.url}, term ${s.meta.leader.term}`,
+          )
         : null,
     ),
     section(

@@ -175,7 +175,24 @@ function drawChart(box: HTMLElement, periods: PeriodView[]): void {
       width: Math.max(320, Math.min(900, box.clientWidth || 800)),
       height: 260,
       title: "Traffic and emission per reported period",
-      scales: { x: { time: false }, gb: {}, hms: {} },
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key === "x") box.setAttribute("data-x-range", `${u.scales.x.min ?? ""},${u.scales.x.max ?? ""}`);
+          },
+        ],
+      },
+      // One reported period alone would get uPlot's default 0–100 axis: a period either side instead.
+      scales: {
+        x: {
+          time: false,
+          // (uPlot hands a lone point's scale to `range` already widened to 0–100: decide on the data instead.)
+          range: (_u, min, max) =>
+            asc.length === 1 ? [Number(asc[0].period) - 1, Number(asc[0].period) + 1] : [min, max],
+        },
+        gb: {},
+        hms: {},
+      },
       axes: [
         { label: "period", stroke: "#1b1f24" },
         { scale: "gb", label: "traffic (GB)", stroke: "#0b5cad" },
