@@ -208,15 +208,16 @@ describe("compute runtime: embedded metering", function () {
     it(`counts the CPU of the whole group: itself, reaped children, and an exited child not yet reaped (scanMs ${scanMs})`, async function () {
       runtime = new EmbeddedRuntime({ root, watchdogMs: 0, scanMs });
       const one = await cpuOnceDone(10n + BigInt(scanMs), "burn; : > m; exec sleep 30", "m");
-      // burn in the shell, burn in a child it reaps, burn in a child left a zombie (exec sleep never reaps it);
+      // one burn in a child the shell reaps, three in a child left a zombie (exec sleep never reaps it): ~4× one,
+      // ~1× if the zombie were not counted (CPU time varies between runs on a loaded machine, hence the margin);
       // with scanMs 60 s the children are found only because the first sample comes after they started
       const three = await cpuOnceDone(
         20n + BigInt(scanMs),
-        "burn; (burn) & wait; (burn; : > m) & sleep 0.2; exec sleep 30",
+        "(burn) & wait; (burn; burn; burn; : > m) & sleep 0.2; exec sleep 30",
         "m",
       );
       expect(one > 0n, "some CPU counted").to.equal(true);
-      expect(Number(three) / Number(one), `${three} ns vs ${one} ns`).to.be.greaterThan(2.4);
+      expect(Number(three) / Number(one), `${three} ns vs ${one} ns`).to.be.greaterThan(2);
     });
   }
 
