@@ -181,6 +181,71 @@ contract(
   async () => fs.rmSync(embeddedRoot, { recursive: true, force: true }),
 );
 
+describe("compute runtime: embedded metering", function () {
+  this.timeout(120_000);
+  // a fixed amount of CPU work in the shell itself (~0.1–0.5 s CPU here)
+  const LIMITS = { cpuMillis: 1000, memoryMiB: 64 };
+  const BURN = "burn() { i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; }";
+  let root: string;
+  let runtime: EmbeddedRuntime;
+  before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "hms-embedded-meter-"));
+  });
+  afterEach(async () => runtime?.close());
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  const done = (id: string, marker: string) => fs.existsSync(path.join(root, id, "work", marker));
+  async function cpuOnceDone(lease: bigint, script: string, marker: string): Promise<bigint> {
+    const req = request(runtime, lease, { command: ["sh", "-c", `${BURN}; ${script}`], limits: LIMITS });
+    await runtime.start(req);
+    await until(marker, async () => done(req.id, marker), 60_000);
+    await sleep(300); // the last burner has exited (a zombie, or reaped)
+    const s = await runtime.sample(req.id);
+    expect((await runtime.status(req.id))?.state).to.equal("running");
+    await runtime.remove(req.id);
+    return s.cpuNs;
+  }
+
+  for (const scanMs of [0, 60_000]) {
+    it(`counts the CPU of the whole group: itself, reaped children, and an exited child not yet reaped (scanMs ${scanMs})`, async function () {
+      runtime = new EmbeddedRuntime({ root, watchdogMs: 0, scanMs });
+      const one = await cpuOnceDone(10n + BigInt(scanMs), "burn; : > m; exec sleep 30", "m");
+      // one burn in a child the shell reaps, three in a child left a zombie (exec sleep never reaps it): ~4× one,
+      // ~1× if the zombie were not counted (CPU time varies between runs on a loaded machine, hence the margin);
+      // with scanMs 60 s the children are found only because the first sample comes after they started
+      const three = await cpuOnceDone(
+        20n + BigInt(scanMs),
+        "(burn) & wait; (burn; burn; burn; : > m) & sleep 0.2; exec sleep 30",
+        "m",
+      );
+      expect(one > 0n, "some CPU counted").to.equal(true);
+      expect(Number(three) / Number(one), `${three} ns vs ${one} ns`).to.be.greaterThan(2);
+    });
+  }
+
+  it("finds a process started after the last scan within scanMs, and never reports less CPU than before", async function () {
+    runtime = new EmbeddedRuntime({ root, watchdogMs: 0, scanMs: 300 });
+    // a daemon: the subshell exits at once, the burner is re-parented out of the group's reach (init reaps it)
+    const req = request(runtime, 30n, {
+      command: ["sh", "-c", `${BURN}; sleep 0.5; (burn; burn; : > m &) ; exec sleep 30`],
+      limits: LIMITS,
+    });
+    await runtime.start(req);
+    const first = await runtime.sample(req.id); // scans before the burner exists
+    expect(first.cpuNs < 50_000_000n).to.equal(true);
+    const seen = [first.cpuNs];
+    while (!done(req.id, "m")) {
+      seen.push((await runtime.sample(req.id)).cpuNs);
+      await sleep(50);
+    }
+    await sleep(300);
+    seen.push((await runtime.sample(req.id)).cpuNs);
+    for (let i = 1; i < seen.length; i++) expect(seen[i] >= seen[i - 1], `sample ${i} went back`).to.equal(true);
+    expect(seen[seen.length - 1] > 100_000_000n, "the late burner's CPU was counted").to.equal(true);
+    await runtime.remove(req.id);
+  });
+});
+
 let podman: Podman | undefined;
 contract(
   "oci (Podman through the Docker Engine API)",

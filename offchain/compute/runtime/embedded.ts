@@ -40,17 +40,37 @@ export interface EmbeddedRuntimeOptions {
   prlimit?: string | false;
   /** How often the watchdog checks memory and disk, ms (0 = never). */
   watchdogMs?: number;
+  /**
+   * Longest time a /proc scan for the workloads' processes is reused, ms (default 1000). Finding a process
+   * group's members means reading the stat of every process on the machine (~8 µs each); within this time a
+   * sample or watchdog pass re-reads only the members already found, so a process started since the last scan is
+   * counted from the next one on (its counters are cumulative: nothing is lost but the lag).
+   */
+  scanMs?: number;
 }
 
-function readProcStat(
-  pid: number,
-): { state: string; pgrp: number; cpuTicks: number; startTicks: number; rss: number } | undefined {
-  let text: string;
+/** One buffer for every /proc read: a stat line is far shorter than 4 KiB. */
+const STAT_BUF = Buffer.alloc(4096);
+
+/** `/proc/<pid>/<file>` in three syscalls (open, read, close) into {@link STAT_BUF}; undefined if it is gone. */
+function readProcFile(pid: number, file: string): string | undefined {
+  let fd: number;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    fd = fs.openSync(`/proc/${pid}/${file}`, "r");
   } catch {
     return undefined;
   }
+  try {
+    const n = fs.readSync(fd, STAT_BUF, 0, STAT_BUF.length, 0);
+    return STAT_BUF.toString("latin1", 0, n);
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseStat(text: string): { state: string; pgrp: number; cpuTicks: number; startTicks: number; rss: number } {
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // fields after "(comm)": 0 state, 2 pgrp, 11 utime, 12 stime, 13 cutime, 14 cstime, 19 starttime, 21 rss
   return {
@@ -62,14 +82,53 @@ function readProcStat(
   };
 }
 
-function groupMembers(pgrp: number): number[] {
-  const out: number[] = [];
+function readProcStat(
+  pid: number,
+): { state: string; pgrp: number; cpuTicks: number; startTicks: number; rss: number } | undefined {
+  const text = readProcFile(pid, "stat");
+  return text === undefined ? undefined : parseStat(text);
+}
+
+interface ProcInfo {
+  pid: number;
+  state: string;
+  cpuTicks: number;
+  rss: number;
+}
+
+/** The pgrp field of a stat line, without splitting the whole line (most lines a scan reads are not ours). */
+function pgrpOf(text: string): number {
+  const a = text.lastIndexOf(")") + 3; // after ") S"
+  const b = text.indexOf(" ", a + 1); // after " ppid"
+  return Number(text.slice(b + 1, text.indexOf(" ", b + 1)));
+}
+
+/**
+ * One pass over /proc: the processes (zombies included: a zombie's CPU is not yet in its parent's `cutime`) of
+ * each of `pgrps`. One pass serves every workload; a process of none of them costs one read and no split.
+ */
+function scanGroups(pgrps: Set<number>): Map<number, ProcInfo[]> {
+  const out = new Map<number, ProcInfo[]>();
+  for (const g of pgrps) out.set(g, []);
   for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = readProcStat(Number(name));
-    if (st && st.pgrp === pgrp && st.state !== "Z") out.push(Number(name));
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue; // not a pid
+    const pid = Number(name);
+    const text = readProcFile(pid, "stat");
+    if (text === undefined) continue;
+    const list = out.get(pgrpOf(text));
+    if (list === undefined) continue;
+    const st = parseStat(text);
+    list.push({ pid, state: st.state, cpuTicks: st.cpuTicks, rss: st.rss });
   }
   return out;
+}
+
+function groupMembers(pgrp: number): number[] {
+  return scanGroups(new Set([pgrp]))
+    .get(pgrp)!
+    .filter((p) => p.state !== "Z")
+    .map((p) => p.pid);
 }
 
 function dirBytes(dir: string): number {
@@ -94,6 +153,10 @@ export class EmbeddedRuntime implements WorkloadRuntime {
   private readonly prlimit: string | false;
   private readonly watchdog: NodeJS.Timeout | undefined;
   private readonly limits = new Map<string, { memoryBytes: number; diskBytes: number }>();
+  /** The last /proc scan: the members of each process group asked about (see `scanMs`). */
+  private scan: { atMs: number; groups: Map<number, ProcInfo[]> } | undefined;
+  /** Highest CPU ticks reported per workload and generation: a sample never goes back (see `sample`). */
+  private readonly cpuHigh = new Map<string, { generation: number; ticks: number }>();
 
   constructor(private readonly options: EmbeddedRuntimeOptions) {
     fs.mkdirSync(options.root, { recursive: true });
@@ -103,6 +166,34 @@ export class EmbeddedRuntime implements WorkloadRuntime {
       this.watchdog = setInterval(() => this.enforce(), every);
       this.watchdog.unref();
     }
+  }
+
+  /**
+   * The processes of group `pgrp`, zombies included, with fresh counters: the members found by the last scan
+   * re-read one by one while it is younger than `scanMs`, else a new scan of /proc for every group asked about.
+   */
+  private group(pgrp: number): ProcInfo[] {
+    const now = Date.now();
+    const known = this.scan?.groups.get(pgrp);
+    if (this.scan !== undefined && known !== undefined && now - this.scan.atMs < (this.options.scanMs ?? 1000)) {
+      const fresh: ProcInfo[] = [];
+      for (const p of known) {
+        const st = readProcStat(p.pid);
+        if (st !== undefined && st.pgrp === pgrp)
+          fresh.push({ pid: p.pid, state: st.state, cpuTicks: st.cpuTicks, rss: st.rss });
+      }
+      this.scan.groups.set(pgrp, fresh);
+      return fresh;
+    }
+    // groups found empty last time are gone (a stopped workload, or the previous start of a restarted one)
+    const wanted = new Set([...(this.scan?.groups ?? [])].filter(([, ps]) => ps.length > 0).map(([g]) => g));
+    wanted.add(pgrp);
+    this.scan = { atMs: now, groups: scanGroups(wanted) };
+    return this.scan.groups.get(pgrp)!;
+  }
+
+  private forget(pgrp: number): void {
+    this.scan?.groups.delete(pgrp);
   }
 
   private dir(id: string): string {
@@ -212,12 +303,16 @@ export class EmbeddedRuntime implements WorkloadRuntime {
     if (rec === undefined) throw new HmsError("COMPUTE_NOT_FOUND", `no workload ${id}`, { value: id });
     let ticks = 0;
     let rss = 0;
-    for (const pid of groupMembers(rec.pid)) {
-      const st = readProcStat(pid);
-      if (st === undefined) continue;
-      ticks += st.cpuTicks;
-      rss += st.rss;
+    for (const p of this.group(rec.pid)) {
+      // a zombie holds its CPU time until its parent reaps it (then the parent's cutime has it)
+      ticks += p.cpuTicks;
+      if (p.state !== "Z") rss += p.rss;
     }
+    // A member reaped by a process outside the group (a daemon re-parented to init) takes its CPU time with it;
+    // the counter is cumulative, so report the highest reading of this start instead of going back.
+    const high = this.cpuHigh.get(id);
+    if (high !== undefined && high.generation === rec.startedAtMs) ticks = Math.max(ticks, high.ticks);
+    this.cpuHigh.set(id, { generation: rec.startedAtMs, ticks });
     return {
       atMs: Date.now(),
       cpuNs: (BigInt(ticks) * 1_000_000_000n) / BigInt(CLK_TCK),
@@ -262,8 +357,11 @@ export class EmbeddedRuntime implements WorkloadRuntime {
   }
 
   async remove(id: string): Promise<void> {
+    const rec = this.pidRecord(id);
     await this.stop(id, 0);
     this.limits.delete(id);
+    this.cpuHigh.delete(id);
+    if (rec !== undefined) this.forget(rec.pid);
     fs.rmSync(this.dir(id), { recursive: true, force: true });
   }
 
@@ -277,7 +375,7 @@ export class EmbeddedRuntime implements WorkloadRuntime {
       const rec = this.pidRecord(id);
       if (!this.alive(rec)) continue;
       let rss = 0;
-      for (const pid of groupMembers(rec!.pid)) rss += readProcStat(pid)?.rss ?? 0;
+      for (const p of this.group(rec!.pid)) if (p.state !== "Z") rss += p.rss;
       const disk = limit.diskBytes > 0 ? dirBytes(path.join(this.dir(id), "work")) : 0;
       if (rss > limit.memoryBytes || (limit.diskBytes > 0 && disk > limit.diskBytes)) {
         // The workload's directory may be gone already (removed meanwhile): never write the mark elsewhere.
