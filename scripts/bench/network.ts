@@ -45,6 +45,7 @@ import {
 } from "../../offchain/devnet/devnet";
 import { runHms } from "../../offchain/devnet/cluster";
 import { seededRandom } from "../../offchain/meta/placement";
+import { cpuOf } from "./proc";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -185,16 +186,6 @@ function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) * KIB : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (utime + stime) of `pid` (clock ticks of 10 ms). */
-function cpuOf(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }

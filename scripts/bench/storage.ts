@@ -26,6 +26,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { download, privateKeySigner, upload, WorkerClient } from "../../offchain/client/storage";
 import { StorageCluster } from "../../offchain/testing/storage-cluster";
 import { FixtureStorageNetwork } from "../../offchain/testing/storage-network";
+import { cpuOf } from "./proc";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,16 +67,6 @@ function median(xs: number[]): number {
 
 const mbps = (bytes: number, ms: number) => bytes / MIB / (ms / 1000);
 const ratio = (x: number) => `${x.toFixed(2)}×`;
-
-/** CPU seconds (user + system) used so far by process `pid` (Linux /proc; clock ticks of 10 ms). */
-function cpuOf(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU seconds of this process and of `pids`, summed. */
 function cpuNow(pids: number[]): number {
