@@ -24,6 +24,7 @@ import { makeContext, type DemoContext } from "../../scripts/demo/context";
 import { bookkeepersChapter } from "../../scripts/demo/bookkeepers";
 import { rewardsChapter } from "../../scripts/demo/rewards";
 import { marketChapter } from "../../scripts/demo/market";
+import { seriousViolations } from "./axe";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts", "dashboard");
@@ -194,25 +195,9 @@ describe("dashboard in a real browser (chain, storage workers, Chromium)", funct
   });
 
   it("every view passes axe-core with no serious or critical violation", async () => {
-    const axe = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-    const found: string[] = [];
-    for (const view of ["network", "data", "rewards", "consensus", "market"]) {
-      await page.goto(`${dashboard!.url}/#${view}`);
-      await page.waitForSelector(`#view-${view}`);
-      await page.addScriptTag({ content: axe });
-      const result = (await page.evaluate(async () => {
-        const r = await (
-          globalThis as unknown as {
-            axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
-          }
-        ).axe.run();
-        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-      })) as { id: string; impact: string; nodes: number }[];
-      for (const v of result)
-        if (v.impact === "serious" || v.impact === "critical")
-          found.push(`${view}: ${v.id} (${v.impact}, ${v.nodes} nodes)`);
+    const found = await seriousViolations(page, dashboard!.url, async (view) => {
       await page.screenshot({ path: path.join(ARTIFACTS, `${view}.png`), fullPage: true });
-    }
+    });
     expect(found, found.join("\n")).to.deep.equal([]);
     expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
   });

@@ -28,6 +28,7 @@ import type { Snapshot } from "../../offchain/dashboard/snapshot";
 import { validatorMetrics } from "../../offchain/dashboard/sources/daemons";
 import { ROOT, runHms } from "../../offchain/devnet/cluster";
 import { devnetDown, type DevnetProcess, type DevnetState } from "../../offchain/devnet/devnet";
+import { seriousViolations } from "./axe";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts", "dashboard");
@@ -334,24 +335,7 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
   });
 
   it("every view passes axe-core with no serious or critical violation, and no console error", async () => {
-    const axe = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-    const found: string[] = [];
-    for (const view of ["network", "data", "rewards", "consensus", "market"]) {
-      await page.goto(`${dashboard}/#${view}`);
-      await page.waitForSelector(`#view-${view}`);
-      await page.addScriptTag({ content: axe });
-      const result = (await page.evaluate(async () => {
-        const r = await (
-          globalThis as unknown as {
-            axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
-          }
-        ).axe.run();
-        return r.violations.map((x) => ({ id: x.id, impact: x.impact, nodes: x.nodes.length }));
-      })) as { id: string; impact: string; nodes: number }[];
-      for (const x of result)
-        if (x.impact === "serious" || x.impact === "critical")
-          found.push(`${view}: ${x.id} (${x.impact}, ${x.nodes} nodes)`);
-    }
+    const found = await seriousViolations(page, dashboard);
     expect(found, found.join("\n")).to.deep.equal([]);
     expect(consoleErrors, consoleErrors.join("\n")).to.deep.equal([]);
     // The README's picture: the Network view of this devnet (a worker down, data stored, a period reported).
