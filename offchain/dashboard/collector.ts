@@ -1,6 +1,7 @@
 /**
- * The dashboard's one reader of upstream sources: it polls the chain every `chainPollMs` and the daemons every
- * `healthPollMs` (never two polls of a kind at once), assembles the {@link Snapshot} and tells its listeners when
+ * The dashboard's one reader of upstream sources: it polls the chain every `chainPollMs`, and the daemons' health
+ * and the meta index each every `healthPollMs` in loops of their own (never two polls of a kind at once, and a
+ * slow index read never delays a health change), assembles the {@link Snapshot} and tells its listeners when
  * it changed. The server fans each change out to every browser over Server-Sent Events, so upstream load does
  * not grow with the number of browsers.
  */
@@ -107,10 +108,12 @@ export class Collector {
 
   /** Starts both poll loops; resolves after the first round of each. */
   async start(): Promise<void> {
-    await Promise.all([this.pollChain(), this.pollDaemons()]);
+    await Promise.all([this.pollChain(), this.pollDaemons(), this.pollMeta()]);
     this.publish();
     this.loop(() => this.pollChain(), this.options.chainPollMs);
+    // Health has its own loop: a slow meta read (a locate per file) never holds back a red badge.
     this.loop(() => this.pollDaemons(), this.options.healthPollMs);
+    this.loop(() => this.pollMeta(), this.options.healthPollMs);
   }
 
   stop(): void {
@@ -172,7 +175,7 @@ export class Collector {
   private async pollDaemons(): Promise<void> {
     const t = this.options.requestTimeoutMs;
     const { validators, storage, compute } = this.watch;
-    const [v, s, c, m] = await Promise.all([
+    const [v, s, c] = await Promise.all([
       Promise.all(
         validators.map(async (url) => {
           const row = await this.daemons.poll(url, "validator");
@@ -188,23 +191,21 @@ export class Collector {
       ),
       Promise.all(storage.map(async (url) => storageView(await this.daemons.poll(url, "storage")))),
       Promise.all(compute.map((url) => this.daemons.poll(url, "compute"))),
-      this.meta.read().then(
-        (view) => {
-          if (this.watch.meta.length > 0) this.mark("meta");
-          return view;
-        },
-        (err) => {
-          this.mark("meta", err);
-          return this.metaView;
-        },
-      ),
     ]);
     this.validators = v;
     this.storage = s;
     this.compute = c;
-    this.metaView = m;
     this.daemons.retain([...validators, ...storage, ...compute]);
     this.mark("daemons");
+  }
+
+  private async pollMeta(): Promise<void> {
+    try {
+      this.metaView = await this.meta.read();
+      if (this.watch.meta.length > 0) this.mark("meta");
+    } catch (err) {
+      this.mark("meta", err);
+    }
   }
 
   private assemble(version: number): Snapshot {
