@@ -227,6 +227,30 @@ export function buildReport(state: LedgerState, params: ReportParams): BuiltRepo
   };
 }
 
+/**
+ * The claims (Merkle proofs) of a report document's rewarded nodes, recomputed from its `rewards` list alone (what the
+ * published document carries): anyone holding the document can claim. Throws `PROTOCOL_REPORT` when the list does not
+ * hash to the document's own `rewardsRoot`.
+ */
+export function claimsFromDocument(doc: ReportDocument): RewardClaim[] {
+  const leaves = doc.rewards.map((r) => rewardLeaf(r.index, r.nodeId, BigInt(r.traffic)));
+  const tree = new MerkleTree(leaves);
+  const root = leaves.length === 0 ? ZERO_HASH : tree.root;
+  if (leaves.length > 0 && root !== doc.rewardsRoot)
+    throw new ValidationError(
+      "PROTOCOL_REPORT",
+      `the rewards of period ${doc.period}'s document hash to ${root}, not its rewardsRoot ${doc.rewardsRoot}`,
+      { value: doc.rewardsRoot },
+    );
+  return doc.rewards.map((r, i) => ({
+    index: r.index,
+    nodeId: r.nodeId,
+    traffic: BigInt(r.traffic),
+    leaf: leaves[i],
+    proof: tree.proof(i),
+  }));
+}
+
 /** The on-chain PoT formula: `nodeEmission × traffic / totalTraffic`, rounded down. */
 export function claimAmount(nodeEmission: bigint, traffic: bigint, totalTraffic: bigint): bigint {
   if (totalTraffic <= 0n) return 0n;

@@ -27,7 +27,7 @@ import { addSignaturesArgs, settlement, signersOf, type ReportedPeriod } from ".
 import { ValidationError, isHmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { Metrics } from "../core/metrics";
-import { MerkleTree, ZERO_HASH, rewardLeaf } from "../protocol/merkle";
+import { ZERO_HASH } from "../protocol/merkle";
 import { epochMaySign, graceEnd, quorumArgs, type ElectionState, type KeySignature } from "../protocol/quorum";
 import { KeyRing, domainOf, fastTypedDigest, signDigestSync, type PeriodReportMessage } from "../core/signing";
 import { Store } from "../core/store";
@@ -36,7 +36,7 @@ import { createEip712Crypto, sha256Hex } from "../consensus/pbft/crypto";
 import { PbftNode, type ExecutedRequest } from "../consensus/pbft/node";
 import type { Evidence, PbftMessage, ReplicaAction, RequestVerdict } from "../consensus/pbft/types";
 import type { RankedNode } from "../protocol/ledger";
-import type { ReportDocument, RewardClaim } from "../protocol/report";
+import { claimsFromDocument, type ReportDocument } from "../protocol/report";
 import { HttpTrafficFeed } from "../client/feed";
 import { MajorityTrafficFeed, checkNoOmission } from "../client/meta-feed";
 import { createStorageClient, type StorageClient } from "../client/storage/actions";
@@ -132,19 +132,6 @@ interface Reference {
   at: number;
   traffic?: PeriodReceipts[];
   loading?: Promise<void>;
-}
-
-/** The claims (Merkle proofs) of a report document's rewarded nodes. */
-export function claimsFromDocument(doc: ReportDocument): RewardClaim[] {
-  const leaves = doc.rewards.map((r) => rewardLeaf(r.index, r.nodeId, BigInt(r.traffic)));
-  const tree = new MerkleTree(leaves);
-  return doc.rewards.map((r, i) => ({
-    index: r.index,
-    nodeId: r.nodeId,
-    traffic: BigInt(r.traffic),
-    leaf: leaves[i],
-    proof: tree.proof(i),
-  }));
 }
 
 export class Validator {

@@ -22,7 +22,7 @@ import { freePorts } from "../../offchain/devnet/cluster";
 import { ZERO_HASH } from "../../offchain/protocol/merkle";
 import { buildReportProposal, trafficWindow, type PrevReport } from "../../offchain/protocol/proposal";
 import { quorumArgs } from "../../offchain/protocol/quorum";
-import { signReport, type BuiltReport } from "../../offchain/protocol/report";
+import { claimAmount, signReport, type BuiltReport } from "../../offchain/protocol/report";
 import type { PeriodReportMessage } from "../../offchain/core/signing";
 import { StorageLayer } from "../../offchain/testing/storage-layer";
 import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
@@ -262,6 +262,74 @@ describe("hms audit against an in-process chain and 3 meta + 3 storage processes
       expected: r2.report.rewardsRoot,
       actual: keccak256(toHex("not the document's root")),
     });
+  });
+
+  it("hms rewards pending|claim from the reported period's document: the document's amount, paid once to the payout", async () => {
+    const file = path.join(dir, "rewards-p1.json");
+    fs.writeFileSync(file, r1.json);
+    const reader = hmsContracts(await hre.viem.getPublicClient(), sys.deployment);
+    const terms = json<{ nodeEmission: string; totalTraffic: string }>(await audit([String(p1), "--json"]));
+    expect(BigInt(terms.totalTraffic)).to.equal(r1.report.totalTraffic);
+    expect(r1.claims.length, "period 1 rewards a node").to.be.greaterThan(0);
+    for (const claim of r1.claims) {
+      const i = [0, 1, 2].find((k) => demoNodeId(k).toLowerCase() === claim.nodeId.toLowerCase())!;
+      const payout = (await hre.viem.getWalletClients())[15 + i].account.address;
+      const run = await sys.hms(["rewards", "pending", "--node", claim.nodeId, "--reports", file, "--json"]);
+      expect(run.exitCode, run.stdout + run.stderr).to.equal(EXIT_CODES.ok);
+      const pending = json<{ total: string; rewards: { period: string; amount: string; claimed: boolean }[] }>(run);
+      expect(pending.rewards.map((r) => [r.period, r.claimed])).to.deep.equal([[String(p1), false]]);
+      // What the pool pays is the document's share of the period's node emission: E × traffic / total.
+      expect(BigInt(pending.total)).to.equal(
+        claimAmount(BigInt(terms.nodeEmission), claim.traffic, r1.report.totalTraffic),
+      );
+      expect(BigInt(pending.total) > 0n).to.equal(true);
+
+      const before = await reader.HMSToken.read.balanceOf([payout]);
+      const claimed = await sys.as(12 + i, ["rewards", "claim", "--node", claim.nodeId, "--reports", file, "--json"]);
+      expect(claimed.exitCode, claimed.stderr).to.equal(EXIT_CODES.ok);
+      const out = json<{ total: string; payout: Address; claimed: { period: string }[]; transactions: unknown[] }>(
+        claimed,
+      );
+      expect(out.payout.toLowerCase()).to.equal(payout.toLowerCase());
+      expect(out.total).to.equal(pending.total);
+      expect(out.transactions).to.have.length(1);
+      expect((await reader.HMSToken.read.balanceOf([payout])) - before).to.equal(BigInt(pending.total));
+
+      // Claimed: pending shows it, a second claim is refused and pays nothing.
+      const after = json<{ total: string; rewards: { claimed: boolean }[] }>(
+        await sys.hms(["rewards", "pending", "--node", claim.nodeId, "--reports", file, "--json"]),
+      );
+      expect(after).to.deep.include({ total: "0" });
+      expect(after.rewards[0].claimed).to.equal(true);
+      const again = await sys.as(12 + i, ["rewards", "claim", "--node", claim.nodeId, "--reports", file, "--json"]);
+      expect(again.exitCode).to.equal(EXIT_CODES.conflict);
+      expect(json<{ error: { code: string } }>(again).error.code).to.equal("SDK_CONFLICT");
+      expect(await reader.HMSToken.read.balanceOf([payout])).to.equal(before + BigInt(pending.total));
+    }
+  });
+
+  it("hms rewards refuses a document whose root is not the chain's (period 2), and one of no reported period", async () => {
+    const file = path.join(dir, "rewards-p2.json");
+    fs.writeFileSync(file, r2.json);
+    const claim = r2.claims[0];
+    const run = await sys.hms(["rewards", "pending", "--node", claim.nodeId, "--reports", file, "--json"]);
+    expect(run.exitCode, run.stdout).to.not.equal(EXIT_CODES.ok);
+    const err = json<{ error: { code: string; message: string } }>(run).error;
+    expect(err.code, err.message).to.match(/^SDK_/);
+    // A published document altered after the fact no longer hashes to its own root.
+    const tampered = path.join(dir, "rewards-tampered.json");
+    const doc = JSON.parse(r1.json) as { rewards: { traffic: string }[] };
+    doc.rewards[0].traffic = String(BigInt(doc.rewards[0].traffic) * 2n);
+    fs.writeFileSync(tampered, JSON.stringify(doc));
+    const bad = await sys.hms(["rewards", "pending", "--node", r1.claims[0].nodeId, "--reports", tampered, "--json"]);
+    expect(bad.exitCode).to.equal(EXIT_CODES.invalidInput);
+    expect(json<{ error: { code: string; message: string } }>(bad).error).to.deep.include({
+      code: "SDK_INVALID_INPUT",
+    });
+    expect(bad.stdout).to.include("not its rewardsRoot");
+    const missing = await sys.hms(["rewards", "pending", "--node", claim.nodeId, "--json"]);
+    expect(missing.exitCode).to.equal(EXIT_CODES.config);
+    expect(json<{ error: { code: string } }>(missing).error.code).to.equal("CLI_USAGE");
   });
 
   it("an unknown period: SDK_NOT_FOUND; no meta: CLI_NO_META; unreachable meta: a typed error", async () => {

@@ -1,7 +1,8 @@
 /**
  * `hms rewards pending|claim --node <id>`: a node's Proof-of-Traffic rewards. Its claims (leaf index, traffic, Merkle
  * proof) come from report documents: a validator's `/v1/reports/:period` (`--validator <url>`, periods `--from`…`--to`,
- * default every reported period) or saved files (`--reports <file…>`). `claim` batches every unclaimed period into
+ * default every reported period) or saved files (`--reports <file…>`: saved from there, or the published document
+ * itself, whose proofs are recomputed from its rewards list). `claim` batches every unclaimed period into
  * `claimBatch` transactions (128 periods each).
  */
 import fs from "node:fs";
@@ -67,7 +68,10 @@ export function registerRewardsCommand(program: Command): Command {
     c
       .requiredOption("--node <id>", "the node id")
       .option("--validator <url>", "a validator's base URL (serves /v1/reports/:period)")
-      .option("--reports <files...>", "report documents saved from /v1/reports/:period")
+      .option(
+        "--reports <files...>",
+        "report documents: the published ones (hms get of the period's dataCid) or saved from /v1/reports/:period",
+      )
       .option("--from <period>", "first period to look at (with --validator; default 0)")
       .option("--to <period>", "last period (with --validator; default the last reported)");
   withChainOptions(sources(rewards.command("pending").description("what each reported period owes the node"))).action(
