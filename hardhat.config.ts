@@ -80,6 +80,13 @@ const config: HardhatUserConfig = {
     // on this 2-core machine; HMS_TEST_JOBS changes the count, HMS_TEST_JOBS=1 runs them one after another.
     parallel: Number(process.env.HMS_TEST_JOBS ?? 2) > 1,
     jobs: Number(process.env.HMS_TEST_JOBS ?? 2),
+    // HMS_TEST_REPORTER=json HMS_TEST_REPORT=file.json writes every test's duration (to find the slow ones).
+    ...(process.env.HMS_TEST_REPORTER
+      ? {
+          reporter: process.env.HMS_TEST_REPORTER,
+          reporterOptions: process.env.HMS_TEST_REPORT ? { output: process.env.HMS_TEST_REPORT } : {},
+        }
+      : {}),
   },
 };
 
