@@ -47,6 +47,8 @@ export interface ClusterOptions {
   heartbeatMs: number;
   timeoutMinMs: number;
   timeoutMaxMs: number;
+  /** Cap of the election back-off, ms (default 16 × timeoutMaxMs). */
+  backoffMaxMs?: number;
   rpcTimeoutMs: number;
   commitTimeoutMs: number;
   log: LogStore;
@@ -142,6 +144,7 @@ export class MetaCluster {
         heartbeatMs: options.heartbeatMs,
         timeoutMinMs: options.timeoutMinMs,
         timeoutMaxMs: options.timeoutMaxMs,
+        backoffMaxMs: options.backoffMaxMs,
       },
       durable,
       options.random ?? Math.random,
@@ -195,6 +198,10 @@ export class MetaCluster {
   }
   get term(): bigint {
     return this.election.term;
+  }
+  /** The election's back-off exponent (0 = the configured timeouts). */
+  get electionBackoff(): number {
+    return this.election.backoff;
   }
   get leading(): boolean {
     return this.election.role === "leading" && !this.leaving;

@@ -73,6 +73,11 @@ export const metaConfigSchema = z
         /** A follower that hears no master for a random time in [min, max] ms starts an election. */
         timeoutMinMs: z.number().int().positive().default(400),
         timeoutMaxMs: z.number().int().positive().default(800),
+        /**
+         * Cap of the election back-off, ms (default 16 × timeoutMaxMs): each term that ends without a master doubles
+         * the timeouts up to it, so a starved machine still elects one (docs/META.md "Election").
+         */
+        backoffMaxMs: z.number().int().positive().optional(),
         /** Timeout of one peer exchange, ms. */
         rpcTimeoutMs: z.number().int().positive().default(1_000),
         /** A write not persisted by a majority in this time fails with META_NO_QUORUM (not acknowledged). */
@@ -139,6 +144,12 @@ export const metaConfigSchema = z
         code: "custom",
         message: "timeoutMaxMs must be ≥ timeoutMinMs",
         path: ["election", "timeoutMaxMs"],
+      });
+    if (cfg.election.backoffMaxMs !== undefined && cfg.election.backoffMaxMs < cfg.election.timeoutMaxMs)
+      ctx.addIssue({
+        code: "custom",
+        message: "backoffMaxMs must be ≥ timeoutMaxMs",
+        path: ["election", "backoffMaxMs"],
       });
     if (cfg.election.timeoutMinMs < 2 * cfg.election.heartbeatMs)
       ctx.addIssue({

@@ -79,6 +79,7 @@ export class MetaDaemon {
         heartbeatMs: config.election.heartbeatMs,
         timeoutMinMs: config.election.timeoutMinMs,
         timeoutMaxMs: config.election.timeoutMaxMs,
+        backoffMaxMs: config.election.backoffMaxMs,
         rpcTimeoutMs: config.election.rpcTimeoutMs,
         commitTimeoutMs: config.election.commitTimeoutMs,
         log: logStore,

@@ -231,6 +231,8 @@ export function createMetaServer(d: MetaServerDeps): FastifyInstance {
     address: d.address,
     role: d.cluster.leading ? "leader" : d.cluster.role === "following" ? "follower" : "candidate",
     electionRole: d.cluster.role,
+    /** Election back-off exponent: the timeouts are 2^n × the configured ones after terms without a master. */
+    electionBackoff: d.cluster.electionBackoff,
     term: d.cluster.term.toString(),
     leader: d.cluster.leaderApiUrl,
     leaderAddress: d.cluster.leaderAddress,

@@ -132,6 +132,52 @@ describe("meta/election machine", function () {
     expect(lead.role).to.equal("looking");
   });
 
+  it("backs off: each term without a master doubles the timeout up to the cap; a master followed for a while halves it", function () {
+    // A voter alone (its peers silent): every term ends without a master.
+    const a = new ElectionMachine({ self: A, voters: [A, B, C], ...timing, backoffMaxMs: 6_400 }, undefined, () => 1);
+    let now = 0;
+    a.start(now);
+    const gaps: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const next = a.nextTimer;
+      // Vote re-sends every heartbeat until the term's deadline.
+      while (a.term === BigInt(i + 1)) {
+        now = Math.min(a.nextTimer, next + 10_000);
+        a.tick(now);
+      }
+      gaps.push(now);
+    }
+    const terms = gaps.map((t, i) => t - (i === 0 ? 0 : gaps[i - 1]));
+    // random() = 1: the top of the range, 800 ms × 2^k (to the heartbeat's resolution), capped at 6,400 ms.
+    expect(terms.map((t) => Math.round(t / 100) * 100)).to.deep.equal([800, 1_600, 3_200, 6_400, 6_400, 6_400]);
+    expect(a.backoff).to.equal(3);
+    // A master appears: its heartbeats are followed; after 8 windows of them the back-off halves.
+    const term = a.term + 1n;
+    a.receive(B, { type: "heartbeat", term, leader: B }, now);
+    expect(a.role).to.equal("following");
+    for (let t = 0; t <= 8 * 6_400; t += 100) a.receive(B, { type: "heartbeat", term, leader: B }, now + t);
+    expect(a.backoff).to.equal(2);
+    expect(a.role).to.equal("following");
+  });
+
+  it("a master that was elected under back-off keeps the backed-off window for hearing from a majority", function () {
+    const a = new ElectionMachine({ self: A, voters: [A, B, C], ...timing }, undefined, () => 0.5);
+    let now = 0;
+    a.start(now);
+    // Two terms pass without a master: level 2, window 3,200 ms.
+    while (a.backoff < 2) a.tick((now = a.nextTimer));
+    const term = a.term;
+    // B votes for A and acks it: with its own vote, a majority of the three.
+    const forA = { candidate: A, random: 2n ** 60n, log: { term: 0n, index: 0n } };
+    a.receive(B, { type: "vote", term, vote: forA, looking: true }, now);
+    a.receive(B, { type: "ack", term, leader: A }, now);
+    expect(a.role).to.equal("leading");
+    a.tick(now + 1_600); // beyond the base 800 ms window, within 3,200
+    expect(a.role).to.equal("leading");
+    a.tick(now + 3_300);
+    expect(a.role).to.equal("looking");
+  });
+
   it("persists its ack before sending it, and never acks twice in one term", function () {
     const m = new ElectionMachine({ self: A, voters: [A, B, C], ...timing }, undefined, () => 0.1);
     m.start(0);

@@ -17,6 +17,11 @@
  *   followers and workers refuse an older master's (fencing: election/fencing.ts).
  * Liveness: a term that produces no master within a random timeout in [timeoutMinMs, timeoutMaxMs] is followed
  * by the next; a master that hears from no majority for timeoutMaxMs steps down.
+ * - **Back-off.** When a term ends with no master the range doubles (and the master's window with it), up to
+ *   `backoffMaxMs`: with messages (or the processes handling them, on a starved CPU) slower than the timeout, a
+ *   vote round cannot finish before the next term starts, and fixed timeouts never elect anyone (the simulator's
+ *   "slow network" scenario: 3 of 100 seeds elected a master at 300–700 ms one-way delays). A master followed
+ *   for {@link BACKOFF_DECAY_WINDOWS} windows halves it again, so an idle cluster keeps its fast failover.
  */
 import type { Address } from "viem";
 import type {
@@ -28,6 +33,7 @@ import type {
   LogTip,
   Vote,
 } from "./types";
+import { BACKOFF_DECAY_WINDOWS } from "./types";
 
 /** Compares log tips: > 0 if `a` is ahead. */
 export function compareLog(a: LogTip, b: LogTip): number {
@@ -76,6 +82,11 @@ export class ElectionMachine {
   private nextBeat = Number.POSITIVE_INFINITY;
   private log: LogTip = { term: 0n, index: 0n };
   private out: ElectionAction[] = [];
+  /** Back-off exponent: the timeouts are scaled by 2^level (capped at backoffMaxMs). */
+  private level = 0;
+  private readonly maxLevel: number;
+  /** Since when the current master has been followed or held (decays the back-off). */
+  private heldSince = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly config: ElectionConfig,
@@ -90,6 +101,13 @@ export class ElectionMachine {
     this.majority = Math.floor(this.voters.size / 2) + 1;
     this.durable = { ...durable, ackedLeader: durable.ackedLeader === null ? null : lower(durable.ackedLeader) };
     this.currentRole = this.isVoter ? "looking" : "observing";
+    const cap = config.backoffMaxMs ?? 16 * config.timeoutMaxMs;
+    this.maxLevel = Math.max(0, Math.floor(Math.log2(Math.max(1, cap / config.timeoutMaxMs))));
+  }
+
+  /** The back-off exponent (0 = the configured timeouts). */
+  get backoff(): number {
+    return this.level;
   }
 
   get role(): ElectionRole {
@@ -139,11 +157,12 @@ export class ElectionMachine {
         case "leading": {
           let alive = 1;
           for (const v of this.voters)
-            if (v !== this.self && now - (this.lastContact.get(v) ?? -Infinity) <= this.config.timeoutMaxMs) alive++;
+            if (v !== this.self && now - (this.lastContact.get(v) ?? -Infinity) <= this.window()) alive++;
           if (alive < this.majority) {
             this.newElection(now);
             return;
           }
+          this.decay(now);
           if (now >= this.nextBeat) {
             this.broadcast({ type: "heartbeat", term: this.term, leader: this.self });
             this.nextBeat = now + this.config.heartbeatMs;
@@ -153,6 +172,8 @@ export class ElectionMachine {
         case "following":
         case "looking":
           if (now >= this.deadline) {
+            // A term that produced no master: back off before the next one.
+            if (this.currentRole === "looking") this.level = Math.min(this.level + 1, this.maxLevel);
             this.newElection(now);
             return;
           }
@@ -207,7 +228,26 @@ export class ElectionMachine {
 
   private timeout(): number {
     const { timeoutMinMs: min, timeoutMaxMs: max } = this.config;
-    return min + Math.floor(this.random() * (max - min + 1));
+    const scale = 2 ** this.level;
+    return Math.min(min * scale + Math.floor(this.random() * ((max - min) * scale + 1)), this.window());
+  }
+
+  /** The longest timeout at the current back-off: also the master's window for hearing from a majority. */
+  private window(): number {
+    return Math.min(
+      this.config.timeoutMaxMs * 2 ** this.level,
+      this.config.backoffMaxMs ?? 16 * this.config.timeoutMaxMs,
+    );
+  }
+
+  /** A master held for BACKOFF_DECAY_WINDOWS windows halves the back-off. */
+  private decay(now: number): void {
+    if (this.level === 0) return;
+    if (this.heldSince === Number.POSITIVE_INFINITY) this.heldSince = now;
+    else if (now - this.heldSince >= BACKOFF_DECAY_WINDOWS * this.window()) {
+      this.level--;
+      this.heldSince = now;
+    }
   }
 
   private persist(): void {
@@ -231,6 +271,7 @@ export class ElectionMachine {
     this.lastContact.clear();
     this.settled = false;
     this.currentLeader = null;
+    this.heldSince = Number.POSITIVE_INFINITY;
     this.deadline = now + this.timeout();
     if (!this.isVoter) {
       this.currentRole = "observing";
@@ -328,6 +369,7 @@ export class ElectionMachine {
     this.currentRole = this.isVoter ? "following" : "observing";
     this.settled = true;
     this.nextBeat = Number.POSITIVE_INFINITY;
+    this.decay(now);
     this.deadline = now + this.timeout();
     this.send(from, { type: "heartbeat-reply", term: this.term, ok: true });
   }

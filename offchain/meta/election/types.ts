@@ -57,7 +57,16 @@ export interface ElectionTiming {
   /** A follower that hears no master (or a looking node whose term produced none) for a random time in [min, max] moves on. */
   timeoutMinMs: number;
   timeoutMaxMs: number;
+  /**
+   * Cap of the backed-off timeout, ms. Each term that ends without a master doubles the timeout range (and the
+   * master's window for hearing from a majority), up to this cap; a master followed (or held) for
+   * {@link BACKOFF_DECAY_WINDOWS} windows halves it again. Default 16 × timeoutMaxMs.
+   */
+  backoffMaxMs?: number;
 }
+
+/** A master held this many (backed-off) windows in a row halves the back-off once. */
+export const BACKOFF_DECAY_WINDOWS = 8;
 
 export const DEFAULT_ELECTION_TIMING: ElectionTiming = { heartbeatMs: 100, timeoutMinMs: 400, timeoutMaxMs: 800 };
 
