@@ -9,10 +9,16 @@
  *   placement  `placeSlices` of 10,000 slices × 3 copies over 100 nodes in 5 regions; target ≥ 10,000
  *              slices/s. Baseline: distinct nodes drawn uniformly at random (`placeUniform`).
  *
- * Sections are entries of {@link SECTIONS}: more (receipts/s, failover time) are added there.
+ *   receipts   signed traffic receipts admitted per second on one core; target ≥ 10,000/s. Baseline: the raw
+ *              signature-recovery rate of the library (scripts/bench/meta-net.ts).
+ *   failover   three `hms meta` processes, default election timeouts: master SIGKILLed → a write accepted by the
+ *              new one; target < 2 s. Baseline: the same after SIGTERM (leadership handed over).
+ *
+ * Sections are entries of {@link SECTIONS}.
  *
  *   npm run bench:meta                      # N = 1,000,000
  *   npm run bench:meta -- --files 100000 --only lookup,bloom
+ *   npm run bench:meta -- --only receipts,failover
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +29,7 @@ import { IndexBloom } from "../../offchain/meta/bloom";
 import { entries, MetaIndex, rootCids, slices, type EntryRecord } from "../../offchain/meta/index";
 import { placeSlices, placeUniform, seededRandom, type NodeCandidate } from "../../offchain/meta/placement";
 import { sliceCid } from "../../offchain/protocol/slicing";
+import { failoverSection, receiptsSection } from "./meta-net";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -224,10 +231,12 @@ function placement(): Row[] {
   ];
 }
 
-/** The benchmark's sections, in order; meta-net appends receipts/s and failover time. */
+/** The benchmark's sections, in order. */
 export const SECTIONS: Array<{ name: string; run: () => Promise<Row[]> | Row[] }> = [
   { name: "placement", run: placement },
   { name: "bloom", run: bloom },
+  { name: "receipts", run: () => receiptsSection() },
+  { name: "failover", run: () => failoverSection() },
   { name: "lookup", run: lookup },
 ];
 
