@@ -247,6 +247,7 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     sliceSize: number;
     slices: number;
     copies: number;
+    path?: string;
   }): Promise<Placement> {
     const reply = await this.write(META_PATHS.place, {
       owner: req.owner.toLowerCase(),
@@ -254,6 +255,7 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
       sliceSize: req.sliceSize,
       slices: req.slices,
       copies: req.copies,
+      ...(req.path === undefined ? {} : { path: req.path }),
     });
     return placementFromWire(reply.body.placement);
   }

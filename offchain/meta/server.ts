@@ -1,7 +1,7 @@
 /**
  * The meta node's public HTTP API (docs/META.md; wire schemas in protocol/meta-wire.ts). Loopback by default.
  *
- *   POST /v1/place            placement of a new upload (master)          → { placement }
+ *   POST /v1/place            placement of a new upload (master; a `path` the index would refuse a put at is refused first) → { placement }
  *   POST /v1/replace          a node for a failed chain member (master)   → { node }
  *   POST /v1/commit           record a file (owner's IndexWrite "put")    → { term, index }
  *   POST /v1/write            mkdir | rm | mv (owner's IndexWrite)        → { term, index }

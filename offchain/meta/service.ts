@@ -145,9 +145,12 @@ export class MetaService {
     sliceSize: number;
     slices: number;
     copies: number;
+    /** The target path, checked against the index before anything is placed. */
+    path?: string;
   }): Promise<Placement> {
     const c = this.o.cluster;
     if (!c.leading) throw c.notLeader();
+    if (req.path !== undefined) await this.o.index.checkPut(req.owner, req.path);
     const sizes = Array.from({ length: req.slices }, () => req.sliceSize);
     const chains = placeSlices(this.candidates(), { sizes, copies: req.copies }, this.o.weights);
     const uploadId = `0x${randomBytes(32).toString("hex")}` as Hex;

@@ -72,6 +72,8 @@ export const placeRequestSchema = z.strictObject({
   sliceSize: z.number().int().positive(),
   slices: z.number().int().positive().max(1_000_000),
   copies: z.number().int().min(1).max(16),
+  /** The file's target path: the master refuses the placement if the index would refuse a put there. */
+  path: z.string().min(1).max(4096).optional(),
 });
 export type PlaceRequest = z.output<typeof placeRequestSchema>;
 

@@ -85,6 +85,8 @@ export interface StorageNetwork {
     sliceSize: number;
     slices: number;
     copies: number;
+    /** The file's target path: a network that knows its index refuses a placement for a put it would refuse. */
+    path?: string;
   }): Promise<Placement>;
   /** A node to replace a failed member of slice `slice`'s chain, not in `exclude`. */
   replace(request: { uploadId: Hex; slice: number; exclude: Hex[] }): Promise<NodeEndpoint>;

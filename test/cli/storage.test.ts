@@ -323,6 +323,52 @@ describe("hms put / get / ls / stat / rm against 3 meta and 3 storage processes"
     expect(Date.now() - started).to.be.below(10_000);
   });
 
+  it("put to an existing directory stores the file inside it (cp file dir); a target the index refuses fails before any byte moves", async () => {
+    const small = path.join(dir, "inside.txt");
+    fs.writeFileSync(small, "into the directory\n");
+    expect((await hms(["mkdir", "/box"])).exitCode).to.equal(EXIT_CODES.ok);
+    const into = json<{ path: string }>(await hms(["put", small, "--to", "/box", "--json"]));
+    expect(into.path).to.equal("/box/inside.txt");
+    // The SDK puts exactly where it is told: a directory there is META_IS_DIRECTORY, a file on the way
+    // META_NOT_DIRECTORY — refused by the master at placement, before an upload exists.
+    const sdk = createStorageClient({ metaUrls: env.HMS_META_URLS.split(","), owner: OWNER_KEY }).extend(
+      hmsStorageActions,
+    );
+    const slices = async () => {
+      let n = 0;
+      for (const { url: w } of layer!.storage.endpoints()) {
+        const h = (await (await fetch(`${w}/health`)).json()) as { slices?: number };
+        n += h.slices ?? 0;
+      }
+      return n;
+    };
+    try {
+      const before = await slices();
+      for (const [target, code] of [
+        ["/box", "META_IS_DIRECTORY"],
+        ["/box/inside.txt/deeper.bin", "META_NOT_DIRECTORY"],
+      ] as const) {
+        const err = await sdk.putFile({ source: big, path: target, sliceSize: 256 * KIB }).then(
+          () => undefined,
+          (e: unknown) => e as { code?: string; message: string },
+        );
+        expect(err?.code, `${target}: ${err?.message}`).to.equal(code);
+        if (code === "META_NOT_DIRECTORY") {
+          // The CLI the same way (a directory target is the cp case above).
+          const run = await hms(["put", bigFile, "--to", target, "--json"]);
+          expect(run.exitCode, run.stderr).to.equal(EXIT_CODES.conflict);
+          expect(json<{ error: { code: string } }>(run).error.code).to.equal(code);
+        }
+      }
+      // Not one slice was stored for the refused puts.
+      expect(await slices()).to.equal(before);
+    } finally {
+      await sdk.close();
+    }
+    const ls = json<{ entries: { name: string }[] }>(await hms(["ls", "/box", "--json"]));
+    expect(ls.entries.map((e) => e.name)).to.deep.equal(["inside.txt"]);
+  });
+
   it("SDK: client.extend(hmsStorageActions) puts a web ReadableStream of unknown size with progress, reads a range, aborts", async () => {
     const storageClient = createStorageClient({ metaUrls: env.HMS_META_URLS.split(","), owner: OWNER_KEY }).extend(
       hmsStorageActions,

@@ -5,15 +5,17 @@
  * the root CID (a directory: one `CID  path` line per file); progress on stderr (a bar with bytes/s and ETA on a
  * terminal, a plain line every few seconds otherwise, nothing with `--json`).
  *
- * The target: `--to /x/name` stores the file as /x/name; `--to /x/` (trailing slash) or no `--to` keeps the
- * file's name (under /x/ or /); a directory goes to `--to` (default `/<its name>`), its files at their
- * relative paths, empty sub-directories created.
+ * The target: `--to /x/name` stores the file as /x/name — or, when /x/name is an existing directory, as
+ * /x/name/<file's name> (as `cp file dir` does); `--to /x/` (trailing slash) or no `--to` keeps the file's name
+ * (under /x/ or /); a directory goes to `--to` (default `/<its name>`), its files at their relative paths, empty
+ * sub-directories created. A target the index would refuse (a file where a directory is needed, or the reverse)
+ * fails before any byte is uploaded.
  */
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import type { PutFileReturnType } from "../../client/storage/actions/putFile";
-import { HmsError } from "../../core/errors";
+import { HmsError, isHmsError } from "../../core/errors";
 import { localAction, parseInteger, toJson, type CliIo } from "../runtime";
 import { doneLine } from "../progress";
 import { progressFor, storageClient, withStorageOptions, type StorageUserOptions } from "./storage-user";
@@ -90,6 +92,17 @@ async function runPut(io: CliIo, opts: PutOptions, source: string): Promise<void
   try {
     const total = plan.items.reduce((a, i) => a + i.size, 0);
     const single = plan.items.length === 1 && plan.dirs.length === 0 && fs.statSync(source).isFile();
+    if (single && opts.to !== undefined && !opts.to.endsWith("/")) {
+      // `cp file dir`: an existing directory at the target receives the file under its own name.
+      const at = await client.statFile({ path: opts.to }).catch((err: unknown) => {
+        if (isHmsError(err) && err.code === "META_NOT_FOUND") return undefined;
+        throw err;
+      });
+      if (at?.kind === "dir") {
+        plan.items[0].target = join(opts.to, path.basename(path.resolve(source)));
+        plan.root = plan.items[0].target;
+      }
+    }
     const label = `put ${single ? path.basename(source) : `${source} (${plan.items.length} files)`}`;
     const progress = progressFor(io, opts, label, total);
     const started = Date.now();

@@ -408,7 +408,14 @@ export async function upload(
   const slices = sliceCount(size, layout.sliceSize);
   const dag = dagBlockCount(slices, layout.maxLinks);
   const owner = params.owner.address;
-  const placement = await network.place({ owner, size, sliceSize: layout.sliceSize, slices: slices + dag, copies });
+  const placement = await network.place({
+    owner,
+    size,
+    sliceSize: layout.sliceSize,
+    slices: slices + dag,
+    copies,
+    path: params.path,
+  });
   const now = params.now ?? Date.now;
   const deadline = BigInt(Math.floor(now() / 1000) + (params.grantTtlSeconds ?? 3600));
   const grantMessage = {

@@ -252,6 +252,30 @@ export class MetaIndex {
     }
   }
 
+  /** What a put at `path` finds (throws a Rejection if the index would refuse it): the rule of applyPut. */
+  private async putTarget(r: IndexReader, owner: Address, path: string) {
+    const p = parsePath(path);
+    if (p.trailingSlash) reject("META_BAD_PATH", `a file path cannot end with / (${path})`);
+    const missing = await this.missingAncestors(r, owner, p.path);
+    const existing = await entries.get(r, owner, p.path);
+    if (existing?.kind === "dir") reject("META_IS_DIRECTORY", `${p.path} is a directory`);
+    return { p, missing, existing };
+  }
+
+  /**
+   * Throws the typed error (META_BAD_PATH, META_IS_DIRECTORY, META_NOT_DIRECTORY) a put of a file at `path` would
+   * get now — checked before an upload is placed, so that no byte moves for a write the index would refuse
+   * (the put's commit applies the same rule again).
+   */
+  async checkPut(owner: Address, path: string): Promise<void> {
+    try {
+      await this.putTarget(this.reader, lower(owner), path);
+    } catch (err) {
+      if (err instanceof Rejection) throw new HmsError(err.code as never, err.message, { value: path });
+      throw err;
+    }
+  }
+
   /** Checks that every ancestor of `path` is a directory (or absent); returns the absent ones. */
   private async missingAncestors(r: IndexReader, owner: Address, path: string): Promise<string[]> {
     const missing: string[] = [];
@@ -275,11 +299,7 @@ export class MetaIndex {
     pos: LogPosition,
     bloomKeys: string[],
   ): Promise<void> {
-    const p = parsePath(cmd.path);
-    if (p.trailingSlash) reject("META_BAD_PATH", `a file path cannot end with / (${cmd.path})`);
-    const missing = await this.missingAncestors(tx, owner, p.path);
-    const existing = await entries.get(tx, owner, p.path);
-    if (existing?.kind === "dir") reject("META_IS_DIRECTORY", `${p.path} is a directory`);
+    const { p, missing, existing } = await this.putTarget(tx, owner, cmd.path);
     for (const d of missing) entries.put(tx, owner, d, this.dirRecord(owner, d, pos, cmd.time));
     if (existing?.kind === "file") await this.removeFile(tx, existing.file);
     for (const s of [...cmd.slices, ...cmd.dagBlocks]) {
