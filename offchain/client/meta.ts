@@ -260,6 +260,11 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     return placementFromWire(reply.body.placement);
   }
 
+  async renew(req: { uploadId: Hex }): Promise<bigint> {
+    const reply = await this.write(META_PATHS.renew, { uploadId: req.uploadId.toLowerCase() });
+    return BigInt(reply.body.term as string);
+  }
+
   async replace(req: { uploadId: Hex; slice: number; exclude: Hex[] }): Promise<NodeEndpoint> {
     const reply = await this.write(META_PATHS.replace, {
       uploadId: req.uploadId.toLowerCase(),

@@ -2,6 +2,7 @@
  * The meta node's public HTTP API (docs/META.md; wire schemas in protocol/meta-wire.ts). Loopback by default.
  *
  *   POST /v1/place            placement of a new upload (master; a `path` the index would refuse a put at is refused first) → { placement }
+ *   POST /v1/renew            an upload's placement under the current term (master)  → { term }
  *   POST /v1/replace          a node for a failed chain member (master)   → { node }
  *   POST /v1/commit           record a file (owner's IndexWrite "put")    → { term, index }
  *   POST /v1/write            mkdir | rm | mv (owner's IndexWrite)        → { term, index }
@@ -41,6 +42,7 @@ import {
   placementToWire,
   receiptAckToWire,
   receiptSubmitSchema,
+  renewRequestSchema,
   replaceRequestSchema,
   writeRequestSchema,
 } from "../protocol/meta-wire";
@@ -124,6 +126,11 @@ export function createMetaServer(d: MetaServerDeps): FastifyInstance {
   app.post(META_PATHS.place, async (req) => {
     const r = parseMetaWire(placeRequestSchema, req.body, "place request");
     return { ok: true, placement: placementToWire(await s.place(r)) };
+  });
+
+  app.post(META_PATHS.renew, async (req) => {
+    const r = parseMetaWire(renewRequestSchema, req.body, "renew request");
+    return { ok: true, term: (await s.renew(r)).toString() };
   });
 
   app.post(META_PATHS.replace, async (req) => {

@@ -168,6 +168,25 @@ export class MetaService {
     return this.o.store.get<UploadRecord>(`${P_UPLOAD}${uploadId.toLowerCase()}`);
   }
 
+  /**
+   * Confirms an upload's placement under this master's term (a client whose upload outlived the master that placed
+   * it; workers refuse the older term). Replicated like the placement, so a later master knows it too.
+   */
+  async renew(req: { uploadId: Hex }): Promise<bigint> {
+    const c = this.o.cluster;
+    if (!c.leading) throw c.notLeader();
+    const up = await this.upload(req.uploadId);
+    if (up === undefined) throw new HmsError("META_NOT_FOUND", `no upload ${req.uploadId}`, { value: req.uploadId });
+    if (up.term === c.term) return up.term;
+    const record: UploadRecord = { ...up, term: c.term, time: this.now() };
+    const done = await c.propose({
+      kind: "upload",
+      uploadId: req.uploadId.toLowerCase() as Hex,
+      record,
+    } as unknown as LogEntry["command"]);
+    return done.term;
+  }
+
   async replace(req: { uploadId: Hex; slice: number; exclude: Hex[] }): Promise<NodeEndpoint> {
     const c = this.o.cluster;
     if (!c.leading) throw c.notLeader();

@@ -29,6 +29,8 @@ import type { ReceiptSide } from "./transfer";
 export const META_PATHS = {
   place: "/v1/place",
   replace: "/v1/replace",
+  /** An upload's placement confirmed under the current master's term (after a failover). */
+  renew: "/v1/renew",
   commit: "/v1/commit",
   write: "/v1/write",
   locate: "/v1/locate",
@@ -88,6 +90,8 @@ export const replaceRequestSchema = z.strictObject({
   slice: count,
   exclude: z.array(hex32).max(64),
 });
+
+export const renewRequestSchema = z.strictObject({ uploadId: hex32 });
 
 export function placementToWire(p: Placement): z.input<typeof placementSchema> {
   return { uploadId: p.uploadId, term: p.term.toString(), slices: p.slices.map((c) => c.map(endpointToWire)) };

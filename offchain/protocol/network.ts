@@ -88,6 +88,11 @@ export interface StorageNetwork {
     /** The file's target path: a network that knows its index refuses a placement for a put it would refuse. */
     path?: string;
   }): Promise<Placement>;
+  /**
+   * The upload's placement confirmed by the current master: its term, which workers admit after a failover (they
+   * refuse an older master's orders with STORAGE_STALE_TERM). Optional: a network without masters has no terms.
+   */
+  renew?(request: { uploadId: Hex }): Promise<bigint>;
   /** A node to replace a failed member of slice `slice`'s chain, not in `exclude`. */
   replace(request: { uploadId: Hex; slice: number; exclude: Hex[] }): Promise<NodeEndpoint>;
   /** Records the file (signed by its owner, EIP-712 `IndexWrite` op "put"); resolves once a majority persisted it. */

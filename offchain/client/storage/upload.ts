@@ -205,6 +205,10 @@ class Uploader {
   bytes = 0n;
   private dagIndex = 0;
   private blocksDone = 0;
+  /** The term the slice writes carry: the placement's, or the current master's once renewed after a failover. */
+  private term: bigint;
+  private renewing: Promise<void> | undefined;
+  renewals = 0;
 
   constructor(
     private readonly network: StorageNetwork,
@@ -215,6 +219,7 @@ class Uploader {
     private readonly sliceTotal: number,
     private readonly total: bigint,
   ) {
+    this.term = placement.term;
     this.slots = new Slots(Math.max(1, params.concurrency ?? 4));
     this.domain = domainOf("network", params.network.chainId, params.network.nodeRegistry);
     this.trafficDomain = domainOf("traffic", params.network.chainId, params.network.miningPool);
@@ -223,6 +228,21 @@ class Uploader {
 
   private now(): number {
     return this.params.now?.() ?? Date.now();
+  }
+
+  /**
+   * A worker refused the write's term (STORAGE_STALE_TERM: it has seen a newer master): the current master confirms
+   * the placement under its term, once for every block that hit the same fence; at most 3 times an upload.
+   */
+  private async renew(stale: bigint, cause: unknown): Promise<void> {
+    if (this.term > stale) return; // another block already renewed past it
+    const renew = this.network.renew?.bind(this.network);
+    if (renew === undefined || this.renewals >= 3) throw cause;
+    this.renewing ??= (async () => {
+      this.renewals++;
+      this.term = await renew({ uploadId: this.placement.uploadId });
+    })().finally(() => (this.renewing = undefined));
+    await this.renewing;
   }
 
   /** Throws the first failure of any block (so the importer stops reading the source). */
@@ -289,11 +309,12 @@ class Uploader {
       const period = periodAt(this.params.network.clock, BigInt(Math.floor(this.now() / 1000)));
       let failed: NodeEndpoint | undefined;
       let cause: unknown;
+      const term = this.term;
       try {
         const reply = await this.worker.putSlice(pending[0].url, cid, bytes, bytes.length, {
           grant: this.grant,
           chain: pending.slice(1),
-          term: this.placement.term,
+          term,
           period,
           leases: this.params.leases,
           signal: this.controller.signal,
@@ -310,6 +331,16 @@ class Uploader {
           }
           acks.set(node.nodeId.toLowerCase() as Hex, ack);
           await this.receipt(digest, node.nodeId, bytes.length, period);
+        }
+        if (failed === undefined && reply.failure?.code === "STORAGE_STALE_TERM") {
+          // A node down the chain has seen a newer master: the copies acked so far stay; the rest go again.
+          await this.renew(
+            term,
+            new TransportError("STORAGE_STALE_TERM", 409, reply.failure.message, {
+              value: reply.failure.url,
+            }),
+          );
+          continue;
         }
         if (failed === undefined && reply.failure) {
           failed = pending.find((n) => n.nodeId.toLowerCase() === reply.failure!.nodeId.toLowerCase());
@@ -329,6 +360,10 @@ class Uploader {
       } catch (err) {
         if (err instanceof HmsError && err.code === "STORAGE_ABORTED") throw err;
         if (this.controller.signal.aborted) throw this.failure ?? err;
+        if (err instanceof HmsError && err.code === "STORAGE_STALE_TERM") {
+          await this.renew(term, err);
+          continue;
+        }
         if (!isRetryable(err)) throw err;
         failed = pending[0];
         cause = err;
