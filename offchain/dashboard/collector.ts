@@ -9,7 +9,8 @@ import type { Logger } from "pino";
 import type { Deployment } from "../chain/deployment";
 import { isHmsError } from "../core/errors";
 import type { ReportDocument } from "../protocol/report";
-import type { DaemonHealth, MetaView, Snapshot, SourceStatus, ValidatorMetrics } from "./snapshot";
+import type { DaemonHealth, MetaView, Snapshot, SourceStatus, ValidatorMetrics, WorkloadRow } from "./snapshot";
+import { WorkloadSource } from "./sources/compute";
 import { ChainSource, type ChainParts } from "./sources/chain";
 import { DaemonWatcher, fetchUpstream, storageView, validatorMetrics, validatorView } from "./sources/daemons";
 import { MetaSource, emptyMetaView, markReplicas } from "./sources/meta";
@@ -50,6 +51,8 @@ export class Collector {
   private storage: Snapshot["storage"] = [];
   private compute: DaemonHealth[] = [];
   private metaView: MetaView = emptyMetaView();
+  private workloads: WorkloadRow[] = [];
+  private readonly workloadSource: WorkloadSource;
   private readonly sources = new Map<string, SourceStatus>();
   private readonly lastMetrics = new Map<string, ValidatorMetrics>();
   private current: Snapshot;
@@ -67,6 +70,7 @@ export class Collector {
       fromBlock: BigInt(options.fromBlock ?? 0),
     });
     this.daemons = new DaemonWatcher(options.requestTimeoutMs);
+    this.workloadSource = new WorkloadSource(options.requestTimeoutMs);
     this.watch = {
       validators: [...(options.validators ?? [])],
       storage: [...(options.storage ?? [])],
@@ -108,12 +112,12 @@ export class Collector {
 
   /** Starts both poll loops; resolves after the first round of each. */
   async start(): Promise<void> {
-    await Promise.all([this.pollChain(), this.pollDaemons(), this.pollMeta()]);
+    await Promise.all([this.pollChain(), this.pollDaemons(), this.pollDetails()]);
     this.publish();
     this.loop(() => this.pollChain(), this.options.chainPollMs);
     // Health has its own loop: a slow meta read (a locate per file) never holds back a red badge.
     this.loop(() => this.pollDaemons(), this.options.healthPollMs);
-    this.loop(() => this.pollMeta(), this.options.healthPollMs);
+    this.loop(() => this.pollDetails(), this.options.healthPollMs);
   }
 
   stop(): void {
@@ -199,13 +203,20 @@ export class Collector {
     this.mark("daemons");
   }
 
-  private async pollMeta(): Promise<void> {
-    try {
-      this.metaView = await this.meta.read();
-      if (this.watch.meta.length > 0) this.mark("meta");
-    } catch (err) {
-      this.mark("meta", err);
-    }
+  /** The slower reads: the meta index (a locate per file) and the compute workers' workloads. */
+  private async pollDetails(): Promise<void> {
+    await Promise.all([
+      this.meta.read().then(
+        (view) => {
+          this.metaView = view;
+          if (this.watch.meta.length > 0) this.mark("meta");
+        },
+        (err: unknown) => this.mark("meta", err),
+      ),
+      this.workloadSource.read(this.watch.compute).then((rows) => {
+        this.workloads = rows;
+      }),
+    ]);
   }
 
   private assemble(version: number): Snapshot {
@@ -222,6 +233,7 @@ export class Collector {
       validators: this.validators,
       storage: this.storage,
       compute: this.compute,
+      workloads: this.workloads,
       meta: { ...this.metaView, files: markReplicas(this.metaView.files, this.storage, this.metaView.measurements) },
       sources: [...this.sources.values()],
     };

@@ -213,6 +213,27 @@ export interface ChainView {
   reserve: string;
 }
 
+/** A lease's workload as its compute worker reports it (public `GET /v1/workloads`). */
+export interface WorkloadRow {
+  worker: string;
+  leaseId: string;
+  user: string;
+  units: string;
+  /** Lease end, unix seconds. */
+  end: string;
+  phase: string;
+  runtime: string;
+  restarts: number;
+  exitCode: number | null;
+  startedAtMs: number | null;
+  stoppedAtMs: number | null;
+  /** CPU time metered so far, ms (decimal). */
+  cpuMs: string;
+  memoryBytes: number | null;
+  /** The worker did not answer at the last poll: its last rows. */
+  stale: boolean;
+}
+
 export interface Snapshot {
   /** Increases with every change the server pushes. */
   version: number;
@@ -226,6 +247,8 @@ export interface Snapshot {
   validators: ValidatorView[];
   storage: StorageWorkerView[];
   compute: DaemonHealth[];
+  /** Workloads of the watched compute workers, newest lease first. */
+  workloads: WorkloadRow[];
   meta: MetaView;
   sources: SourceStatus[];
 }

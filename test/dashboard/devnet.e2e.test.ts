@@ -16,11 +16,12 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { Hex } from "viem";
+import { toHex, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
 import { abis } from "../../offchain/chain/abis";
 import { hmsContracts } from "../../offchain/chain/contracts";
 import { contractAddress, loadDeployment } from "../../offchain/chain/deployment";
-import { localChain, type LocalChain } from "../../offchain/chain/local";
+import { HARDHAT_MNEMONIC, localChain, type LocalChain } from "../../offchain/chain/local";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
 import { createStorageClient, hmsStorageActions } from "../../offchain/client/storage";
 import { buildAssets } from "../../offchain/dashboard/assets";
@@ -37,6 +38,8 @@ const HEARTBEAT_TIMEOUT_MS = 3_000;
 const KIB = 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const keyOf = (i: number): Hex =>
+  toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!);
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,7 +96,7 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
         "--storage",
         "4",
         "--compute",
-        "0",
+        "1",
         "--meta",
         "3",
         "--regions",
@@ -332,6 +335,83 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
       String(metrics.viewChanges),
     );
     await page.screenshot({ path: path.join(ARTIFACTS, "devnet-consensus.png"), fullPage: true });
+  });
+
+  it("a workload leased with hms run --detach shows in the Market view with the usage its worker meters; hms stop ends it", async () => {
+    const init = JSON.parse(fs.readFileSync(state.init, "utf8")) as {
+      nodes: { name: string; nodeId: Hex; kind: string }[];
+    };
+    const computeNode = init.nodes.find((n) => n.kind === "compute")!;
+    const base = { HMS_RPC_URL: state.rpcUrl, HMS_DEPLOYMENT: state.deployment };
+    const cli = async (args: string[], env: Record<string, string>) => {
+      const r = await runHms(args, { ...base, ...env }, 240_000);
+      expect(r.code, `hms ${args.join(" ")}: ${r.stderr}`).to.equal(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    // The operator offers its node, the user gets HMS and leases a CPU-bound loop (the demo's chapter, detached).
+    const operator = ["--keystore", state.keystore, "--password-file", state.passwordFile, "-y", "--json"];
+    await cli(
+      [
+        "market",
+        "offer",
+        "--node",
+        computeNode.nodeId,
+        "--kind",
+        "compute",
+        "--units",
+        "2000",
+        "--price",
+        "1gwei",
+      ].concat(["--min-duration", "60", "--account", computeNode.name, ...operator]),
+      {},
+    );
+    const user = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 16 }).address;
+    await cli(["transfer", user, "100", "-y", "--json"], { HMS_PRIVATE_KEY: keyOf(2) });
+    const asUser = { HMS_PRIVATE_KEY: keyOf(16), HMS_USER_PRIVATE_KEY: keyOf(16) };
+    const loop = ["sh", "-c", "i=0; while true; do i=$((i+1)); done"];
+    const run = await cli(
+      ["run", "--cpu", "250", "--memory", "64", "--duration", "600", "--detach", "--json", "--", ...loop],
+      asUser,
+    );
+    const leaseId = String(run.leaseId);
+    const worker = of("compute")[0].url;
+
+    await page.goto(`${dashboard}/#market`);
+    const row = `[data-testid="workloads"] tr:has([data-lease="${leaseId}"])`;
+    await page.waitForSelector(`${row} [data-phase="running"]`, { timeout: 30_000 });
+    // The metered CPU grows as the loop runs, and the page shows what the worker reports.
+    await waitFor(
+      "the page's metered CPU ≥ 0.5 s",
+      async () => {
+        const ms = Number(await page.getAttribute(`${row} [data-cpu-ms]`, "data-cpu-ms"));
+        return ms >= 500 ? ms : undefined;
+      },
+      30_000,
+    );
+    const shown = Number(await page.getAttribute(`${row} [data-cpu-ms]`, "data-cpu-ms"));
+    const reported = (
+      await getJson<{ workload: { phase: string; cpuMs: string } }>(`${worker}/v1/workloads/${leaseId}`)
+    ).workload;
+    expect(reported.phase).to.equal("running");
+    expect(Number(reported.cpuMs)).to.be.at.least(shown);
+    expect(await page.textContent(`${row} td:nth-child(2)`)).to.equal(worker);
+    // The lease itself, from the chain: in the Leases table, with its escrow held by the market.
+    await page.waitForSelector(`[data-testid="leases"] tbody tr:has(td:first-child:text-is("${leaseId}"))`, {
+      timeout: 30_000,
+    });
+    const snap = await getJson<Snapshot>(`${dashboard}/api/snapshot`);
+    const lease = snap.market!.leases.find((l) => l.leaseId === leaseId)!;
+    expect(lease, JSON.stringify(snap.market)).to.not.equal(undefined);
+    expect(lease.statusName).to.equal("active");
+    expect(BigInt(lease.ratePerSecond) > 0n && BigInt(lease.escrow) > 0n, JSON.stringify(lease)).to.equal(true);
+    // The page never shows a non-zero escrow as 0, and the filled order is not counted open.
+    expect(await page.textContent('[data-testid="escrow"]')).to.not.equal("0 HMS");
+    expect(snap.market!.orders.open).to.equal(0);
+    await page.screenshot({ path: path.join(ARTIFACTS, "devnet-market.png"), fullPage: true });
+
+    const stopped = await cli(["stop", leaseId, "--json"], asUser);
+    expect(stopped.phase).to.equal("exited");
+    await page.waitForSelector(`${row} [data-phase="exited"]`, { timeout: 30_000 });
   });
 
   it("every view passes axe-core with no serious or critical violation, and no console error", async () => {

@@ -10,6 +10,7 @@ import { dashboardConfigSchema, loadDashboardConfig } from "../../offchain/dashb
 import { isHmsError } from "../../offchain/core/errors";
 import http from "node:http";
 import { MetaSource, markReplicas } from "../../offchain/dashboard/sources/meta";
+import { WorkloadSource } from "../../offchain/dashboard/sources/compute";
 import type { MetaView } from "../../offchain/dashboard/snapshot";
 
 /** A stand-in meta node: `/v1/status`, `/v1/measurements`, `/v1/ls` and `/v1/locate` in the meta API's wire form. */
@@ -185,5 +186,53 @@ describe("dashboard sources", () => {
     // master's measurement; 4 unknown.
     expect(marked[0].slices[0].replicas.map((x) => x.up)).to.deep.equal([true, false, false, null]);
     expect(files[0].slices[0].replicas[0].up).to.equal(null); // not mutated
+  });
+});
+
+describe("dashboard sources: compute workloads", () => {
+  it("reads each worker's GET /v1/workloads, newest lease first; a worker that stops answering keeps its rows, stale; a malformed reply is not shown as fresh", async () => {
+    let body: unknown = {
+      ok: true,
+      workloads: [1, 3].map((l) => ({
+        leaseId: String(l),
+        user: "0x" + "cd".repeat(20),
+        units: "250",
+        end: "1800000000",
+        closed: false,
+        phase: l === 3 ? "running" : "exited",
+        runtime: "embedded",
+        restarts: 0,
+        exitCode: l === 3 ? undefined : 0,
+        firstStartMs: 1_000,
+        stoppedAtMs: l === 3 ? undefined : 5_000,
+        cpuMs: String(l * 1000),
+        memoryBytes: 1 << 20,
+      })),
+    };
+    const server = http.createServer((req, res) => {
+      res.writeHead(req.url === "/v1/workloads" ? 200 : 404, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const source = new WorkloadSource(500);
+    try {
+      const rows = await source.read([url]);
+      expect(rows.map((r) => [r.leaseId, r.phase, r.cpuMs, r.stale])).to.deep.equal([
+        ["3", "running", "3000", false],
+        ["1", "exited", "1000", false],
+      ]);
+      expect(rows[0]).to.include({ worker: url, exitCode: null, stoppedAtMs: null, memoryBytes: 1 << 20 });
+      body = { ok: true, workloads: [{ leaseId: "x" }] };
+      expect((await source.read([url])).map((r) => [r.leaseId, r.stale])).to.deep.equal([
+        ["3", true],
+        ["1", true],
+      ]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    expect((await source.read([url])).every((r) => r.stale)).to.equal(true);
+    // A worker no longer watched is forgotten.
+    expect(await source.read([])).to.deep.equal([]);
   });
 });

@@ -412,6 +412,8 @@ export class ChainSource {
         this.openOrders.delete(a.orderId as bigint);
         break;
       case "LeaseStarted":
+        // takeOffer fills the order (lease id = order id) without an OrderMatched.
+        this.openOrders.delete(a.leaseId as bigint);
         this.leases.set(a.leaseId as bigint, {
           nodeId: a.nodeId as Hex,
           user: a.user as Address,

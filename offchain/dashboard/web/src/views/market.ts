@@ -1,7 +1,14 @@
 import type { Snapshot } from "../../../snapshot";
-import { h, hms, section, short, table, waiting } from "../dom";
+import { bytes, h, hms, section, short, table, waiting } from "../dom";
 
-/** Market: offers, leases, escrow and the 1 % fee collected. */
+/** How long a workload has run: from its first start to its stop (or now). */
+function ran(startedAtMs: number | null, stoppedAtMs: number | null, now = Date.now()): string {
+  if (startedAtMs === null) return "–";
+  const s = Math.max(0, Math.round(((stoppedAtMs ?? now) - startedAtMs) / 1000));
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+/** Market: offers, leases, escrow and the 1 % fee collected; the workloads the compute workers run. */
 export function marketView(s: Snapshot): HTMLElement {
   const m = s.market;
   if (!m) return h("div", {}, section("Market", waiting("The chain has not answered yet.")));
@@ -72,7 +79,35 @@ export function marketView(s: Snapshot): HTMLElement {
         ]),
         { "data-testid": "leases" },
       ),
-      waiting("A running workload's usage waits on the compute workers' API (issue 14)."),
+    ),
+    section(
+      "Workloads",
+      table(
+        "Workloads of compute leases, as their workers meter them (GET /v1/workloads of each compute worker)",
+        ["lease", "worker", "user", "phase", "runtime", "ran", "CPU (s)", "memory", "restarts", "exit"],
+        s.workloads.map((w) => [
+          h("span", { "data-lease": w.leaseId }, w.leaseId),
+          w.worker,
+          short(w.user),
+          h(
+            "span",
+            {
+              "data-phase": w.phase,
+              class: w.stale ? "stale" : undefined,
+              title: w.stale ? "worker not answering" : undefined,
+            },
+            w.stale ? `${w.phase} (stale)` : w.phase,
+          ),
+          w.runtime,
+          ran(w.startedAtMs, w.stoppedAtMs),
+          h("span", { "data-cpu-ms": w.cpuMs }, (Number(w.cpuMs) / 1000).toFixed(1)),
+          bytes(w.memoryBytes),
+          w.restarts,
+          w.exitCode === null ? "–" : w.exitCode,
+        ]),
+        { "data-testid": "workloads" },
+        "no workload on the watched compute workers",
+      ),
     ),
   );
 }
