@@ -7,10 +7,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { decryptKeystoreJsonSync, encryptKeystoreJsonSync, isKeystoreJson } from "ethers";
+import { encryptKeystoreJsonSync } from "ethers";
 import { getAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HmsError } from "../core/errors";
+import { decryptKeystoreText, isKeystoreText } from "../core/keystore";
 
 /** geth's `--lightkdf` scrypt cost (N = 2^12): for local devnets and tests only; the default is N = 2^17. */
 export const LIGHT_SCRYPT_N = 4096;
@@ -92,10 +93,10 @@ export function unlockFile(file: string, password: string): PrivateKeyAccount {
   } catch (err) {
     throw new HmsError("CLI_KEYSTORE", `cannot read keystore file ${file}`, { value: file, cause: err });
   }
-  if (!isKeystoreJson(json))
+  if (!isKeystoreText(json))
     throw new HmsError("CLI_KEYSTORE", `${file} is not a Web3 Secret Storage file`, { value: file });
   try {
-    return privateKeyToAccount(decryptKeystoreJsonSync(json, password).privateKey as Hex);
+    return privateKeyToAccount(decryptKeystoreText(json, password));
   } catch (err) {
     throw new HmsError("CLI_KEYSTORE", `cannot decrypt ${file}: wrong password?`, { value: file, cause: err });
   }

@@ -36,6 +36,8 @@ export const computeConfigSchema = z
     nodeId: bytes32Schema,
     privateKey: bytes32Schema.optional(),
     privateKeyFile: z.string().min(1).optional(),
+    /** The password of an encrypted keystore `privateKeyFile`, in a file of its own (0600). */
+    privateKeyPasswordFile: z.string().min(1).optional(),
     /** The operator's key (registry.operatorOf(nodeId)): posts the offer and records tasks. */
     operatorKey: bytes32Schema.optional(),
     operatorKeyFile: z.string().min(1).optional(),
@@ -104,7 +106,9 @@ export function loadComputeConfig(
   return loadConfig(computeConfigSchema, { file, env, envPrefix: COMPUTE_ENV_PREFIX, overrides });
 }
 
-export function resolveComputeKey(config: Pick<ComputeConfig, "privateKey" | "privateKeyFile">): {
+export function resolveComputeKey(
+  config: Pick<ComputeConfig, "privateKey" | "privateKeyFile" | "privateKeyPasswordFile">,
+): {
   privateKey: Hex;
   address: Address;
 } {

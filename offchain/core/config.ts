@@ -17,6 +17,7 @@ import YAML from "yaml";
 import { privateKeyToAddress } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import { ConfigError, HmsError, safeValue, type ErrorCode } from "./errors";
+import { decryptKeystoreText, isKeystoreText } from "./keystore";
 import { parseErrorPosition, redactSecrets, redactValue } from "./secrets";
 
 /** Where each value came from, by key path (`listen.port` → `HMS_PBFT_LISTEN__PORT` or the file path). */
@@ -411,32 +412,58 @@ export const pbftReplicaConfigSchema = z
 
 export type PbftReplicaConfig = z.output<typeof pbftReplicaConfigSchema>;
 
+/** Where a daemon's signing key comes from (its config's `privateKey`, `privateKeyFile`, `privateKeyPasswordFile`). */
+export interface KeySources {
+  privateKey?: Hex;
+  /** A file holding the key: 0x + 64 hex digits, or an encrypted Web3 Secret Storage (v3) keystore file. */
+  privateKeyFile?: string;
+  /** The keystore file's password, in a file of its own (one trailing newline ignored). */
+  privateKeyPasswordFile?: string;
+}
+
+function readSecretFile(file: string, what: string, code: ErrorCode): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new HmsError(code, `cannot read ${what} ${file}: ${(err as Error).message}`, { value: file, cause: err });
+  }
+}
+
 /**
- * A daemon's private key and address from `privateKey` or `privateKeyFile` (0x + 64 hex digits, surrounding
- * whitespace ignored). Throws `noKey` when neither is set or the key is not a secp256k1 scalar, `SECRET_FILE`
- * for an unreadable or malformed file. The key itself never appears in an error.
+ * A daemon's private key and address: `privateKey`, else `privateKeyFile` — a plain key file, or a keystore file
+ * (`hms keys new`, geth, `cast wallet`) unlocked with `privateKeyPasswordFile`. Throws `noKey` when none is set or
+ * the key is not a secp256k1 key, `fileCode` (default SECRET_FILE) for an unreadable or malformed file, a keystore
+ * without its password file, or a wrong password. Nothing thrown holds the key or the password.
  */
 export function resolvePrivateKey(
-  config: { privateKey?: Hex; privateKeyFile?: string },
+  config: KeySources,
   noKey: ErrorCode,
   hint: string,
+  fileCode: ErrorCode = "SECRET_FILE",
 ): { privateKey: Hex; address: Address } {
   let key = config.privateKey;
   if (key === undefined && config.privateKeyFile !== undefined) {
-    let text: string;
-    try {
-      text = fs.readFileSync(config.privateKeyFile, "utf8").trim();
-    } catch (err) {
-      throw new HmsError("SECRET_FILE", `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`, {
-        value: config.privateKeyFile,
-        cause: err,
+    const file = config.privateKeyFile;
+    const text = readSecretFile(file, "key file", fileCode).trim();
+    if (isKeystoreText(text)) {
+      if (config.privateKeyPasswordFile === undefined)
+        throw new HmsError(fileCode, `key file ${file} is an encrypted keystore: set privateKeyPasswordFile`, {
+          value: file,
+        });
+      const password = readSecretFile(config.privateKeyPasswordFile, "password file", fileCode).replace(/\r?\n$/, "");
+      try {
+        key = decryptKeystoreText(text, password);
+      } catch (err) {
+        throw new HmsError(fileCode, `cannot decrypt keystore ${file}: wrong password or a damaged file`, {
+          value: file,
+          cause: err,
+        });
+      }
+    } else if (!/^0x[0-9a-fA-F]{64}$/.test(text))
+      throw new HmsError(fileCode, `key file ${file} holds neither 0x + 64 hex digits nor a keystore`, {
+        value: file,
       });
-    }
-    if (!/^0x[0-9a-fA-F]{64}$/.test(text))
-      throw new HmsError("SECRET_FILE", `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`, {
-        value: config.privateKeyFile,
-      });
-    key = text as Hex;
+    else key = text as Hex;
   }
   if (key === undefined) throw new HmsError(noKey, `no signing key: set ${hint}`);
   try {

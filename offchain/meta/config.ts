@@ -44,6 +44,8 @@ export const metaConfigSchema = z
     privateKey: bytes32Schema.optional(),
     /** …or a file holding it. */
     privateKeyFile: z.string().min(1).optional(),
+    /** The password of an encrypted keystore `privateKeyFile`, in a file of its own (0600). */
+    privateKeyPasswordFile: z.string().min(1).optional(),
     /** LevelDB of the log, the index, the receipts and the election state. */
     dataDir: z.string().min(1),
     /** Public API: clients, storage workers, validators. */
@@ -183,7 +185,7 @@ export function loadMetaConfig(
 }
 
 /** The meta node's key and address (`META_NO_KEY`, `SECRET_FILE`). */
-export function resolveMetaKey(config: Pick<MetaConfig, "privateKey" | "privateKeyFile">): {
+export function resolveMetaKey(config: Pick<MetaConfig, "privateKey" | "privateKeyFile" | "privateKeyPasswordFile">): {
   privateKey: Hex;
   address: Address;
 } {

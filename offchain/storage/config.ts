@@ -41,6 +41,8 @@ export const storageConfigSchema = z
     privateKey: bytes32Schema.optional(),
     /** …or a file holding it (0x + 64 hex digits, surrounding whitespace ignored). */
     privateKeyFile: z.string().min(1).optional(),
+    /** The password of an encrypted keystore `privateKeyFile`, in a file of its own (0600). */
+    privateKeyPasswordFile: z.string().min(1).optional(),
     /** Blocks, temp files, quarantine and the LevelDB state. */
     dataDir: z.string().min(1),
     listen: z.strictObject({ host: z.string().min(1).default("127.0.0.1"), port: portSchema.default(0) }).prefault({}),
@@ -148,7 +150,9 @@ export function loadStorageConfig(
 }
 
 /** The node's private key and address (core/config.ts `resolvePrivateKey`; `STORAGE_NO_KEY`, `SECRET_FILE`). */
-export function resolveNodeKey(config: Pick<StorageConfig, "privateKey" | "privateKeyFile">): {
+export function resolveNodeKey(
+  config: Pick<StorageConfig, "privateKey" | "privateKeyFile" | "privateKeyPasswordFile">,
+): {
   privateKey: Hex;
   address: Address;
 } {

@@ -16,10 +16,8 @@
  * topN: 100
  * ```
  */
-import fs from "node:fs";
 import { z } from "zod";
 import type { Address, Hex } from "viem";
-import { privateKeyToAddress } from "viem/accounts";
 import {
   addressSchema,
   bytes32Schema,
@@ -27,8 +25,10 @@ import {
   logConfigSchema,
   pbftParamsSchema,
   portSchema,
+  resolvePrivateKey,
   transportConfigSchema,
 } from "../core/config";
+import { isHmsError } from "../core/errors";
 import { ValidatorError } from "./errors";
 
 export const VALIDATOR_ENV_PREFIX = "HMS_VALIDATOR_";
@@ -70,6 +70,8 @@ export const validatorConfigSchema = z
     privateKey: bytes32Schema.optional(),
     /** …or a file holding it (0x + 64 hex digits, surrounding whitespace ignored). */
     privateKeyFile: z.string().min(1).optional(),
+    /** The password of an encrypted keystore `privateKeyFile`, in a file of its own (0600). */
+    privateKeyPasswordFile: z.string().min(1).optional(),
     /** JSON-RPC endpoint of the chain. */
     rpcUrl: httpUrl,
     /** Deployment file (path or network name, see offchain/chain/deployment.ts). */
@@ -174,51 +176,24 @@ export function loadValidatorConfig(
 }
 
 /**
- * The validator's private key and address, from `privateKey` or `privateKeyFile`. Throws `VALIDATOR_NO_KEY`
- * when neither is set, `VALIDATOR_KEY_FILE` for an unreadable or malformed file (exit code 2).
+ * The validator's private key and address, from `privateKey` or `privateKeyFile` (a plain key file or an encrypted
+ * keystore with `privateKeyPasswordFile`: core/config.ts `resolvePrivateKey`). Throws `VALIDATOR_NO_KEY` when
+ * neither is set, `VALIDATOR_KEY_FILE` for an unreadable or malformed file or a wrong password (exit code 2).
  */
-export function resolveKey(config: Pick<ValidatorConfig, "privateKey" | "privateKeyFile">): {
+export function resolveKey(config: Pick<ValidatorConfig, "privateKey" | "privateKeyFile" | "privateKeyPasswordFile">): {
   privateKey: Hex;
   address: Address;
 } {
-  let key = config.privateKey;
-  if (key === undefined && config.privateKeyFile !== undefined) {
-    let text: string;
-    try {
-      text = fs.readFileSync(config.privateKeyFile, "utf8").trim();
-    } catch (err) {
-      throw new ValidatorError(
-        "VALIDATOR_KEY_FILE",
-        `cannot read key file ${config.privateKeyFile}: ${(err as Error).message}`,
-        {
-          value: config.privateKeyFile,
-          cause: err,
-        },
-      );
-    }
-    if (!/^0x[0-9a-fA-F]{64}$/.test(text))
-      throw new ValidatorError(
-        "VALIDATOR_KEY_FILE",
-        `key file ${config.privateKeyFile} does not hold 0x + 64 hex digits`,
-        {
-          value: config.privateKeyFile,
-        },
-      );
-    key = text as Hex;
-  }
-  if (key === undefined)
-    throw new ValidatorError(
-      "VALIDATOR_NO_KEY",
-      "no signing key: set privateKey / privateKeyFile (HMS_VALIDATOR_PRIVATE_KEY / HMS_VALIDATOR_PRIVATE_KEY_FILE)",
-    );
-  let address: Address;
   try {
-    address = privateKeyToAddress(key);
+    return resolvePrivateKey(
+      config,
+      "VALIDATOR_NO_KEY",
+      "privateKey / privateKeyFile (HMS_VALIDATOR_PRIVATE_KEY / HMS_VALIDATOR_PRIVATE_KEY_FILE)",
+      "VALIDATOR_KEY_FILE",
+    );
   } catch (err) {
-    throw new ValidatorError("VALIDATOR_NO_KEY", "the signing key is not a valid secp256k1 private key", {
-      value: "<redacted>",
-      cause: err,
-    });
+    if (isHmsError(err) && (err.code === "VALIDATOR_NO_KEY" || err.code === "VALIDATOR_KEY_FILE"))
+      throw new ValidatorError(err.code, err.message, { value: err.value, cause: err.cause });
+    throw err;
   }
-  return { privateKey: key, address };
 }

@@ -12,7 +12,10 @@ import { request } from "undici";
 import { HmsError } from "../../offchain/core/errors";
 import { demoNodeId, demoNodePrivateKey } from "../../offchain/devnet/accounts";
 import { HmsProcess, freePort } from "../../offchain/devnet/cluster";
+import { saveKey } from "../../offchain/cli/keystore";
 import { loadStorageConfig, resolveNodeKey } from "../../offchain/storage/config";
+import { resolveKey } from "../../offchain/validator/config";
+import { ValidatorError } from "../../offchain/validator/errors";
 import { TEST_DOMAINS } from "../../offchain/testing/storage-cluster";
 import { getRaw, health, putRaw, sliceCid, tempDir, waitFor } from "./helpers";
 
@@ -94,6 +97,39 @@ describe("storage: the hms storage daemon's configuration, key and lifecycle", f
     }
   });
 
+  it("a keystore key file needs its password file; a wrong password is SECRET_FILE, and neither key nor password is shown", function () {
+    const dir = tempDir("storage-keystore");
+    const ks = saveKey(path.join(dir, "keystore"), "node", KEY, "s3cret pass", { light: true });
+    const pw = path.join(dir, "pw");
+    fs.writeFileSync(pw, "s3cret pass\n");
+    expect(resolveNodeKey({ privateKeyFile: ks.file, privateKeyPasswordFile: pw }).privateKey).to.equal(KEY);
+    const refused = (config: Parameters<typeof resolveNodeKey>[0], message: RegExp) => {
+      try {
+        resolveNodeKey(config);
+        expect.fail("accepted");
+      } catch (e) {
+        expect(e).to.have.property("code", "SECRET_FILE");
+        expect((e as Error).message).to.match(message);
+        const json = JSON.stringify((e as HmsError).toJSON());
+        expect(json).to.not.include(KEY.slice(2, 40)).and.not.include("s3cret");
+      }
+    };
+    refused({ privateKeyFile: ks.file }, /is an encrypted keystore: set privateKeyPasswordFile/);
+    fs.writeFileSync(pw, "wrong pass");
+    refused({ privateKeyFile: ks.file, privateKeyPasswordFile: pw }, /cannot decrypt keystore .*wrong password/);
+    refused({ privateKeyFile: ks.file, privateKeyPasswordFile: path.join(dir, "absent") }, /cannot read password file/);
+    // The validator's resolver is the same one, with its own codes.
+    try {
+      resolveKey({ privateKeyFile: ks.file, privateKeyPasswordFile: pw });
+      expect.fail("accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ValidatorError);
+      expect(e).to.have.property("code", "VALIDATOR_KEY_FILE");
+    }
+    fs.writeFileSync(pw, "s3cret pass");
+    expect(resolveKey({ privateKeyFile: ks.file, privateKeyPasswordFile: pw }).privateKey).to.equal(KEY);
+  });
+
   it("runs as `hms storage`: exit 2 without a key; with one, /health and /metrics, no key in its logs, SIGTERM stops it cleanly", async function () {
     const dir = tempDir("storage-cli");
     const port = await freePort();
@@ -121,13 +157,22 @@ describe("storage: the hms storage daemon's configuration, key and lifecycle", f
       await waitFor(() => p.lines.some((l) => l.msg === "storage worker stopped"), 10_000, "stopped log");
       const everything = p.stdout + p.stderr.join("");
       expect(everything).to.not.include(KEY.slice(2));
-      const again = new HmsProcess("storage-again", ["storage", "-c", file], { HMS_STORAGE_PRIVATE_KEY: KEY });
+      // Restarted from an encrypted keystore file (`hms keys`' format) and its password file: the same node.
+      const ks = saveKey(path.join(dir, "keystore"), "storage", KEY, "correct horse", { light: true });
+      const pw = path.join(dir, "password");
+      fs.writeFileSync(pw, "correct horse\n", { mode: 0o600 });
+      const again = new HmsProcess("storage-again", ["storage", "-c", file], {
+        HMS_STORAGE_PRIVATE_KEY_FILE: ks.file,
+        HMS_STORAGE_PRIVATE_KEY_PASSWORD_FILE: pw,
+      });
       try {
         await again.waitForLog((l) => l.msg === "storage worker listening", 90_000);
         expect((await getRaw(url, `/v1/slices/${sliceCid(bytes)}`)).body.equals(bytes)).to.equal(true);
+        expect((await health(url)).address).to.equal(resolveNodeKey({ privateKey: KEY }).address);
       } finally {
         await again.stop();
       }
+      expect(again.stdout + again.stderr.join("")).to.not.include("correct horse");
     } finally {
       await p.stop();
     }
