@@ -1,8 +1,8 @@
 /**
  * The compute supervisor's chain (meta/compute.ts `SupervisorChain`) over viem: lease and offer reads, LeaseMoved
  * events, NodeRegistry signing keys (cached for a while), and the oracle's `moveLease` / `terminateLease`, each
- * waited for and checked (`CHAIN_TX_REVERTED`). `terminate` clamps the failure time into what the market accepts
- * (between the settled point and the next block's time).
+ * waited for and checked (`CHAIN_TX_REVERTED`). Both clamp the failure time into what the market accepts (between
+ * the settled point and the latest block's time).
  */
 import type { Address, Hex, PublicClient, WalletClient } from "viem";
 import { nodeRegistryAbi, resourceMarketAbi } from "../chain/abis";
@@ -96,13 +96,33 @@ export class ViemSupervisorChain implements SupervisorChain {
     return this.o.oracle;
   }
 
-  async move(leaseId: bigint, offerId: bigint, reportHash: Hex): Promise<bigint> {
+  /**
+   * A failure time given in wall-clock unix seconds (a heartbeat's time) in chain time, clamped into what the
+   * market accepts (`chainTimeOf`); 0 stays 0 (now). Chain time is the wall clock shifted
+   * by the chain's lead over it, if any (a local chain that mined bursts of blocks at one per second runs ahead;
+   * one that is idle lags, and its next block comes at the wall clock).
+   */
+  private async chainFailedAt(leaseId: bigint, failedAt: bigint): Promise<bigint> {
+    if (failedAt === 0n) return 0n;
+    const [lease] = await this.o.public.readContract({
+      address: this.o.market,
+      abi: resourceMarketAbi,
+      functionName: "getLease",
+      args: [leaseId],
+    });
+    const settled = BigInt(lease.start) + BigInt(lease.withdrawn) / BigInt(lease.ratePerSecond);
+    const latest = (await this.o.public.getBlock({ blockTag: "latest" })).timestamp;
+    return chainTimeOf(failedAt, { latestBlock: latest, wallSeconds: BigInt(Math.floor(Date.now() / 1000)), settled });
+  }
+
+  async move(leaseId: bigint, offerId: bigint, failedAt: bigint, reportHash: Hex): Promise<bigint> {
     const w = this.wallet();
+    const at = await this.chainFailedAt(leaseId, failedAt);
     const hash = await w.writeContract({
       address: this.o.market,
       abi: resourceMarketAbi,
       functionName: "moveLease",
-      args: [leaseId, offerId, reportHash],
+      args: [leaseId, offerId, at, reportHash],
       account: w.account!,
       chain: w.chain,
     });
@@ -115,17 +135,7 @@ export class ViemSupervisorChain implements SupervisorChain {
 
   async terminate(leaseId: bigint, failedAt: bigint, reportHash: Hex): Promise<void> {
     const w = this.wallet();
-    const [lease] = await this.o.public.readContract({
-      address: this.o.market,
-      abi: resourceMarketAbi,
-      functionName: "getLease",
-      args: [leaseId],
-    });
-    const settled = BigInt(lease.start) + BigInt(lease.withdrawn) / BigInt(lease.ratePerSecond);
-    const latest = (await this.o.public.getBlock()).timestamp;
-    let at = failedAt;
-    if (at !== 0n && at < settled) at = settled;
-    if (at > latest) at = latest;
+    const at = await this.chainFailedAt(leaseId, failedAt);
     const hash = await w.writeContract({
       address: this.o.market,
       abi: resourceMarketAbi,
@@ -138,4 +148,22 @@ export class ViemSupervisorChain implements SupervisorChain {
     if (receipt.status !== "success")
       throw new HmsError("CHAIN_TX_REVERTED", `terminateLease(${leaseId}) reverted`, { value: hash });
   }
+}
+
+/**
+ * A wall-clock time in chain time, clamped to [settled, the move's block time at the earliest] (pure): shifted by
+ * the chain's lead over the wall clock when it is ahead (a local chain that mined bursts at one block per second);
+ * unchanged when it lags (an idle chain's next block comes at the wall clock: the bound is then the wall clock
+ * less a second, and a move refused for a slow block is retried at the next pass).
+ */
+export function chainTimeOf(
+  wallTime: bigint,
+  o: { latestBlock: bigint; wallSeconds: bigint; settled: bigint },
+): bigint {
+  const lead = o.latestBlock > o.wallSeconds ? o.latestBlock - o.wallSeconds : 0n;
+  const latest = o.latestBlock > o.wallSeconds - 1n ? o.latestBlock : o.wallSeconds - 1n;
+  let at = wallTime + lead;
+  if (at > latest) at = latest;
+  if (at < o.settled) at = o.settled;
+  return at;
 }

@@ -6,8 +6,8 @@
  *    request of each. Soft state, on every meta node (workers send to all), rebuilt within one heartbeat period.
  *  - {@link ComputeSupervisor}: a loop on the master only (like health.ts) that, for each workload whose node's
  *    heartbeats stopped or that crash-loops there, applies `migrationDecision` (scheduler.ts) and carries it out
- *    on chain with the oracle key — `ResourceMarket.moveLease` to the chosen node's offer, then forwards the
- *    user's signed request to that node — or `terminateLease` (the user refunded) when no node can take it or
+ *    on chain with the oracle key — `ResourceMarket.moveLease` to the chosen node's offer, the dead node paid
+ *    until its last signed heartbeat, then forwards the user's signed request to that node — or `terminateLease` (the user refunded) when no node can take it or
  *    it crash-loops across moves.
  *
  * Chain state is the truth: before acting the supervisor reads the lease; a lease already moved is followed to
@@ -146,6 +146,7 @@ export class ComputeNodes {
       nodeId: n.nodeId,
       online: nowMs - n.lastBeatMs <= downAfterMs,
       lastBeatAgoMs: nowMs - n.lastBeatMs,
+      lastBeatTime: n.lastBeatTime.toString(),
       region: n.region,
       url: n.url,
       offerId: n.offerId.toString(),
@@ -246,8 +247,11 @@ export interface SupervisorChain {
   movedFrom(leaseId: bigint): Promise<{ from: bigint; at: bigint } | undefined>;
   /** The node of an active offer (undefined when inactive or unknown). */
   offerNode(offerId: bigint): Promise<Hex | undefined>;
-  /** Oracle: moveLease; returns the new lease id. */
-  move(leaseId: bigint, offerId: bigint, reportHash: Hex): Promise<bigint>;
+  /**
+   * Oracle: moveLease — the old node paid until `failedAt` (unix seconds, 0 = now; clamped by the adapter), the
+   * unserved gap refunded to the user; returns the new lease id.
+   */
+  move(leaseId: bigint, offerId: bigint, failedAt: bigint, reportHash: Hex): Promise<bigint>;
   /** Oracle: terminateLease at `failedAt` (unix seconds, clamped by the adapter to what the market accepts). */
   terminate(leaseId: bigint, failedAt: bigint, reportHash: Hex): Promise<void>;
 }
@@ -464,7 +468,9 @@ export class ComputeSupervisor {
           reason: action.reason,
           lastBeat: (nodes.get(w.host)?.lastBeatTime ?? 0n).toString(),
         });
-        const newLease = await chain.move(w.leaseId, target.offerId, reportHash);
+        // A dead node is paid until its last signed heartbeat; a live one whose workload crash-loops, until now.
+        const failedAt = action.reason === "node-dead" ? (nodes.get(w.host)?.lastBeatTime ?? 0n) : 0n;
+        const newLease = await chain.move(w.leaseId, target.offerId, failedAt, reportHash);
         pass.moved++;
         this.counters.actions.inc({ kind: "move", outcome: action.reason });
         this.d.logger.warn(

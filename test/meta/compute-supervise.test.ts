@@ -19,6 +19,7 @@ import {
   type ChainLease,
   type SupervisorChain,
 } from "../../offchain/meta/compute";
+import { chainTimeOf } from "../../offchain/meta/compute-chain";
 import {
   movedChain,
   signComputeHeartbeat,
@@ -171,10 +172,23 @@ describe("meta/compute: supervision of compute workloads", function () {
     });
   });
 
+  describe("chainTimeOf (a heartbeat's time in chain time)", function () {
+    it("shifts by the chain's lead over the wall clock, never by a lag, and clamps to [settled, latest block]", function () {
+      // the chain runs 6 s ahead: shifted
+      expect(chainTimeOf(100n, { latestBlock: 110n, wallSeconds: 104n, settled: 0n })).to.equal(106n);
+      // an idle chain (last block at 95, wall 104): unchanged, bounded by the wall clock less a second
+      expect(chainTimeOf(100n, { latestBlock: 95n, wallSeconds: 104n, settled: 0n })).to.equal(100n);
+      expect(chainTimeOf(104n, { latestBlock: 95n, wallSeconds: 104n, settled: 0n })).to.equal(103n);
+      expect(chainTimeOf(90n, { latestBlock: 95n, wallSeconds: 104n, settled: 0n })).to.equal(90n);
+      // never before the settled point
+      expect(chainTimeOf(90n, { latestBlock: 120n, wallSeconds: 104n, settled: 110n })).to.equal(110n);
+    });
+  });
+
   describe("ComputeSupervisor against a fake chain", function () {
     class FakeChain implements SupervisorChain {
       leases = new Map<bigint, ChainLease>();
-      moves: Array<{ from: bigint; to: bigint; at: bigint; offerId: bigint }> = [];
+      moves: Array<{ from: bigint; to: bigint; at: bigint; offerId: bigint; failedAt: bigint }> = [];
       terminated: Array<{ leaseId: bigint; failedAt: bigint }> = [];
       offers = new Map<bigint, Hex>([
         [10n, nodeId(0)],
@@ -198,13 +212,13 @@ describe("meta/compute: supervision of compute workloads", function () {
       async offerNode(offerId: bigint) {
         return this.offers.get(offerId);
       }
-      async move(leaseId: bigint, offerId: bigint) {
+      async move(leaseId: bigint, offerId: bigint, failedAt: bigint) {
         const l = this.leases.get(leaseId);
         if (!l?.active) throw new Error(`moveLease reverts: lease ${leaseId} not active`);
         l.active = false;
         const to = this.next++;
         this.leases.set(to, { active: true, nodeId: this.offers.get(offerId)!, start: 0n });
-        this.moves.push({ from: leaseId, to, at: BigInt(Math.floor(this.clock() / 1000)), offerId });
+        this.moves.push({ from: leaseId, to, at: BigInt(Math.floor(this.clock() / 1000)), offerId, failedAt });
         return to;
       }
       async terminate(leaseId: bigint, failedAt: bigint) {
@@ -268,7 +282,10 @@ describe("meta/compute: supervision of compute workloads", function () {
       t.beat(1, []);
       const p1 = await s1.pass();
       expect(p1).to.include({ moved: 1, forwarded: 1, failed: 0 });
-      expect(t.chain.moves).to.deep.equal([{ from: 1n, to: 100n, at: 1_800_000_004n, offerId: 11n }]);
+      // A is paid until its last signed heartbeat (1_800_000_000 s)
+      expect(t.chain.moves).to.deep.equal([
+        { from: 1n, to: 100n, at: 1_800_000_004n, offerId: 11n, failedAt: 1_800_000_000n },
+      ]);
       expect(t.forwarded[0]).to.deep.equal({
         url: "http://node-1",
         body: { leaseId: "100", spec: { command: ["true"] }, deadline: "100", signature: USER_SIG, movedFrom: "1" },
@@ -342,7 +359,8 @@ describe("meta/compute: supervision of compute workloads", function () {
       const t = setup({ failing: true });
       const p = await t.supervisor().pass();
       expect(p).to.include({ moved: 1 });
-      expect(t.chain.moves[0]).to.include({ from: 1n, offerId: 11n });
+      // a live node whose workload crash-loops is paid until the move (failedAt 0 = now)
+      expect(t.chain.moves[0]).to.include({ from: 1n, offerId: 11n, failedAt: 0n });
     });
   });
 });
