@@ -4,7 +4,7 @@
  * workers heartbeating to it (embedded runtime). The user runs a workload on A; A is SIGKILLed; with no test
  * intervention the meta master sees A's heartbeats stop, moves the lease to B's offer (`moveLease`) and forwards
  * the user's signed request, which B accepts because the chain shows the move; the workload runs on B. A is paid
- * exactly for the lease time until the move, the user's escrow is conserved, and A restarted stops its orphan
+ * exactly until its last signed heartbeat, the user refunded the unserved gap, the escrow conserved, and A restarted stops its orphan
  * (one process of the workload left). Forwarded requests that are forged, for a lease not moved, or for another
  * spec than the one A ran are refused with typed errors.
  */
@@ -94,9 +94,10 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("SIGKILL of worker A: the workload runs on B with no test intervention, A paid to the move, escrow conserved, no duplicate after A's restart", async function () {
+  it("SIGKILL of worker A: the workload runs on B with no test intervention, A paid to its last heartbeat, escrow conserved, no duplicate after A's restart", async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-compute-supervise-"));
-    node = await spawnHardhatNode();
+    // chain time = wall time (blocks may share a second), so A's last heartbeat is a chain time as it is
+    node = await spawnHardhatNode({ wallClock: true });
     const chain = {
       id: 31337,
       name: "hardhat",
@@ -287,6 +288,9 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     a.kill("SIGKILL");
     await new Promise((r) => a.once("exit", r));
     const killedAt = Date.now();
+    const leadAtKill = BigInt(
+      Math.max(0, Number((await publicClient.getBlock()).timestamp) - Math.floor(killedAt / 1000)),
+    );
     const moved = await until(
       "the workload running on B",
       async () => {
@@ -318,16 +322,23 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     expect(lb.user).to.equal(getAddress(hardhatAccount(16).address));
     expect(lb.offerId).to.equal(await offerOf(1));
     expect(lb.end).to.equal(BigInt(la.start) + 3600n);
-    expect(lb.start).to.equal(la.end);
+    expect(lb.start > la.end, "B's lease starts at the move, after A's end (its last heartbeat)").to.be.true;
 
-    // A is paid exactly for the lease time until the move; the user's escrow is conserved (same price: no refund)
+    // A is paid exactly until its last signed heartbeat (its last proof of life, which the meta node kept); the
+    // unserved gap up to the move is refunded to the user; the escrow is conserved to the wei
+    const lastBeatA = BigInt(
+      (await computeNodes()).find((n) => n.nodeId === computeNodeId(0).toLowerCase())!.lastBeatTime as string,
+    );
+    expect(leadAtKill, "the chain's clock is the wall's").to.equal(0n);
+    expect(BigInt(la.end)).to.equal(lastBeatA);
     const ranA = BigInt(la.end) - BigInt(la.start);
     const proven = provenSeconds(reports.map((r) => r.message));
     expect(ranA >= proven, `A's paid time ${ranA} s covers its proven ${proven} s`).to.be.true;
-    expect(await userBalance()).to.equal(balanceBeforeMove);
-    expect(BigInt(la.ratePerSecond) * ranA + BigInt(lb.ratePerSecond) * (BigInt(lb.end) - BigInt(lb.start))).to.equal(
-      escrow,
-    );
+    const gap = BigInt(la.ratePerSecond) * (BigInt(lb.start) - BigInt(la.end));
+    expect((await userBalance()) - balanceBeforeMove).to.equal(gap);
+    expect(
+      BigInt(la.ratePerSecond) * ranA + BigInt(lb.ratePerSecond) * (BigInt(lb.end) - BigInt(lb.start)) + gap,
+    ).to.equal(escrow);
     const payoutA = getAddress(hardhatAccount(12).address);
     const before = await as(12).HMSToken.read.balanceOf([payoutA]);
     await wait(await as(12).ResourceMarket.write.withdraw([leaseA]));
@@ -398,7 +409,7 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
       30_000,
     );
     console.log(
-      `      SIGKILL → running on B: ${onB} ms; A paid for ${ranA} s (its signed reports prove ${proven} s): ${paid} wei`,
+      `      SIGKILL → running on B: ${onB} ms; A paid for ${ranA} s to its last heartbeat (its usage reports read before the kill prove ${proven} s): ${paid} wei; gap refunded ${gap} wei`,
     );
     a.kill("SIGTERM");
     b.kill("SIGTERM");
