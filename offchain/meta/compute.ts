@@ -26,6 +26,7 @@ import { HmsError } from "../core/errors";
 import type { Metrics } from "../core/metrics";
 import { canonicalJson } from "../protocol/compute";
 import {
+  MAX_MOVE_DEPTH,
   verifyComputeHeartbeat,
   type HeartbeatWorkload,
   type SignedRunRequest,
@@ -301,6 +302,8 @@ export class ComputeSupervisor {
   private running: Promise<SupervisePass> | undefined;
   /** Workloads whose lease was followed past a move to a node that is down too (keyed by the signed lease). */
   private readonly followed = new Map<string, Watched>();
+  /** Leases found closed for good (final: a closed lease never reopens). */
+  private readonly ended = new Set<bigint>();
   private readonly now: () => number;
   private readonly counters;
 
@@ -514,12 +517,26 @@ export class ComputeSupervisor {
     }
   }
 
+  /**
+   * The lease's state on chain, its moves followed to their end: active; moved into a lease still active (the
+   * last of the chain); or closed for good (closed without a move, or moved into leases that all ended since).
+   * A lease found closed for good is remembered (a closed lease never reopens), so a dead node's stale report of
+   * it costs no more chain reads.
+   */
   private async leaseFact(chain: SupervisorChain, leaseId: bigint): Promise<LeaseFact> {
+    if (this.ended.has(leaseId)) return { status: "closed" };
     const lease = await chain.lease(leaseId);
     if (lease.active) return { status: "active", nodeId: lease.nodeId };
-    const to = await chain.movedTo(leaseId);
-    if (to === undefined) return { status: "closed" };
-    return { status: "moved", to, toNode: (await chain.lease(to)).nodeId.toLowerCase() as Hex };
+    let at = leaseId;
+    for (let i = 0; i < MAX_MOVE_DEPTH; i++) {
+      const to = await chain.movedTo(at);
+      if (to === undefined) break;
+      const next = await chain.lease(to);
+      if (next.active) return { status: "moved", to, toNode: next.nodeId.toLowerCase() as Hex };
+      at = to;
+    }
+    this.ended.add(leaseId);
+    return { status: "closed" };
   }
 
   /** `migrationDecision` with the history read from the chain's moves into this lease. */

@@ -307,6 +307,30 @@ describe("meta/compute: supervision of compute workloads", function () {
       expect(t.forwarded).to.have.length(3);
     });
 
+    it("a moved lease the user closed since is forgotten: no forward to a node that ended it, no chain reads", async function () {
+      const t = setup();
+      const s = t.supervisor();
+      t.advance(4_000);
+      t.beat(1, []);
+      expect(await s.pass()).to.include({ moved: 1 });
+      t.beat(1, [workload(100n)]);
+      await s.pass();
+      // the user closes lease 100 on B: B stops it, its heartbeats no longer list it; A's stale report of lease 1 stays
+      t.chain.leases.get(100n)!.active = false;
+      t.advance(500);
+      t.beat(1, []);
+      const forwards = t.forwarded.length;
+      let reads = 0;
+      const lease = t.chain.lease.bind(t.chain);
+      t.chain.lease = async (id: bigint) => (reads++, lease(id));
+      expect(await s.pass()).to.include({ moved: 0, forwarded: 0, terminated: 0, failed: 0 });
+      const afterFirst = reads;
+      expect(afterFirst).to.be.greaterThan(0);
+      expect(await s.pass()).to.include({ moved: 0, forwarded: 0, failed: 0 });
+      expect(reads, "a lease closed for good is not read again").to.equal(afterFirst);
+      expect(t.forwarded).to.have.length(forwards);
+    });
+
     it("moves again off a second dead node, avoiding the first, then terminates the crash loop", async function () {
       const t = setup({ nodes: 3 });
       const s = t.supervisor();
