@@ -74,11 +74,12 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
   let meta: MetaProcessCluster | undefined;
   let dir: string;
   const workers: ChildProcess[] = [];
-  const marker = `hms-supervise-${process.pid}-${Date.now()}`;
+  let marker = "";
 
-  after(async function () {
-    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+  afterEach(async function () {
+    for (const w of workers.splice(0)) if (w.exitCode === null) w.kill("SIGKILL");
     await meta?.stopAll();
+    meta = undefined;
     await node?.stop();
     for (const pid of processesWith(marker)) {
       try {
@@ -94,7 +95,12 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("SIGKILL of worker A: the workload runs on B with no test intervention, A paid to its last heartbeat, escrow conserved, no duplicate after A's restart", async function () {
+  /**
+   * The scenario with `metaCount` meta nodes; `killMaster`: the meta master is SIGKILLed together with worker A,
+   * so a newly elected master — which heard the same heartbeats — does the move.
+   */
+  async function scenario(metaCount: number, killMaster: boolean): Promise<void> {
+    marker = `hms-supervise-${process.pid}-${Date.now()}`;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-compute-supervise-"));
     // chain time = wall time (blocks may share a second), so A's last heartbeat is a chain time as it is
     node = await spawnHardhatNode({ wallClock: true });
@@ -147,7 +153,7 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     fs.writeFileSync(path.join(dir, "oracle.key"), `${keyOf(9)}\n`, { mode: 0o600 });
     meta = await MetaProcessCluster.start({
       dir: path.join(dir, "meta"),
-      count: 1,
+      count: metaCount,
       chainId: 31337,
       nodeRegistry: deployment.contracts.NodeRegistry.address,
       miningPool: deployment.contracts.MiningPool.address,
@@ -163,8 +169,10 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
         },
       },
     });
-    await meta.waitForLeader();
-    const metaUrl = meta.specs[0].apiUrl;
+    const leader = await meta.waitForLeader();
+    const metaUrls = meta.specs.map((x) => x.apiUrl);
+    // a node the test reads the compute table from (one that stays up)
+    let metaUrl = metaUrls[killMaster ? (leader.index + 1) % metaCount : leader.index];
     const computeNodes = async () =>
       ((await (await fetch(`${metaUrl}/v1/compute/nodes`)).json()) as { nodes: Array<Record<string, unknown>> }).nodes;
 
@@ -184,7 +192,7 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
           sampleMs: 300,
           periodMs: 1000,
           stopGraceMs: 1000,
-          metaUrls: [metaUrl],
+          metaUrls,
           heartbeatMs: 500,
           log: { level: "warn" },
         }),
@@ -285,8 +293,10 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
     const balanceBeforeMove = await userBalance();
 
     // A is killed; from here on the test only watches
+    const aExited = new Promise((r) => a.once("exit", r));
     a.kill("SIGKILL");
-    await new Promise((r) => a.once("exit", r));
+    if (killMaster) await meta.kill(leader.index);
+    await aExited;
     const killedAt = Date.now();
     const leadAtKill = BigInt(
       Math.max(0, Number((await publicClient.getBlock()).timestamp) - Math.floor(killedAt / 1000)),
@@ -300,6 +310,15 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
       60_000,
     );
     const onB = Date.now() - killedAt;
+    if (killMaster) {
+      // the move was made by a newly elected master: read A's last heartbeat as that node saw it
+      const now = await meta.waitForLeader(
+        30_000,
+        [0, 1, 2].filter((x) => x !== leader.index),
+      );
+      expect(now.term > leader.term, "a new master, of a later term").to.be.true;
+      metaUrl = metaUrls[now.index];
+    }
     const leaseB = BigInt(moved.leaseId);
     expect(leaseB).to.not.equal(leaseA);
     expect(moved.specHash).to.equal(specHash(spec));
@@ -409,9 +428,17 @@ describe("compute: the meta master migrates a workload off a dead worker by itse
       30_000,
     );
     console.log(
-      `      SIGKILL → running on B: ${onB} ms; A paid for ${ranA} s to its last heartbeat (its usage reports read before the kill prove ${proven} s): ${paid} wei; gap refunded ${gap} wei`,
+      `      (${metaCount} meta${killMaster ? ", master killed with A" : ""}) SIGKILL → running on B: ${onB} ms; A paid for ${ranA} s to its last heartbeat (its usage reports read before the kill prove ${proven} s): ${paid} wei; gap refunded ${gap} wei`,
     );
     a.kill("SIGTERM");
     b.kill("SIGTERM");
+  }
+
+  it("SIGKILL of worker A: the workload runs on B with no test intervention, A paid to its last heartbeat, escrow conserved, no duplicate after A's restart", async function () {
+    await scenario(1, false);
+  });
+
+  it("SIGKILL of worker A and of the meta master at once: the new master moves it, once", async function () {
+    await scenario(3, true);
   });
 });
