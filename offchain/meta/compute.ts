@@ -304,6 +304,8 @@ export class ComputeSupervisor {
   private readonly followed = new Map<string, Watched>();
   /** Leases found closed for good (final: a closed lease never reopens). */
   private readonly ended = new Set<bigint>();
+  /** Leases this node, without an oracle key, already said it would move. */
+  private readonly warned = new Set<bigint>();
   private readonly now: () => number;
   private readonly counters;
 
@@ -436,7 +438,8 @@ export class ComputeSupervisor {
       targetRuns: lease?.status === "moved" ? nodes.runs(lease.toNode, lease.to) : undefined,
     });
     if (chain === undefined) {
-      if (!hostAlive || w.failing)
+      // Once per lease: the pass repeats every intervalMs.
+      if ((!hostAlive || w.failing) && !this.warned.has(w.leaseId) && this.warned.add(w.leaseId))
         this.d.logger.warn(
           { leaseId: `${w.leaseId}`, host: w.host, decision },
           "compute workload needs moving, but this meta node has no oracle key",

@@ -7,6 +7,7 @@
  * sent on a follower.
  */
 import { expect } from "chai";
+import pino from "pino";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { silentLogger } from "../../offchain/core/logger";
@@ -377,6 +378,33 @@ describe("meta/compute: supervision of compute workloads", function () {
         failedAt: BigInt(Math.floor(1_800_000_000_000 / 1000)),
       });
       expect(await s.pass()).to.include({ terminated: 0, failed: 0 });
+    });
+
+    it("without an oracle key it sends nothing and says once what it would move", async function () {
+      const t = setup();
+      const lines: string[] = [];
+      const logger = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+      const s = new ComputeSupervisor(
+        {
+          nodes: t.nodes,
+          forward: async () => expect.fail("no forward without an oracle key"),
+          leading: () => true,
+          logger,
+          metrics: new Metrics(),
+          now: () => 1_800_000_004_000,
+        },
+        {
+          intervalMs: 1_000,
+          downAfterMs: 3_000,
+          noNodeGraceMs: 0,
+          policy: { maxMigrations: 2, windowMs: 600_000, backoffMs: 0, maxBackoffMs: 0 },
+          randomFactor: 0,
+        },
+      );
+      expect(await s.pass()).to.include({ watched: 1, moved: 0, terminated: 0, failed: 0 });
+      expect(await s.pass()).to.include({ watched: 1, moved: 0, terminated: 0, failed: 0 });
+      expect(lines.filter((l) => l.includes("no oracle key"))).to.have.length(1);
+      expect(t.chain.moves).to.deep.equal([]);
     });
 
     it("moves a workload that crash-loops on a live node", async function () {
