@@ -59,6 +59,9 @@ const config: HardhatUserConfig = {
     hardhat: {
       // Deterministic local chain; tests and the demo time-travel with network helpers.
       initialBaseFeePerGas: 0,
+      // HMS_HARDHAT_WALL_CLOCK=1 (process tests of wall-clock deadlines, test/compute/supervise.process.test.ts):
+      // blocks may share a second, so a burst of transactions never pushes the chain's clock ahead of the wall's.
+      ...(process.env.HMS_HARDHAT_WALL_CLOCK === "1" ? { allowBlocksWithSameTimestamp: true } : {}),
       // Instrumented contracts (npm run coverage) are far larger: deploying BookkeeperStaking (which creates its
       // council) then needs more than Osaka's 16.7M per-transaction cap (EIP-7825), so coverage runs on Prague.
       ...(process.env.SOLIDITY_COVERAGE === "true" ? { hardfork: "prague" } : {}),

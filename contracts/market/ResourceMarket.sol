@@ -861,24 +861,30 @@ contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
     /**
      * @notice The oracle moves the rest of an active lease to another offer of the same kind — the meta layer
      *         re-creating a storage replica on a new node, or migrating a workload whose node died. The old
-     *         provider keeps what accrued until now (withdrawable as usual; its LeaseClosed `refund` is the escrow
-     *         carried over). The new lease gets a new id (with a Filled order record), starts now and ends when the
+     *         provider keeps what accrued until `failedAt` (withdrawable as usual; its LeaseClosed `refund` is the
+     *         escrow freed). The new lease gets a new id (with a Filled order record), starts now and ends when the
      *         old one would have, at the new offer's price, which may not exceed the old one: the user never pays
-     *         more than it accepted, and the difference is refunded to it. Escrow is conserved.
+     *         more than it accepted. What the old rate would have cost between `failedAt` and now (time no node
+     *         served) and the price difference over the rest are refunded to the user. Escrow is conserved.
      * @param leaseId The active lease to move.
      * @param offerId An active offer of the same kind, with the units free, on a live node, whose duration
      *        bounds admit the remaining time.
+     * @param failedAt When the old node stopped serving (0 = now); between the settled point and now.
      * @param reportHash Hash of the off-chain evidence (the failure or repair report).
      * @return newLeaseId The new lease id.
      */
     function moveLease(
         uint256 leaseId,
         uint256 offerId,
+        uint64 failedAt,
         bytes32 reportHash
     ) external onlyRole(ORACLE_ROLE) nonReentrant returns (uint256 newLeaseId) {
         Lease storage old = _activeLease(leaseId);
         uint64 nowTs = uint64(block.timestamp);
         if (nowTs >= old.end) revert LeaseExpired(leaseId, old.end);
+        if (failedAt == 0) failedAt = nowTs;
+        uint64 earliest = old.start + uint64(old.withdrawn / old.ratePerSecond);
+        if (failedAt < earliest || failedAt > nowTs) revert FailureTimeOutOfRange(leaseId, failedAt, earliest, nowTs);
         if (offerId == 0 || offerId > offerCount) revert UnknownOffer(offerId);
         if (offerId == old.offerId) revert SameOffer(leaseId, offerId);
         newLeaseId = ++orderCount;
@@ -889,13 +895,16 @@ contract ResourceMarket is IHMSErrors, AccessControl, ReentrancyGuardTransient {
         order.status = OrderStatus.Open;
         order.units = old.units;
         order.duration = old.end - nowTs;
-        // Exact: a lease's rate is its price × units. The order's escrow is then exactly what the close frees.
+        // Exact: a lease's rate is its price × units. The order's escrow is then exactly what the close frees
+        // beyond the unserved gap rate × (now − failedAt), which goes back to the user.
         order.maxPricePerUnitSecond = uint96(old.ratePerSecond / old.units);
+        uint256 gap = uint256(old.ratePerSecond) * (nowTs - failedAt);
         Offer storage offer = _offers[offerId];
         _eligible(order, offerId, offer, order.maxPricePerUnitSecond, true);
-        _close(leaseId, old, nowTs, CloseReason.Oracle);
+        _close(leaseId, old, failedAt, CloseReason.Oracle);
         emit LeaseMoved(leaseId, newLeaseId, offerId, reportHash);
         _openLease(newLeaseId, order, offerId, offer);
+        if (gap != 0) token.safeTransfer(order.user, gap);
     }
 
     /**

@@ -15242,6 +15242,11 @@ export const resourceMarketAbi = [
         "type": "uint256"
       },
       {
+        "internalType": "uint64",
+        "name": "failedAt",
+        "type": "uint64"
+      },
+      {
         "internalType": "bytes32",
         "name": "reportHash",
         "type": "bytes32"

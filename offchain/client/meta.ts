@@ -37,6 +37,7 @@ import {
   type SignedHeartbeat,
   type SignedReceiptAck,
 } from "../protocol/meta-wire";
+import { COMPUTE_HEARTBEAT_PATH, type WireComputeHeartbeat } from "../protocol/compute-supervise";
 
 export interface MetaClientOptions {
   /** API base URLs of the meta nodes. */
@@ -446,6 +447,20 @@ export class MetaClient implements StorageNetwork, ReceiptSink, UploadCommits {
     const body = heartbeatToWire(beat);
     const results = await Promise.allSettled(
       this.urls.map((url) => this.once(url, "POST", META_PATHS.heartbeat, body)),
+    );
+    if (results.some((r) => r.status === "fulfilled")) return;
+    throw (results[0] as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * A compute worker's signed heartbeat (protocol/compute-supervise.ts), to every meta node at once like
+   * {@link heartbeat}: each keeps the workloads it heard of, so a new master can supervise them at once.
+   */
+  async computeHeartbeat(beat: WireComputeHeartbeat): Promise<void> {
+    const results = await Promise.allSettled(
+      this.urls.map((url) =>
+        this.once(url, "POST", COMPUTE_HEARTBEAT_PATH, beat as unknown as Record<string, unknown>),
+      ),
     );
     if (results.some((r) => r.status === "fulfilled")) return;
     throw (results[0] as PromiseRejectedResult).reason;

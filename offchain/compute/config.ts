@@ -11,6 +11,7 @@
  * rpcUrl: http://127.0.0.1:8545
  * deployment: localhost                  # or chainId + contracts
  * runtime: { kind: oci, socketPath: /run/podman/podman.sock }
+ * metaUrls: [http://127.0.0.1:7400]     # signed heartbeats to every meta node (supervision)
  * offer: { units: 16, pricePerUnitSecond: "1000000000", minDuration: 60, maxDuration: 2592000 }
  * ```
  */
@@ -71,6 +72,18 @@ export const computeConfigSchema = z
     /** Metering: one sample per workload every sampleMs; one signed report per periodMs. */
     sampleMs: z.number().int().min(100).default(5_000),
     periodMs: z.number().int().min(1_000).default(60_000),
+    /**
+     * Meta nodes (API URLs) to send signed heartbeats to — every one of them (docs/COMPUTE.md "Supervision"): the
+     * meta master moves this node's workloads elsewhere when they stop. None: no heartbeats, no supervision.
+     */
+    metaUrls: z
+      .array(httpUrl.transform((u) => u.replace(/\/+$/, "")))
+      .max(15)
+      .default([]),
+    /** Period of the heartbeats, ms. */
+    heartbeatMs: z.number().int().min(100).default(1_000),
+    /** Region label in the heartbeats (a workload's `placement.region` matches it). */
+    region: z.string().min(1).max(64).default("local"),
     /** SIGTERM → SIGKILL grace of a stopped workload, ms. */
     stopGraceMs: z.number().int().min(0).default(5_000),
     log: logConfigSchema.prefault({}),

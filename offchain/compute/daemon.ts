@@ -7,6 +7,7 @@ import { createPublicClient, createWalletClient, http, type Address, type Public
 import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
 import { contractAddress, loadDeployment } from "../chain/deployment";
+import { MetaClient } from "../client/meta";
 import { HmsError } from "../core/errors";
 import type { Metrics } from "../core/metrics";
 import { resolveComputeKey, resolveOperatorKey, type ComputeConfig } from "./config";
@@ -67,6 +68,10 @@ export async function startComputeDaemon(config: ComputeConfig, rt: ComputeDaemo
   const operator: WalletClient | undefined = operatorKey
     ? createWalletClient({ account: privateKeyToAccount(operatorKey), chain, transport: http(config.rpcUrl) })
     : undefined;
+  const meta =
+    config.metaUrls.length > 0
+      ? new MetaClient({ urls: config.metaUrls, timeoutMs: Math.max(1_000, config.heartbeatMs) })
+      : undefined;
   return ComputeWorker.start({
     nodeId: config.nodeId,
     privateKey,
@@ -88,5 +93,9 @@ export async function startComputeDaemon(config: ComputeConfig, rt: ComputeDaemo
     stopGraceMs: config.stopGraceMs,
     logger: rt.logger,
     metrics: rt.metrics,
+    heartbeat:
+      meta === undefined
+        ? undefined
+        : { send: (beat) => meta.computeHeartbeat(beat), intervalMs: config.heartbeatMs, region: config.region },
   });
 }

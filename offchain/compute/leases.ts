@@ -109,6 +109,38 @@ export class ChainLeases {
     }
   }
 
+  /** The lease moved into `leaseId` (the `leaseId` of the LeaseMoved event whose newLeaseId it is), if any. */
+  async movedInto(leaseId: bigint): Promise<bigint | undefined> {
+    try {
+      const events = await this.client.getContractEvents({
+        address: this.market,
+        abi: resourceMarketAbi,
+        eventName: "LeaseMoved",
+        args: { newLeaseId: leaseId },
+        fromBlock: 0n,
+        toBlock: "latest",
+      });
+      return events[0]?.args.leaseId;
+    } catch (err) {
+      throw this.unreachable(`read the moves into lease ${leaseId}`, err);
+    }
+  }
+
+  /** The task hash the provider recorded for a lease (zero when none). */
+  async taskHash(leaseId: bigint): Promise<Hex> {
+    try {
+      const t = await this.client.readContract({
+        address: this.market,
+        abi: resourceMarketAbi,
+        functionName: "taskOf",
+        args: [leaseId],
+      });
+      return t.taskHash;
+    } catch (err) {
+      throw this.unreachable(`read the task of lease ${leaseId}`, err);
+    }
+  }
+
   /** The chain's time: the latest block's timestamp, unix seconds. */
   async now(): Promise<bigint> {
     try {

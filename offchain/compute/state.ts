@@ -51,6 +51,11 @@ export interface WorkloadRecord {
   firstStartMs?: number;
   /** When it stopped for good, unix ms. */
   stoppedAtMs?: number;
+  /**
+   * The user's signed run request it runs under: the lease it was signed over (this one, or the one moved into
+   * this one), its deadline and signature. Sent in heartbeats so the meta master can forward it after a move.
+   */
+  request?: { leaseId: bigint; deadline: bigint; signature: Hex };
 }
 
 export interface SignedUsageReport {

@@ -29,6 +29,7 @@ import {
   ZERO_USAGE,
   accumulate,
   checkWithinLease,
+  leaseCovers,
   parseWorkloadSpec,
   restartDecision,
   specHash,
@@ -36,6 +37,14 @@ import {
   usageReport,
   usageToWire,
 } from "../protocol/compute";
+import {
+  MAX_MOVE_DEPTH,
+  movedChain,
+  type ComputeHeartbeatBody,
+  type HeartbeatWorkload,
+  type WireComputeHeartbeat,
+} from "../protocol/compute-supervise";
+import { ComputeHeartbeatSender } from "./heartbeat";
 import { ChainLeases, type LeaseView } from "./leases";
 import { LABELS, workloadId, type WorkloadRuntime } from "./runtime/types";
 import { createComputeServer } from "./server";
@@ -75,6 +84,8 @@ export interface ComputeWorkerOptions {
   stopGraceMs: number;
   logger: Logger;
   metrics: Metrics;
+  /** Signed heartbeats to the meta layer (docs/COMPUTE.md "Supervision"); none without. */
+  heartbeat?: { send(beat: WireComputeHeartbeat): Promise<void>; intervalMs: number; region: string };
 }
 
 /** A request signed by the lease's user (see WorkloadRequest in core/signing.ts). */
@@ -98,6 +109,7 @@ export class ComputeWorker {
   readonly domain: TypedDataDomain;
   private readonly leases: ChainLeases;
   private readonly m;
+  private heartbeats: ComputeHeartbeatSender | undefined;
 
   private constructor(
     private readonly o: ComputeWorkerOptions,
@@ -145,6 +157,7 @@ export class ComputeWorker {
       const address = await app.listen({ host: o.host, port: o.port });
       (worker as { url: string }).url = o.publicUrl ?? address.replace("[::1]", "127.0.0.1");
       worker.schedule();
+      worker.startHeartbeats();
       o.logger.info({ url: worker.url, nodeId: o.nodeId, runtime: o.runtime.kind }, "compute worker started");
       return worker;
     } catch (err) {
@@ -152,6 +165,20 @@ export class ComputeWorker {
       await store.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  private startHeartbeats(): void {
+    const hb = this.o.heartbeat;
+    if (hb === undefined) return;
+    this.heartbeats = new ComputeHeartbeatSender({
+      privateKey: this.o.privateKey,
+      domain: this.domain,
+      body: (seq) => this.heartbeatBody(seq, hb.region),
+      send: hb.send,
+      intervalMs: hb.intervalMs,
+      logger: this.o.logger,
+    });
+    this.heartbeats.start();
   }
 
   private schedule(): void {
@@ -174,6 +201,7 @@ export class ComputeWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.heartbeats?.stop();
     await this.app.close();
     await this.lock;
     await this.o.runtime.close();
@@ -417,6 +445,98 @@ export class ComputeWorker {
     return lease;
   }
 
+  /**
+   * A run request forwarded by the meta master after it moved a lease (docs/COMPUTE.md "Supervision"): `req` is
+   * the user's signature over the lease it moved from. Accepted when lease `target` is of this node and active,
+   * the signer is its user, the chain's LeaseMoved events lead from `target` back to `req.leaseId`
+   * (`movedChain`: `COMPUTE_NOT_MOVED` otherwise), the deadline was valid while that lease ran, and the spec is
+   * the one its provider recorded for it, if any (`COMPUTE_CONFLICT`). The deadline is not compared with now: the
+   * user authorised the spec for the lease and what the network moves it into, not for a window of time.
+   */
+  private async authorizeMoved(target: bigint, req: Signed): Promise<LeaseView> {
+    let signer: string;
+    try {
+      signer = await recoverTyped(
+        this.domain,
+        "WorkloadRequest",
+        { leaseId: req.leaseId, action: req.action, specHash: req.specHash, deadline: req.deadline },
+        req.signature,
+      );
+    } catch {
+      signer = "0x";
+    }
+    const lease = await this.leases.lease(target);
+    if (lease.nodeId.toLowerCase() !== this.o.nodeId.toLowerCase())
+      throw new HmsError("COMPUTE_NO_LEASE", `lease ${target} pays node ${lease.nodeId}, not this one`, {
+        value: target,
+      });
+    if (signer.toLowerCase() !== lease.user.toLowerCase())
+      throw new HmsError("COMPUTE_NO_LEASE", `lease ${target} belongs to ${lease.user}, not ${signer}`, {
+        value: signer,
+      });
+    const movedInto = new Map<bigint, bigint>();
+    let at = target;
+    for (let i = 0; i < MAX_MOVE_DEPTH && at !== req.leaseId; i++) {
+      const prev = await this.leases.movedInto(at);
+      if (prev === undefined) break;
+      movedInto.set(at, prev);
+      at = prev;
+    }
+    const origin = at === req.leaseId ? await this.leases.lease(req.leaseId) : undefined;
+    movedChain(target, req.leaseId, movedInto, req.deadline, origin?.start);
+    const recorded = await this.leases.taskHash(req.leaseId);
+    if (recorded !== ZERO_HASH && recorded.toLowerCase() !== req.specHash.toLowerCase())
+      throw new HmsError(
+        "COMPUTE_CONFLICT",
+        `lease ${req.leaseId} ran spec ${recorded}; the forwarded request is for ${req.specHash}`,
+        { value: req.specHash },
+      );
+    return lease;
+  }
+
+  /** What this worker tells the meta layer in a heartbeat (protocol/compute-supervise.ts). */
+  async heartbeatBody(seq: bigint, region: string): Promise<ComputeHeartbeatBody> {
+    const capacity =
+      this.o.offer !== undefined ? leaseCovers(this.o.offer.units) : { cpuMillis: 0, memoryMiB: 0, diskMiB: 0 };
+    const used = { cpuMillis: 0, memoryMiB: 0, diskMiB: 0 };
+    const workloads: HeartbeatWorkload[] = [];
+    for (const r of await this.state.workloads()) {
+      if (r.closed || r.spec === undefined || r.specHash === undefined || r.request === undefined) continue;
+      if (r.phase !== "running" && r.phase !== "backoff" && r.phase !== "crash-loop") continue;
+      if (r.phase !== "crash-loop") {
+        used.cpuMillis += r.spec.limits.cpuMillis;
+        used.memoryMiB += r.spec.limits.memoryMiB;
+        used.diskMiB += r.spec.limits.diskMiB;
+      }
+      workloads.push({
+        leaseId: `${r.leaseId}`,
+        specHash: r.specHash,
+        phase: r.phase,
+        restarts: r.restartTimes.length,
+        failing: r.phase === "crash-loop",
+        limits: { ...r.spec.limits },
+        labels: { ...r.spec.labels },
+        request: {
+          leaseId: `${r.request.leaseId}`,
+          spec: r.spec,
+          deadline: `${r.request.deadline}`,
+          signature: r.request.signature,
+        },
+      });
+    }
+    return {
+      nodeId: this.o.nodeId.toLowerCase() as Hex,
+      seq: `${seq}`,
+      time: `${Math.floor(Date.now() / 1000)}`,
+      region,
+      url: this.url,
+      offerId: `${(await this.state.offerId()) ?? 0n}`,
+      capacity,
+      used,
+      workloads,
+    };
+  }
+
   /** `POST /v1/workloads`: run the spec under the lease (idempotent for the same spec). */
   async submit(body: unknown): Promise<Record<string, unknown>> {
     const parsed = submitBodySchema.safeParse(body);
@@ -427,13 +547,15 @@ export class ComputeWorker {
     const spec = parseWorkloadSpec(parsed.data.spec);
     const hash = specHash(spec);
     const leaseId = BigInt(parsed.data.leaseId);
-    const lease = await this.authorize({
-      leaseId,
+    const signed: Signed = {
+      leaseId: parsed.data.movedFrom !== undefined ? BigInt(parsed.data.movedFrom) : leaseId,
       action: "run",
       specHash: hash,
       deadline: BigInt(parsed.data.deadline),
       signature: parsed.data.signature as Hex,
-    });
+    };
+    const lease =
+      signed.leaseId === leaseId ? await this.authorize(signed) : await this.authorizeMoved(leaseId, signed);
     if (!lease.active || lease.end <= (await this.leases.now()))
       throw new HmsError("COMPUTE_CONFLICT", `lease ${leaseId} has ended`, { value: leaseId });
     checkWithinLease(spec, lease.units);
@@ -472,6 +594,7 @@ export class ComputeWorker {
       if (r.phase === "ended") throw new HmsError("COMPUTE_CONFLICT", `lease ${leaseId} has ended`, { value: leaseId });
       r.spec = spec;
       r.specHash = hash;
+      r.request = { leaseId: signed.leaseId, deadline: signed.deadline, signature: signed.signature };
       r.runtimeId = workloadId(this.o.nodeId, leaseId);
       const t0 = performance.now();
       const status = await this.o.runtime.start(this.requestOf(r));
@@ -481,7 +604,10 @@ export class ComputeWorker {
       r.periodStartMs = r.firstStartMs;
       r.period = BigInt(Math.floor(r.firstStartMs / this.o.periodMs));
       await this.state.put(r);
-      this.o.logger.info({ leaseId: `${leaseId}`, specHash: hash, runtime: this.o.runtime.kind }, "workload started");
+      this.o.logger.info(
+        { leaseId: `${leaseId}`, specHash: hash, runtime: this.o.runtime.kind, signedOver: `${signed.leaseId}` },
+        "workload started",
+      );
       void this.recordTask(leaseId, hash);
       return this.view(r);
     });

@@ -600,6 +600,12 @@ export const ERROR_CODES = {
     400,
     "A runtime sample or usage report is inconsistent (time going back, negative counters) or badly signed.",
   ),
+  COMPUTE_NOT_MOVED: spec(
+    "compute",
+    "unauthorized",
+    403,
+    "A forwarded run request names a lease the chain does not show moved (LeaseMoved) into the lease to run, or its deadline predates that lease.",
+  ),
   COMPUTE_NO_PLACEMENT: spec(
     "compute",
     "conflict",

@@ -269,6 +269,27 @@ export const TYPES = {
     { name: "deadline", type: "uint64" },
   ],
   /**
+   * A compute worker's heartbeat to the meta layer (docs/COMPUTE.md "Supervision"), signed by the node's signing
+   * key: its compute offer, capacity and resources held (millicores, MiB, MiB of disk), and `workloadsHash`, the
+   * keccak256 of the canonical JSON of the workloads it runs (lease, spec hash, phase, restarts, labels, the user's
+   * signed run request) carried beside the message. `seq` rises per node; `time` is unix seconds.
+   */
+  ComputeHeartbeat: [
+    { name: "nodeId", type: "bytes32" },
+    { name: "seq", type: "uint64" },
+    { name: "time", type: "uint64" },
+    { name: "region", type: "string" },
+    { name: "url", type: "string" },
+    { name: "offerId", type: "uint256" },
+    { name: "capacityCpuMillis", type: "uint64" },
+    { name: "capacityMemoryMiB", type: "uint64" },
+    { name: "capacityDiskMiB", type: "uint64" },
+    { name: "usedCpuMillis", type: "uint64" },
+    { name: "usedMemoryMiB", type: "uint64" },
+    { name: "usedDiskMiB", type: "uint64" },
+    { name: "workloadsHash", type: "bytes32" },
+  ],
+  /**
    * A compute worker's usage of lease `leaseId` in metering period `period` (`start`..`end`, unix ms): CPU
    * milliseconds, memory MiB·seconds, network bytes received and sent, the disk bytes written at the end,
    * restarts so far, and `state` (0 running, 1 exited, 2 failed, 3 stopped). Cumulative fields
@@ -428,6 +449,21 @@ export interface WorkloadRequestMessage {
   specHash: Hex;
   deadline: bigint;
 }
+export interface ComputeHeartbeatMessage {
+  nodeId: Hex;
+  seq: bigint;
+  time: bigint;
+  region: string;
+  url: string;
+  offerId: bigint;
+  capacityCpuMillis: bigint;
+  capacityMemoryMiB: bigint;
+  capacityDiskMiB: bigint;
+  usedCpuMillis: bigint;
+  usedMemoryMiB: bigint;
+  usedDiskMiB: bigint;
+  workloadsHash: Hex;
+}
 export interface UsageReportMessage {
   leaseId: bigint;
   nodeId: Hex;
@@ -467,6 +503,7 @@ export interface MessageOf {
   ReceiptAck: ReceiptAckMessage;
   WorkloadRequest: WorkloadRequestMessage;
   UsageReport: UsageReportMessage;
+  ComputeHeartbeat: ComputeHeartbeatMessage;
 }
 
 /** Thrown for malformed signing input, naming the offending value. Code `SIGNING`. */

@@ -267,6 +267,9 @@ export type DevnetPorts = (
 ) => number;
 
 /** `hms init`'s logic on the freshly deployed chain (the CLI passes offchain/cli/commands/init.ts `runInit`). */
+/** The Hardhat account holding ResourceMarket's ORACLE_ROLE on a devnet (free of the local roles). */
+export const DEVNET_ORACLE_ACCOUNT = 9;
+
 export type DevnetInit = (args: {
   dir: string;
   rpcUrl: string;
@@ -275,6 +278,8 @@ export type DevnetInit = (args: {
   passwordFile: string;
   counts: DevnetCounts;
   ports: DevnetPorts;
+  /** ResourceMarket's ORACLE_ROLE key file (a devnet on a chain of its own: Hardhat account #9). */
+  oracleKeyFile?: string;
 }) => Promise<DevnetInitSummary>;
 
 export interface UpOptions extends DevnetCounts {
@@ -379,8 +384,14 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
       {
         ...localDeployOptions(accounts),
         network: "devnet",
+        // The meta master's compute supervision moves the leases of dead compute workers with this role.
+        marketOracle: accounts[DEVNET_ORACLE_ACCOUNT],
       },
     );
+    // Hardhat's well-known account #9 (a devnet only): its key in a 0600 file for the meta nodes' configs.
+    const oracleKeyFile = path.join(dir, "oracle.key");
+    const oracleKey = chain.account(DEVNET_ORACLE_ACCOUNT).getHdKey().privateKey!;
+    fs.writeFileSync(oracleKeyFile, `0x${Buffer.from(oracleKey).toString("hex")}\n`, { mode: 0o600 });
     writeDeployment(state.deployment, deployment);
     // A hardhat node mines only on transactions, and its clock (what periods and epochs are measured by) only
     // moves with blocks: on a devnet of its own, a block every few seconds keeps periods ending by themselves.
@@ -410,6 +421,7 @@ export async function devnetUp(o: UpOptions): Promise<DevnetState> {
       passwordFile: state.passwordFile,
       counts: o,
       ports: (role, i) => ports[offset[role] + i],
+      oracleKeyFile,
     });
 
     // ── the daemons ──

@@ -119,6 +119,36 @@ export const metaConfigSchema = z
       .positive()
       .default(24 * 3_600_000),
     /**
+     * Compute supervision (docs/COMPUTE.md "Supervision"): compute workers' heartbeats are verified against their
+     * NodeRegistry signing keys read at `rpcUrl`; the master moves the workloads of dead nodes with the holder of
+     * ResourceMarket's ORACLE_ROLE (`oracleKey`; without it the master only logs what it would do).
+     */
+    compute: z
+      .strictObject({
+        rpcUrl: z.url({ protocol: /^https?$/ }),
+        /** ResourceMarket (else the deployment file's). */
+        resourceMarket: addressSchema.optional(),
+        /** The ORACLE_ROLE key (moveLease, terminateLease). Never logged. */
+        oracleKey: bytes32Schema.optional(),
+        oracleKeyFile: z.string().min(1).optional(),
+        /** A compute node silent this long is dead, ms. */
+        downAfterMs: z.number().int().positive().default(3_000),
+        /** Period of the supervision pass on the master, ms. */
+        intervalMs: z.number().int().positive().default(1_000),
+        /** With no node able to take a dead node's workload, terminate its lease after this silence, ms. */
+        noNodeGraceMs: z.number().int().nonnegative().default(30_000),
+        /** Moves within windowMs before a workload is a crash loop (terminated), and the backoff between moves. */
+        maxMigrations: z.number().int().positive().default(3),
+        windowMs: z.number().int().positive().default(600_000),
+        backoffMs: z.number().int().nonnegative().default(1_000),
+        maxBackoffMs: z.number().int().nonnegative().default(60_000),
+        /** Weight of the random term of placement in [0, 1]. */
+        randomFactor: z.number().min(0).max(1).default(0.2),
+        /** Timeout of a forwarded run request, ms. */
+        forwardTimeoutMs: z.number().int().positive().default(10_000),
+      })
+      .optional(),
+    /**
      * Test faults only (never in production): `dropReceiptsInFeed` makes this node, while master, leave the
      * receipts whose task id ends in this hex digit out of the feed it serves (a master that drops receipts).
      */
@@ -138,6 +168,18 @@ export const metaConfigSchema = z
         code: "custom",
         message: "give privateKey or privateKeyFile, not both",
         path: ["privateKeyFile"],
+      });
+    if (cfg.compute?.oracleKey !== undefined && cfg.compute.oracleKeyFile !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "give oracleKey or oracleKeyFile, not both",
+        path: ["compute", "oracleKeyFile"],
+      });
+    if (cfg.compute !== undefined && cfg.compute.resourceMarket === undefined && cfg.deployment === undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: "compute supervision needs compute.resourceMarket or a deployment file",
+        path: ["compute", "resourceMarket"],
       });
     if (cfg.contracts === undefined && cfg.deployment === undefined)
       ctx.addIssue({ code: "custom", message: "give contracts or a deployment file", path: ["contracts"] });
@@ -221,4 +263,22 @@ export function selfPeer(config: MetaConfig, address: Address): { index: number;
       { value: address, details: { peers: config.peers.map((p) => p.address) } },
     );
   return { index, peer: config.peers[index] };
+}
+
+/** The oracle key of compute supervision, if configured (`SECRET_FILE` for an unreadable file). */
+export function resolveOracleKey(config: MetaConfig): Hex | undefined {
+  const c = config.compute;
+  if (c === undefined || (c.oracleKey === undefined && c.oracleKeyFile === undefined)) return undefined;
+  return resolvePrivateKey(
+    { privateKey: c.oracleKey, privateKeyFile: c.oracleKeyFile },
+    "META_NO_KEY",
+    "compute.oracleKey / compute.oracleKeyFile",
+  ).privateKey;
+}
+
+/** The ResourceMarket address compute supervision uses: the config's, else the deployment file's. */
+export function computeMarket(config: MetaConfig): Address | undefined {
+  if (config.compute === undefined) return undefined;
+  if (config.compute.resourceMarket !== undefined) return config.compute.resourceMarket;
+  return contractAddress(loadDeployment(config.deployment!), "ResourceMarket");
 }

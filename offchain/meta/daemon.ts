@@ -7,15 +7,19 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import type { Address } from "viem";
+import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
 import { HmsError } from "../core/errors";
 import { moduleLogger } from "../core/logger";
 import { domainOf } from "../core/signing";
 import type { Metrics } from "../core/metrics";
 import { Store } from "../core/store";
+import { WORKLOADS_PATH } from "../protocol/compute";
 import { MetaCluster } from "./cluster";
-import { metaDomains, resolveMetaKey, selfPeer, type MetaConfig } from "./config";
+import { computeMarket, metaDomains, resolveMetaKey, resolveOracleKey, selfPeer, type MetaConfig } from "./config";
+import { ComputeNodes, ComputeSupervisor } from "./compute";
+import { ViemSupervisorChain } from "./compute-chain";
 import { HealthService } from "./health";
 import { MetaIndex } from "./index";
 import { LogStore } from "./log-store";
@@ -42,6 +46,7 @@ export class MetaDaemon {
     readonly health: HealthService,
     private readonly store: Store,
     private readonly log: Logger,
+    readonly compute?: ComputeSupervisor,
   ) {}
 
   /** Starts the node: throws `META_NO_KEY`, `META_KEY_MISMATCH`, `STORE_OPEN`, `TRANSPORT_LISTEN`, config errors. */
@@ -68,7 +73,7 @@ export class MetaDaemon {
         domain: domainOf("network", domains.chainId, domains.nodeRegistry),
         downAfterMs: config.health.downAfterMs,
       });
-      const box: { service?: MetaService; health?: HealthService } = {};
+      const box: { service?: MetaService; health?: HealthService; compute?: ComputeSupervisor } = {};
       cluster = await MetaCluster.start({
         privateKey,
         address,
@@ -89,8 +94,13 @@ export class MetaDaemon {
         metrics: runtime.metrics,
         onRole: (role) => {
           box.service?.resetLeaderState();
-          if (role === "leading") box.health?.start();
-          else box.health?.stop();
+          if (role === "leading") {
+            box.health?.start();
+            box.compute?.start();
+          } else {
+            box.health?.stop();
+            box.compute?.stop();
+          }
         },
       });
       const c = cluster;
@@ -128,6 +138,9 @@ export class MetaDaemon {
       );
       box.health = health;
       if (c.leading) health.start();
+      const compute = config.compute === undefined ? undefined : startCompute(config, domains, c, log, runtime);
+      box.compute = compute?.supervisor;
+      if (c.leading) compute?.supervisor.start();
       let apiUrl = peer.apiUrl;
       app = createMetaServer({
         service,
@@ -140,6 +153,7 @@ export class MetaDaemon {
         clock: { genesis: config.period.genesis, periodLength: BigInt(config.period.length) },
         logger: log,
         metrics: runtime.metrics,
+        compute: compute?.api,
       });
       try {
         await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -166,7 +180,7 @@ export class MetaDaemon {
         },
         "meta node listening",
       );
-      return new MetaDaemon(address, app, apiUrl, c, index, nodes, health, store, log);
+      return new MetaDaemon(address, app, apiUrl, c, index, nodes, health, store, log, compute?.supervisor);
     } catch (err) {
       await app?.close().catch(() => undefined);
       await cluster?.stop(0).catch(() => undefined);
@@ -180,10 +194,101 @@ export class MetaDaemon {
     if (this.stopped) return;
     this.stopped = true;
     this.health.stop();
+    this.compute?.stop();
     await this.cluster.stop();
     await this.app.close();
     await this.health.close();
+    await this.compute?.close();
     await this.store.close();
     this.log.info("meta node stopped");
   }
+}
+
+/**
+ * Compute supervision (meta/compute.ts): the compute node table fed by heartbeats (keys from the NodeRegistry at
+ * `compute.rpcUrl`) and the master's supervisor, with the oracle wallet when `compute.oracleKey` is set.
+ */
+function startCompute(
+  config: MetaConfig,
+  domains: { chainId: number; nodeRegistry: Address },
+  cluster: MetaCluster,
+  log: Logger,
+  runtime: MetaRuntime,
+) {
+  const cc = config.compute!;
+  const chain = {
+    id: domains.chainId,
+    name: `chain-${domains.chainId}`,
+    nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [cc.rpcUrl] } },
+  };
+  const publicClient = createPublicClient({ chain, transport: http(cc.rpcUrl) }) as PublicClient;
+  const oracleKey = resolveOracleKey(config);
+  const oracle = oracleKey
+    ? createWalletClient({ account: privateKeyToAccount(oracleKey), chain, transport: http(cc.rpcUrl) })
+    : undefined;
+  const viemChain = new ViemSupervisorChain({
+    public: publicClient,
+    oracle,
+    market: computeMarket(config)!,
+    nodeRegistry: domains.nodeRegistry,
+  });
+  const nodes = new ComputeNodes({
+    domain: domainOf("network", domains.chainId, domains.nodeRegistry),
+    maxSkewMs: Math.max(cc.downAfterMs, 5_000),
+  });
+  const supervisor = new ComputeSupervisor(
+    {
+      nodes,
+      chain: oracle === undefined ? undefined : viemChain,
+      forward: async (url, body) => {
+        const res = await fetch(`${url}${WORKLOADS_PATH}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(cc.forwardTimeoutMs),
+        });
+        if (!res.ok) {
+          const text = await res.text().catch(() => "");
+          throw new HmsError("TRANSPORT_UNREACHABLE", `forward to ${url}: ${res.status} ${text.slice(0, 300)}`, {
+            value: url,
+            details: { status: res.status },
+          });
+        }
+      },
+      leading: () => cluster.leading,
+      logger: moduleLogger(log, "compute"),
+      metrics: runtime.metrics,
+    },
+    {
+      intervalMs: cc.intervalMs,
+      downAfterMs: cc.downAfterMs,
+      noNodeGraceMs: cc.noNodeGraceMs,
+      policy: {
+        maxMigrations: cc.maxMigrations,
+        windowMs: cc.windowMs,
+        backoffMs: cc.backoffMs,
+        maxBackoffMs: cc.maxBackoffMs,
+      },
+      randomFactor: cc.randomFactor,
+    },
+  );
+  if (oracle === undefined) log.warn("compute supervision without an oracle key: dead nodes' workloads are not moved");
+  const api = {
+    heartbeat: async (raw: unknown) => {
+      const nodeId = (raw as { nodeId?: unknown } | null)?.nodeId;
+      const key =
+        typeof nodeId === "string" && /^0x[0-9a-fA-F]{64}$/.test(nodeId)
+          ? await viemChain.signingKey(nodeId as `0x${string}`).catch((err: unknown) => {
+              throw new HmsError("TRANSPORT_UNREACHABLE", `cannot read the signing key of ${nodeId}`, {
+                value: nodeId,
+                cause: err,
+              });
+            })
+          : undefined;
+      nodes.beat(raw, () => key, Date.now());
+    },
+    nodes: () => nodes.view(Date.now(), cc.downAfterMs),
+  };
+  return { supervisor, api };
 }

@@ -13,6 +13,8 @@
  *   GET  /v1/receipts?from=&to=   the validators' TrafficFeed (any node)  → { chainId, pool, periods }
  *   GET  /v1/proposal?period= the period's proposal input (master): receipts matched by task
  *   POST /v1/heartbeat        a worker's signed heartbeat (every node: workers send to all, the master acts)
+ *   POST /v1/compute/heartbeat a compute worker's signed heartbeat with its workloads (meta/compute.ts)
+ *   GET  /v1/compute/nodes    the compute node table
  *   POST /v1/uploads/committed  which uploads are in the index (GC)       → { committed }
  *   GET  /v1/nodes, POST /v1/measurements   node table / ContributionRegistry figures (master)
  *   GET  /v1/status, GET /health, GET /metrics  (status: role, term, positions, and the `network` a client signs for)
@@ -46,6 +48,7 @@ import {
   replaceRequestSchema,
   writeRequestSchema,
 } from "../protocol/meta-wire";
+import { COMPUTE_HEARTBEAT_PATH, COMPUTE_NODES_PATH } from "../protocol/compute-supervise";
 import type { MetaCluster } from "./cluster";
 import type { MetaIndex } from "./index";
 import type { NodeTable } from "./nodes";
@@ -63,6 +66,8 @@ export interface MetaServerDeps {
   clock?: { genesis: bigint; periodLength: bigint };
   logger: Logger;
   metrics: Metrics;
+  /** Compute supervision (meta/compute.ts), when configured: heartbeats in, the node table out. */
+  compute?: { heartbeat(raw: unknown): Promise<void>; nodes(): Record<string, unknown>[] };
 }
 
 function decimal(name: string, raw: unknown, optional = false): bigint | undefined {
@@ -222,6 +227,16 @@ export function createMetaServer(d: MetaServerDeps): FastifyInstance {
     s.heartbeat(heartbeatFromWire(req.body));
     return { ok: true, term: d.cluster.term.toString() };
   });
+
+  app.post(COMPUTE_HEARTBEAT_PATH, async (req) => {
+    if (d.compute === undefined)
+      throw new HmsError("META_BAD_REQUEST", "this meta node does not supervise compute (no compute config)", {
+        value: COMPUTE_HEARTBEAT_PATH,
+      });
+    await d.compute.heartbeat(req.body);
+    return { ok: true, term: d.cluster.term.toString() };
+  });
+  app.get(COMPUTE_NODES_PATH, async () => ({ ok: true, nodes: d.compute?.nodes() ?? [] }));
 
   app.post(META_PATHS.committed, async (req) => {
     const r = parseMetaWire(committedRequestSchema, req.body, "committed query");

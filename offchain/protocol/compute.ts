@@ -359,6 +359,11 @@ export const submitBodySchema = z.strictObject({
   spec: z.unknown(),
   deadline: decimal,
   signature: hex(65),
+  /**
+   * A request the meta master forwards after moving a lease (docs/COMPUTE.md "Supervision"): the lease the user
+   * signed it over, which the chain must show moved into `leaseId`.
+   */
+  movedFrom: decimal.optional(),
 });
 export type SubmitBody = z.infer<typeof submitBodySchema>;
 

@@ -67,7 +67,12 @@ describe("hms init (in-process)", function () {
     const meta = loadMetaConfig(path.join(dir, "meta.yaml"), {});
     expect(meta.peers.map((p) => p.address)).to.deep.equal([s.nodes[3].signingKey]);
     expect(meta.nodes.map((x) => x.nodeId)).to.deep.equal([s.nodes[0].nodeId, s.nodes[1].nodeId]);
-    expect(loadComputeConfig(path.join(dir, "compute.yaml"), {}).nodeId).to.equal(s.nodes[2].nodeId);
+    const compute = loadComputeConfig(path.join(dir, "compute.yaml"), {});
+    expect(compute.nodeId).to.equal(s.nodes[2].nodeId);
+    // compute supervision: the worker heartbeats to every meta node; the meta node verifies them on the chain
+    expect(compute.metaUrls).to.deep.equal([s.nodes[3].url]);
+    expect(meta.compute?.rpcUrl).to.be.a("string");
+    expect(meta.compute?.oracleKeyFile, "no --oracle-key-file: observe only").to.equal(undefined);
     // The dashboard watches every daemon init configured, and lists the files of Hardhat's first accounts.
     const dash = loadDashboardConfig(s.dashboard.config, {});
     expect(dash.validators).to.deep.equal(s.bookkeepers.map((b) => b.url));

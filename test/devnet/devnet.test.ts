@@ -1,6 +1,7 @@
 /**
  * `hms devnet up | status | restart | down` against real processes (bin/hms.js, a `hardhat node`, every daemon): up →
- * status shows every role healthy (the dashboard too, watching every daemon) and a meta master → restart of one
+ * status shows every role healthy (the dashboard too, watching every daemon), a meta master and every compute
+ * worker heard by every meta node (compute supervision, with the oracle key) → restart of one
  * daemon → down leaves no PID alive and every port free; the refusals (up on a
  * dir that holds a running devnet; status on an empty dir) and the idempotent down (nothing running: exit 0).
  *
@@ -71,6 +72,15 @@ async function cycle(dir: string, upArgs: string[], roles: Record<string, number
   expect(snap.compute.map((c) => c.url)).to.deep.equal(urls("compute"));
   expect(snap.meta.nodes.map((m) => m.url)).to.deep.equal(urls("meta"));
   expect(snap.chain?.chainId).to.equal(state.chainId);
+  // Compute supervision is wired: every meta node hears every compute worker's signed heartbeats, and holds the
+  // ORACLE_ROLE key (Hardhat #9, granted at deploy) that the master moves dead workers' leases with.
+  for (const m of urls("meta")) {
+    const heard = (await (await fetch(`${m}/v1/compute/nodes`)).json()) as { nodes: Array<{ url: string }> };
+    expect(heard.nodes.map((n) => n.url).sort(), m).to.deep.equal(urls("compute").sort());
+  }
+  expect(fs.statSync(path.join(dir, "oracle.key")).mode & 0o777).to.equal(0o600);
+  for (const cfg of fs.readdirSync(dir).filter((f) => /^meta(-\d+)?\.yaml$/.test(f)))
+    expect(fs.readFileSync(path.join(dir, cfg), "utf8"), cfg).to.contain("oracleKeyFile");
   const storage = status.processes.filter((p) => p.role === "storage");
   expect(storage.every((p) => p.storage !== undefined && Number(p.storage.capacity) > 0)).to.equal(true);
 

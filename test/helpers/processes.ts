@@ -43,12 +43,16 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-/** Starts `hardhat node` on 127.0.0.1 and a free port; resolves once it accepts JSON-RPC. */
-export async function spawnHardhatNode(): Promise<HardhatNode> {
+/**
+ * Starts `hardhat node` on 127.0.0.1 and a free port; resolves once it accepts JSON-RPC. `wallClock`: blocks may
+ * share a timestamp (hardhat.config.ts HMS_HARDHAT_WALL_CLOCK), so chain time never runs ahead of the wall clock.
+ */
+export async function spawnHardhatNode(options: { wallClock?: boolean } = {}): Promise<HardhatNode> {
   const port = await freePort();
   const child = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
+    env: options.wallClock ? { ...process.env, HMS_HARDHAT_WALL_CLOCK: "1" } : process.env,
   });
   let log = "";
   await new Promise<void>((resolve, reject) => {

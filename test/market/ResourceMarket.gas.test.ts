@@ -104,7 +104,7 @@ describe("ResourceMarket gas", () => {
     const moveTo = await market.offerCount();
     await gas(
       "moveLease (oracle, cheaper offer)",
-      market.connect(oracle).moveLease(id4, moveTo, ethers.id("r")),
+      market.connect(oracle).moveLease(id4, moveTo, 0, ethers.id("r")),
       240_000n,
     );
 

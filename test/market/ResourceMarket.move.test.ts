@@ -45,7 +45,7 @@ describe("ResourceMarket: moveLease (re-created replicas, migrated workloads)", 
     await time.setNextBlockTimestamp(movedAt);
     const report = ethers.id("repair of slice bafk… from node A");
     const newLeaseId = (await market.orderCount()) + 1n;
-    const tx = market.connect(oracle).moveLease(leaseId, cheaper, report);
+    const tx = market.connect(oracle).moveLease(leaseId, cheaper, 0, report);
     const remaining = lease.end - movedAt;
     const oldRate = lease.ratePerSecond;
     const newRate = ((PRICE * 3n) / 4n) * 10n;
@@ -100,6 +100,62 @@ describe("ResourceMarket: moveLease (re-created replicas, migrated workloads)", 
     expect(await token.balanceOf(marketAddress)).to.equal(before - refund - oldRate * 1000n - paidB);
   });
 
+  it("with a failure time: the old provider is paid until failedAt, the unserved gap is refunded, escrow conserved", async () => {
+    const f = await marketFixture();
+    const { market, token, alice, oracle, opB } = f;
+    const { leaseId, lease } = await leased(f);
+    const same = await postOffer(f, opB, NODE_B, {});
+    const marketAddress = await market.getAddress();
+    const before = await token.balanceOf(marketAddress);
+    const failedAt = lease.start + 600n;
+    const movedAt = lease.start + 1000n;
+    await time.setNextBlockTimestamp(movedAt);
+    const newLeaseId = (await market.orderCount()) + 1n;
+    const tx = market.connect(oracle).moveLease(leaseId, same, failedAt, ethers.ZeroHash);
+    const rate = lease.ratePerSecond;
+    await expect(tx)
+      .to.emit(market, "LeaseClosed")
+      .withArgs(
+        leaseId,
+        NODE_A,
+        alice.address,
+        oracle.address,
+        CloseReason.Oracle,
+        failedAt,
+        rate * (lease.end - failedAt),
+      );
+    await expect(tx).to.changeTokenBalance(token, alice, rate * (movedAt - failedAt));
+    const [oldLease, , accrued] = await market.getLease(leaseId);
+    expect(oldLease.end).to.equal(failedAt);
+    expect(accrued).to.equal(rate * 600n);
+    const [moved] = await market.getLease(newLeaseId);
+    expect(moved.start).to.equal(movedAt);
+    expect(moved.end).to.equal(lease.end);
+    // Conservation: old accrual + new escrow + refund = the old lease's escrow.
+    expect(before - (await token.balanceOf(marketAddress))).to.equal(rate * (movedAt - failedAt));
+    expect(rate * 600n + rate * (lease.end - movedAt) + rate * (movedAt - failedAt)).to.equal(
+      rate * (lease.end - lease.start),
+    );
+  });
+
+  it("refuses a failure time before the settled point or after now", async () => {
+    const f = await marketFixture();
+    const { market, oracle, opA, opB } = f;
+    const { leaseId, lease } = await leased(f);
+    const same = await postOffer(f, opB, NODE_B, {});
+    await time.setNextBlockTimestamp(lease.start + 100n);
+    await market.connect(opA).withdraw(leaseId);
+    const at = lease.start + 200n;
+    await time.setNextBlockTimestamp(at);
+    await expect(market.connect(oracle).moveLease(leaseId, same, lease.start + 50n, ethers.ZeroHash))
+      .to.be.revertedWithCustomError(market, "FailureTimeOutOfRange")
+      .withArgs(leaseId, lease.start + 50n, lease.start + 100n, at);
+    await time.setNextBlockTimestamp(at + 1n);
+    await expect(market.connect(oracle).moveLease(leaseId, same, at + 5n, ethers.ZeroHash))
+      .to.be.revertedWithCustomError(market, "FailureTimeOutOfRange")
+      .withArgs(leaseId, at + 5n, lease.start + 100n, at + 1n);
+  });
+
   it("is the oracle's alone, and refuses a dearer, wrong-kind, full, same, unknown offer or an ended lease", async () => {
     const f = await marketFixture();
     const { market, oracle, alice, opB, opC } = f;
@@ -108,35 +164,35 @@ describe("ResourceMarket: moveLease (re-created replicas, migrated workloads)", 
     const small = await postOffer(f, opB, NODE_B, { units: 5n });
     const compute = await postOffer(f, opC, NODE_C, { kind: Kind.Compute });
     const longMin = await postOffer(f, opB, NODE_B, { minDuration: 2n * DAY });
-    await expect(market.connect(alice).moveLease(leaseId, dearer, ethers.ZeroHash))
+    await expect(market.connect(alice).moveLease(leaseId, dearer, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "AccessControlUnauthorizedAccount")
       .withArgs(alice.address, await market.ORACLE_ROLE());
-    await expect(market.connect(oracle).moveLease(leaseId, dearer, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, dearer, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "PriceAboveMax")
       .withArgs(dearer, PRICE + 1n, PRICE);
-    await expect(market.connect(oracle).moveLease(leaseId, small, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, small, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "InsufficientUnits")
       .withArgs(small, 5n, 10n);
-    await expect(market.connect(oracle).moveLease(leaseId, compute, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, compute, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "WrongKind")
       .withArgs(compute, Kind.Compute, Kind.Storage);
-    await expect(market.connect(oracle).moveLease(leaseId, longMin, ethers.ZeroHash)).to.be.revertedWithCustomError(
+    await expect(market.connect(oracle).moveLease(leaseId, longMin, 0, ethers.ZeroHash)).to.be.revertedWithCustomError(
       market,
       "DurationOutOfRange",
     );
-    await expect(market.connect(oracle).moveLease(leaseId, offerId, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, offerId, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "SameOffer")
       .withArgs(leaseId, offerId);
-    await expect(market.connect(oracle).moveLease(leaseId, 999n, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, 999n, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "UnknownOffer")
       .withArgs(999n);
-    await expect(market.connect(oracle).moveLease(12345n, small, ethers.ZeroHash)).to.be.revertedWithCustomError(
+    await expect(market.connect(oracle).moveLease(12345n, small, 0, ethers.ZeroHash)).to.be.revertedWithCustomError(
       market,
       "UnknownLease",
     );
     await time.increaseTo(lease.end);
     const same = await postOffer(f, opB, NODE_B);
-    await expect(market.connect(oracle).moveLease(leaseId, same, ethers.ZeroHash))
+    await expect(market.connect(oracle).moveLease(leaseId, same, 0, ethers.ZeroHash))
       .to.be.revertedWithCustomError(market, "LeaseExpired")
       .withArgs(leaseId, lease.end);
   });
@@ -149,7 +205,7 @@ describe("ResourceMarket: moveLease (re-created replicas, migrated workloads)", 
     await time.setNextBlockTimestamp(lease.start + 100n);
     const second = await eventArg(
       market,
-      market.connect(oracle).moveLease(leaseId, b, ethers.ZeroHash),
+      market.connect(oracle).moveLease(leaseId, b, 0, ethers.ZeroHash),
       "LeaseMoved",
       "newLeaseId",
     );
@@ -157,7 +213,7 @@ describe("ResourceMarket: moveLease (re-created replicas, migrated workloads)", 
     await time.setNextBlockTimestamp(lease.start + 200n);
     const third = await eventArg(
       market,
-      market.connect(oracle).moveLease(second, c, ethers.ZeroHash),
+      market.connect(oracle).moveLease(second, c, 0, ethers.ZeroHash),
       "LeaseMoved",
       "newLeaseId",
     );

@@ -450,7 +450,7 @@ class Run {
       case "move": {
         const l = this.leaseAt(a.lease);
         if (l === undefined) return;
-        await this.send(() => market.connect(f.oracle).moveLease(l.id, a.offer, ethers.ZeroHash));
+        await this.send(() => market.connect(f.oracle).moveLease(l.id, a.offer, 0, ethers.ZeroHash));
         return;
       }
       case "topUp": {

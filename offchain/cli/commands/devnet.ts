@@ -55,6 +55,7 @@ async function up(io: CliIo, o: UpOptions): Promise<void> {
         margin: "20000",
         fund: "1000",
         lightKdf: true,
+        oracleKeyFile: a.oracleKeyFile,
       },
       a.ports,
     );

@@ -52,6 +52,11 @@ export interface InitOptions {
   fund: string;
   lightKdf?: boolean;
   force?: boolean;
+  /**
+   * A file holding the key of ResourceMarket's ORACLE_ROLE: the meta nodes' compute supervision moves the
+   * workloads of dead compute workers with it (docs/COMPUTE.md "Supervision"). Without it they only watch.
+   */
+  oracleKeyFile?: string;
 }
 
 /** The daemons' roles whose ports {@link InitPorts} assigns (`metaPeer`: a meta node's peer transport). */
@@ -357,6 +362,11 @@ export async function runInit(
         peers: metaNodes.map((m) => ({ address: m.signingKey, peerUrl: m.peerUrl!, apiUrl: m.url })),
         period: { genesis: genesis.toString(), length: Number(periodLength) },
         nodes: storageNodes.map((x) => ({ nodeId: x.nodeId, address: x.signingKey })),
+        // Compute supervision: the compute workers' heartbeats, verified against the chain's signing keys.
+        compute: {
+          rpcUrl: ctx.rpcUrl,
+          ...(opts.oracleKeyFile !== undefined ? { oracleKeyFile: path.resolve(opts.oracleKeyFile) } : {}),
+        },
       };
       metaConfigSchema.parse(cfg);
       writeYaml(
@@ -365,8 +375,8 @@ export async function runInit(
         cfg,
       );
     } else {
-      // The compute worker's schema has no meta URLs (it reads its leases from the chain).
-      const cfg = base;
+      // The compute worker reads its leases from the chain and heartbeats to every meta node (supervision).
+      const cfg = { ...base, ...(metaUrls.length > 0 ? { metaUrls } : {}) };
       computeConfigSchema.parse(cfg);
       writeYaml(
         node.config,
@@ -450,7 +460,11 @@ export function registerInitCommand(program: Command): Command {
       .option("--margin <hms>", "each bookkeeper's margin", "20000")
       .option("--fund <hms>", "HMS each operator gets besides its margin", "1000")
       .option("--light-kdf", "cheaper keystore encryption (N = 4096): fine for a local devnet")
-      .option("--force", "re-initialise a directory or chain initialised before"),
+      .option("--force", "re-initialise a directory or chain initialised before")
+      .option(
+        "--oracle-key-file <file>",
+        "key of ResourceMarket's ORACLE_ROLE, for the meta nodes' compute supervision (moves dead workers' leases)",
+      ),
     { signs: true },
   ).action(
     action(async (ctx, opts: InitOptions) => {
