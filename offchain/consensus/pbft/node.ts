@@ -288,23 +288,24 @@ export class PbftNode {
   }
 
   private post(to: readonly Address[], message: PbftMessage): void {
-    const urls: string[] = [];
+    const peers: Array<[Address, string]> = [];
     for (const a of to) {
       const u = this.urls.get(a.toLowerCase());
       if (u === undefined) this.log?.warn({ to: a }, "no URL for replica");
-      else urls.push(u);
+      else peers.push([a, u]);
     }
-    if (urls.length === 0) return;
+    if (peers.length === 0) return;
     const t = this.options.transport;
     let envelope;
     try {
-      envelope = t.seal(PBFT_KIND, message);
+      // Signed only if some recipient's public key is unknown: the others get a MAC (transport.ts).
+      envelope = t.seal(PBFT_KIND, message, { sign: false });
     } catch (err) {
       this.log?.error({ err }, "cannot seal PBFT message");
       return;
     }
-    for (const u of urls)
-      t.post(u, envelope).catch((err: Error & { code?: string }) => {
+    for (const [a, u] of peers)
+      t.post(u, envelope, a).catch((err: Error & { code?: string }) => {
         // Lost messages are PBFT's business (retransmission); note them only.
         this.log?.debug({ to: u, type: message.type, code: err.code }, "send failed");
       });
