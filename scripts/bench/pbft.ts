@@ -8,8 +8,8 @@
  *   npm run bench:pbft -- --n 4,7 --rounds 5 --transport memory --no-write
  *
  * Transports:
- *   http    one OS process per replica, signed-envelope HTTP on 127.0.0.1, EIP-712 secp256k1 signatures
- *           on every protocol message, state persisted to LevelDB before acting (as deployed)
+ *   http    one OS process per replica, HTTP on 127.0.0.1 (envelopes MAC'd per recipient), EIP-712
+ *           secp256k1 signatures on every protocol message, state persisted to LevelDB before acting (as deployed)
  *   memory  all replicas in this process, messages handed over as objects, same crypto and validation
  *
  * Options: --n 3,4,… --rounds R (12) --warmup W (8) --records K (10000) --pipeline P (4, 0 = skip)
@@ -382,18 +382,18 @@ function ratio(x: number | undefined, y: number | undefined): string {
 function table(rows: Row[]): string {
   const withBefore = rows.some((r) => r.before !== undefined);
   const extra = withBefore
-    ? ` before: median (s) | median ÷ before | before: records/s (${PIPELINE} in flight) | in flight ÷ before | before: CPU s per round |`
+    ? ` before: median (s) | median ÷ before | before: records/s (${PIPELINE} in flight) | in flight ÷ before | before: CPU s per round | CPU ÷ before |`
     : "";
   const lines = [
     `| transport | n | f | q | round median (s) | round p95 (s) | PPoV round (s) | median ÷ PPoV | records/s (sequential) | records/s (${PIPELINE} in flight) | best ÷ PPoV 223,706 tx/s | best ÷ PPoV 322,992 tx/s | CPU s per round (all replicas) | load avg |${extra}`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${withBefore ? "---|---|---|---|---|" : ""}`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${withBefore ? "---|---|---|---|---|---|" : ""}`,
   ];
   for (const r of rows) {
     const ppov = PPOV_ROUND_SECONDS[r.n];
     const best = Math.max(r.recordsPerSecond, r.pipelinedRecordsPerSecond ?? 0);
     const b = r.before;
     const cols = withBefore
-      ? ` ${fmt(b?.median)} | ${ratio(r.median, b?.median)} | ${int(b?.pipelinedRecordsPerSecond)} | ${ratio(r.pipelinedRecordsPerSecond, b?.pipelinedRecordsPerSecond)} | ${fmt(b?.cpuPerRound)} |`
+      ? ` ${fmt(b?.median)} | ${ratio(r.median, b?.median)} | ${int(b?.pipelinedRecordsPerSecond)} | ${ratio(r.pipelinedRecordsPerSecond, b?.pipelinedRecordsPerSecond)} | ${fmt(b?.cpuPerRound)} | ${ratio(r.cpuPerRound, b?.cpuPerRound)} |`
       : "";
     lines.push(
       `| ${r.transport} | ${r.n} | ${r.f} | ${r.q} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(ppov)} | ${fmt(ppov ? r.median / ppov : undefined, 2)} | ${int(r.recordsPerSecond)} | ${int(r.pipelinedRecordsPerSecond)} | ${fmt(best / PPOV_TPS.min, 2)} | ${fmt(best / PPOV_TPS.max, 2)} | ${fmt(r.cpuPerRound)} | ${fmt(r.load, 1)} |${cols}`,
@@ -418,7 +418,12 @@ function writeReport(rows: Row[], loadBefore: number[], loadAfter: number[], sec
     "",
     `Workload: batches of K = ${K.toLocaleString("en-US")} traffic records of ${RECORD_BYTES} bytes (task id, node id, client, bytes, period, client sig, node sig), ${((K * RECORD_BYTES * 4) / 3 / 2 ** 20).toFixed(1)} MiB of base64 per batch; ${ROUNDS} measured rounds per n after ${WARMUP} warm-up rounds.`,
     "Round time = from the batch's submission to the primary until q replicas have executed it (q = ⌊2n/3⌋+1, which is 2f+1 at n = 3f+1); the primary digests and validates the batch inside the round.",
-    `Every protocol message is signed (EIP-712, secp256k1) and verified; over HTTP every message also travels in a signed envelope, and replicas ${PERSIST ? "persist their state (LevelDB record + request payload files) before acting" : "do not persist (--no-persist)"}.`,
+    `Authentication (docs/PBFT.md "Authentication"): every protocol message is signed (EIP-712, secp256k1) for evidence; over HTTP it travels in an envelope MAC'd for its recipient (HMAC-SHA256, pairwise ECDH keys; signed until the recipient's public key is known); a prepare or commit from its own signer counts on that authentication, and its signature is checked only when it enters a certificate (q − 1 prepares per prepared certificate; commit certificates when served to a lagging replica); the primary's pre-prepare signature is checked by every backup. Replicas ${PERSIST ? "persist their state (LevelDB record + request payload files) before acting" : "do not persist (--no-persist)"}.`,
+    ...(BASELINE
+      ? [
+          `Before = the tree of \`${BASELINE}\` (every message verified twice: signed envelope + PBFT signature), measured by the same command just before each row (same n, same minute's load).`,
+        ]
+      : []),
     "CPU s per round: user + system time of all replica processes (HTTP) or of the benchmark process (memory) per measured round. Load avg: the 1-minute load average when the row finished — it counts this benchmark's own replica processes as well as other jobs on the machine.",
     "PPoV figures: the patent's measurements (10,000 tx per block, one 1 Gbps Xeon server), PROTOCOL.md §10.",
     "",
