@@ -238,10 +238,9 @@ describe("core/transport — MAC'd envelopes", function () {
     await Promise.all([p.close(), q.close()]);
   });
 
-  let seq = BigInt(Date.now()) * 1000n + 500_000n;
-  /** Headers of a hand-made envelope from `sender`, its digest over `body`. */
+  /** Headers of a hand-made envelope from `sender`, its digest over `body` (a fresh seq of P's, never posted). */
   function envelopeOf(sender: string, body: string) {
-    const s = ++seq;
+    const s = p.seal("who", {}, { sign: false }).seq;
     const digest = fastTypedDigest(domainOf("transport", CHAIN_ID), "Envelope", {
       sender: sender as Hex,
       kind: "who",
@@ -304,6 +303,29 @@ describe("core/transport — MAC'd envelopes", function () {
     // The same, unaltered: accepted.
     r = await rawPost(urlQ, genuine.headers, body);
     expect(r.status).to.equal(200);
+  });
+
+  it("carries a large string as an attachment after the JSON, covered by the MAC", async function () {
+    q.handle("att", (m) => ({ body: m.body, attachment: m.attachment }));
+    const attachment = `tb1:1:2:${"A".repeat(70_000)}\n{"not":"json"} é ✓`;
+    const env = p.seal("att", { type: "pre-prepare", seq: 1 }, { sign: false, attachment });
+    expect(env.headers[ENVELOPE_HEADERS.attachment]).to.equal("1");
+    expect(await p.post(urlQ, env, addrQ)).to.deep.equal({ body: { type: "pre-prepare", seq: 1 }, attachment });
+    const plain = await p.post(urlQ, p.seal("att", { x: 1 }, { sign: false }), addrQ);
+    expect(plain).to.deep.equal({ body: { x: 1 } });
+    // The attachment is part of the authenticated body: altering it is a BAD_MAC.
+    const again = p.seal("att", { seq: 2 }, { sign: false, attachment: "abc" });
+    const tampered = {
+      ...again,
+      body: Buffer.concat([again.body.subarray(0, again.body.length - 1), Buffer.from("d")]),
+    };
+    let code: string | undefined;
+    try {
+      await p.post(urlQ, tampered, addrQ);
+    } catch (err) {
+      code = (err as TransportError).code;
+    }
+    expect(code).to.equal("TRANSPORT_BAD_MAC");
   });
 
   it("refuses a public key that is not the sender's, or none from an unknown sender, with 401 BAD_MAC", async function () {
