@@ -124,6 +124,12 @@ export const ERROR_CODES = {
     "A signed envelope misses a header or has an invalid one.",
   ),
   TRANSPORT_BAD_SIGNATURE: spec("transport", "unauthorized", 401, "An envelope is not signed by the sender it names."),
+  TRANSPORT_BAD_MAC: spec(
+    "transport",
+    "unauthorized",
+    401,
+    "An envelope's MAC does not verify with the pairwise key of the sender it names (or its public key is not the sender's).",
+  ),
   TRANSPORT_UNKNOWN_SENDER: spec(
     "transport",
     "unauthorized",
@@ -148,6 +154,18 @@ export const ERROR_CODES = {
     "invalidInput",
     400,
     "Signing input is malformed (a domain without contract, a bad signature or digest).",
+  ),
+  SIGNING_NO_PAIRWISE_KEY: spec(
+    "signing",
+    "unauthorized",
+    401,
+    "No pairwise MAC key with a peer: its public key is not known yet.",
+  ),
+  SIGNING_BAD_MAC: spec(
+    "signing",
+    "unauthorized",
+    401,
+    "A MAC does not verify with the pairwise key of the peer it names (wrong key or altered message).",
   ),
   SECRET_FILE: spec(
     "signing",

@@ -21,6 +21,7 @@ import {
   type LocalAccount,
   type TypedDataDomain,
 } from "viem";
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
 import { Secp256k1 } from "ox";
 import { HmsError } from "./errors";
 
@@ -866,6 +867,12 @@ export class KeyRing {
     return this.points.has(address.toLowerCase());
   }
 
+  /** The compressed public key of `address`, if known. */
+  publicKeyOf(address: Address): Hex | undefined {
+    const point = this.points.get(typeof address === "string" ? address.toLowerCase() : "");
+    return point === undefined ? undefined : toHex(point.toRawBytes(true));
+  }
+
   /** Registers a public key (uncompressed 0x04… or compressed hex); returns its address. */
   learnPublicKey(publicKey: Hex): Address {
     let point: Point;
@@ -923,6 +930,132 @@ export class KeyRing {
       return false;
     }
     return this.verifyDigest(signer, digest, signature);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Pairwise MAC keys (Castro–Liskov authenticators)
+ * ---------------------------------------------------------------------------------------------- */
+
+/** HKDF `info` of the pairwise MAC keys: binds them to this use (and version). */
+export const PAIRWISE_KEY_INFO = "HMS pairwise MAC key v1";
+
+/** The address of a public key (uncompressed 0x04… or compressed hex). Throws {@link SigningError}. */
+export function publicKeyAddress(publicKey: Hex): Address {
+  try {
+    return pointAddress(noble.ProjectivePoint.fromHex(hexBytes(publicKey, "public key")) as Point);
+  } catch (err) {
+    if (err instanceof SigningError) throw err;
+    throw new SigningError(`bad public key: ${(err as Error).message}`, publicKey);
+  }
+}
+
+/** The compressed (33-byte) public key of a private key. */
+export function compressedPublicKey(privateKey: Hex): Hex {
+  return toHex(noble.getPublicKey(privateKeyBytes(privateKey), true));
+}
+
+/**
+ * The symmetric key two parties share: HKDF-SHA256 over the x coordinate of the ECDH point
+ * (secp256k1, a·B = b·A), salted with both addresses in ascending order, info {@link PAIRWISE_KEY_INFO}.
+ * Either side derives the same 32 bytes from its private key and the other's public key; nobody else can.
+ */
+export function pairwiseKey(privateKey: Hex, peerPublicKey: Hex, info: string = PAIRWISE_KEY_INFO): Uint8Array {
+  let shared: Uint8Array;
+  try {
+    shared = noble.getSharedSecret(privateKeyBytes(privateKey), hexBytes(peerPublicKey, "public key"), true);
+  } catch (err) {
+    if (err instanceof SigningError) throw err;
+    throw new SigningError(`bad public key: ${(err as Error).message}`, peerPublicKey);
+  }
+  const salt = Buffer.from(
+    [publicKeyAddress(compressedPublicKey(privateKey)), publicKeyAddress(peerPublicKey)]
+      .map((a) => a.slice(2).toLowerCase())
+      .sort()
+      .join(""),
+    "hex",
+  );
+  return new Uint8Array(hkdfSync("sha256", shared.subarray(1), salt, info, 32));
+}
+
+/** A MAC refused: no pairwise key with the peer (`SIGNING_NO_PAIRWISE_KEY`) or a mismatch (`SIGNING_BAD_MAC`). */
+export class MacError extends HmsError {
+  constructor(code: "SIGNING_NO_PAIRWISE_KEY" | "SIGNING_BAD_MAC", message: string, value?: unknown) {
+    super(code, message, { value });
+  }
+}
+
+const MAC_RE = /^0x[0-9a-f]{64}$/;
+
+/**
+ * MACs between this node and its peers with the pairwise keys of {@link pairwiseKey}: the cheap
+ * authentication of point-to-point messages (≈ 2 µs against ≈ 0.3 ms for a secp256k1 verification).
+ * A MAC convinces its recipient only — it is no evidence for a third party — so anything that must be
+ * checked by others (a proposal, a certificate, a view change) stays signed.
+ *
+ * `mac(peer, digest)` = HMAC-SHA256(key(self, peer), self-address ‖ digest): the MAC names its sender,
+ * so one cannot be reflected back to the node that made it. Peers' public keys come from the
+ * {@link KeyRing} (learnt from any verified signature, or registered with `learnPublicKey`); a
+ * derived key is cached per peer.
+ */
+export class PairwiseMacs {
+  readonly address: Address;
+  readonly publicKey: Hex;
+  private readonly keys = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly privateKey: Hex,
+    readonly keyRing: KeyRing,
+  ) {
+    this.publicKey = compressedPublicKey(privateKey);
+    this.address = publicKeyAddress(this.publicKey);
+  }
+
+  /** True if a pairwise key with `peer` can be derived (its public key is known). */
+  canMac(peer: Address): boolean {
+    return this.keys.has(peer.toLowerCase()) || this.keyRing.knows(peer);
+  }
+
+  private keyOf(peer: Address): Uint8Array {
+    const id = typeof peer === "string" ? peer.toLowerCase() : "";
+    let key = this.keys.get(id);
+    if (key === undefined) {
+      const pub = this.keyRing.publicKeyOf(id as Address);
+      if (pub === undefined) throw new MacError("SIGNING_NO_PAIRWISE_KEY", `no public key of ${peer} yet`, peer);
+      key = pairwiseKey(this.privateKey, pub);
+      this.keys.set(id, key);
+    }
+    return key;
+  }
+
+  private compute(key: Uint8Array, sender: string, digest: Hex): Buffer {
+    return createHmac("sha256", key)
+      .update(Buffer.from(sender.slice(2).toLowerCase(), "hex"))
+      .update(digestBytes(digest))
+      .digest();
+  }
+
+  /** This node's MAC of `digest` for `peer`. Throws {@link MacError} `SIGNING_NO_PAIRWISE_KEY`. */
+  mac(peer: Address, digest: Hex): Hex {
+    return `0x${this.compute(this.keyOf(peer), this.address, digest).toString("hex")}`;
+  }
+
+  /** An authenticator: one MAC of `digest` per peer (Castro–Liskov §3.2). */
+  authenticator(peers: readonly Address[], digest: Hex): Map<string, Hex> {
+    return new Map(peers.map((p) => [p.toLowerCase(), this.mac(p, digest)]));
+  }
+
+  /**
+   * Checks `peer`'s MAC of `digest` for this node. Throws {@link MacError}: `SIGNING_NO_PAIRWISE_KEY`
+   * (its public key is unknown), `SIGNING_BAD_MAC` (malformed, another key, or another digest).
+   */
+  check(peer: Address, digest: Hex, mac: Hex): void {
+    const key = this.keyOf(peer);
+    if (typeof mac !== "string" || !MAC_RE.test(mac.toLowerCase()))
+      throw new MacError("SIGNING_BAD_MAC", "a MAC is 32 bytes of 0x hex", mac);
+    const expected = this.compute(key, peer, digest);
+    if (!timingSafeEqual(expected, Buffer.from(mac.slice(2), "hex")))
+      throw new MacError("SIGNING_BAD_MAC", `MAC not made by ${peer} with our pairwise key for this message`, mac);
   }
 }
 

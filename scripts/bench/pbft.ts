@@ -8,14 +8,17 @@
  *   npm run bench:pbft -- --n 4,7 --rounds 5 --transport memory --no-write
  *
  * Transports:
- *   http    one OS process per replica, signed-envelope HTTP on 127.0.0.1, EIP-712 secp256k1 signatures
- *           on every protocol message, state persisted to LevelDB before acting (as deployed)
+ *   http    one OS process per replica, HTTP on 127.0.0.1 (envelopes MAC'd per recipient), EIP-712
+ *           secp256k1 signatures on every protocol message, state persisted to LevelDB before acting (as deployed)
  *   memory  all replicas in this process, messages handed over as objects, same crypto and validation
  *
  * Options: --n 3,4,… --rounds R (12) --warmup W (8) --records K (10000) --pipeline P (4, 0 = skip)
  *          --transport http|memory|both --no-persist --no-write --out docs/BENCHMARKS.md
+ *          --baseline REF   also measure the code of git REF (e.g. `main`), each n and transport right
+ *                           before this code's, and print the ratios (the machine is shared: the same
+ *                           minute's load for both)
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -50,6 +53,7 @@ const PIPELINE = Number(arg("pipeline", "4"));
 const TRANSPORT = arg("transport", "both");
 const PERSIST = !flag("no-persist");
 const OUT = arg("out", path.join("docs", "BENCHMARKS.md"));
+const BASELINE = arg("baseline", "");
 
 interface Row {
   transport: "http" | "memory";
@@ -65,6 +69,8 @@ interface Row {
   cpuPerRound: number;
   /** 1-minute load average when this row was measured. */
   load: number;
+  /** The same measurement of the --baseline code, taken just before. */
+  before?: { median: number; pipelinedRecordsPerSecond?: number; cpuPerRound: number };
 }
 
 function roundLabel(r: number): string {
@@ -317,6 +323,48 @@ async function benchHttp(n: number): Promise<Row> {
 }
 
 /* ------------------------------------------------------------------------------------------------
+ * Baseline: the same benchmark, run on another commit's tree
+ * ---------------------------------------------------------------------------------------------- */
+
+/** Extracts `ref`'s tree into a temporary directory (node_modules linked from this one). */
+function baselineTree(ref: string): string {
+  const root = path.join(__dirname, "..", "..");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hms-bench-pbft-base-"));
+  const tar = execFileSync("git", ["archive", ref], { cwd: root, maxBuffer: 1 << 30 });
+  const r = spawnSync("tar", ["-x", "-C", dir], { input: tar });
+  if (r.status !== 0) throw new Error(`bench: cannot extract ${ref}: ${r.stderr.toString()}`);
+  fs.symlinkSync(fs.realpathSync(path.join(root, "node_modules")), path.join(dir, "node_modules"));
+  return dir;
+}
+
+/** Runs the baseline tree's benchmark for one n and transport; parses its printed table row. */
+function benchBaseline(dir: string, n: number, transport: Row["transport"]): Row["before"] {
+  const args = ["-r", "ts-node/register/transpile-only", path.join(dir, "scripts", "bench", "pbft.ts")];
+  args.push("--n", String(n), "--transport", transport, "--no-write");
+  args.push("--rounds", String(ROUNDS), "--warmup", String(WARMUP), "--records", String(K));
+  args.push("--pipeline", String(PIPELINE));
+  if (!PERSIST) args.push("--no-persist");
+  process.stdout.write(`  baseline ${transport} n=${n}…\n`);
+  const r = spawnSync(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+    maxBuffer: 1 << 26,
+  });
+  const out = r.stdout.toString();
+  const line = out.split("\n").find((l) => l.startsWith(`| ${transport} | ${n} |`));
+  if (r.status !== 0 || line === undefined)
+    throw new Error(`bench: baseline failed: ${r.stderr.toString().slice(-2000)}`);
+  const cells = line.split("|").map((c) => c.trim().replace(/,/g, ""));
+  const num = (x: string) => (x === "–" ? undefined : Number(x));
+  // | transport | n | f | q | median | p95 | ppov | ÷ | seq rps | pipelined rps | … | cpu | load |
+  return {
+    median: num(cells[5])!,
+    pipelinedRecordsPerSecond: num(cells[10]),
+    cpuPerRound: num(cells[cells.length - 3])!,
+  };
+}
+
+/* ------------------------------------------------------------------------------------------------
  * Report
  * ---------------------------------------------------------------------------------------------- */
 
@@ -327,16 +375,28 @@ function int(x: number | undefined): string {
   return x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US");
 }
 
+function ratio(x: number | undefined, y: number | undefined): string {
+  return x === undefined || y === undefined || !(y > 0) ? "–" : `${(x / y).toFixed(2)}×`;
+}
+
 function table(rows: Row[]): string {
+  const withBefore = rows.some((r) => r.before !== undefined);
+  const extra = withBefore
+    ? ` before: median (s) | median ÷ before | before: records/s (${PIPELINE} in flight) | in flight ÷ before | before: CPU s per round | CPU ÷ before |`
+    : "";
   const lines = [
-    `| transport | n | f | q | round median (s) | round p95 (s) | PPoV round (s) | median ÷ PPoV | records/s (sequential) | records/s (${PIPELINE} in flight) | best ÷ PPoV 223,706 tx/s | best ÷ PPoV 322,992 tx/s | CPU s per round (all replicas) | load avg |`,
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    `| transport | n | f | q | round median (s) | round p95 (s) | PPoV round (s) | median ÷ PPoV | records/s (sequential) | records/s (${PIPELINE} in flight) | best ÷ PPoV 223,706 tx/s | best ÷ PPoV 322,992 tx/s | CPU s per round (all replicas) | load avg |${extra}`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${withBefore ? "---|---|---|---|---|---|" : ""}`,
   ];
   for (const r of rows) {
     const ppov = PPOV_ROUND_SECONDS[r.n];
     const best = Math.max(r.recordsPerSecond, r.pipelinedRecordsPerSecond ?? 0);
+    const b = r.before;
+    const cols = withBefore
+      ? ` ${fmt(b?.median)} | ${ratio(r.median, b?.median)} | ${int(b?.pipelinedRecordsPerSecond)} | ${ratio(r.pipelinedRecordsPerSecond, b?.pipelinedRecordsPerSecond)} | ${fmt(b?.cpuPerRound)} | ${ratio(r.cpuPerRound, b?.cpuPerRound)} |`
+      : "";
     lines.push(
-      `| ${r.transport} | ${r.n} | ${r.f} | ${r.q} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(ppov)} | ${fmt(ppov ? r.median / ppov : undefined, 2)} | ${int(r.recordsPerSecond)} | ${int(r.pipelinedRecordsPerSecond)} | ${fmt(best / PPOV_TPS.min, 2)} | ${fmt(best / PPOV_TPS.max, 2)} | ${fmt(r.cpuPerRound)} | ${fmt(r.load, 1)} |`,
+      `| ${r.transport} | ${r.n} | ${r.f} | ${r.q} | ${fmt(r.median)} | ${fmt(r.p95)} | ${fmt(ppov)} | ${fmt(ppov ? r.median / ppov : undefined, 2)} | ${int(r.recordsPerSecond)} | ${int(r.pipelinedRecordsPerSecond)} | ${fmt(best / PPOV_TPS.min, 2)} | ${fmt(best / PPOV_TPS.max, 2)} | ${fmt(r.cpuPerRound)} | ${fmt(r.load, 1)} |${cols}`,
     );
   }
   return lines.join("\n");
@@ -358,7 +418,12 @@ function writeReport(rows: Row[], loadBefore: number[], loadAfter: number[], sec
     "",
     `Workload: batches of K = ${K.toLocaleString("en-US")} traffic records of ${RECORD_BYTES} bytes (task id, node id, client, bytes, period, client sig, node sig), ${((K * RECORD_BYTES * 4) / 3 / 2 ** 20).toFixed(1)} MiB of base64 per batch; ${ROUNDS} measured rounds per n after ${WARMUP} warm-up rounds.`,
     "Round time = from the batch's submission to the primary until q replicas have executed it (q = ⌊2n/3⌋+1, which is 2f+1 at n = 3f+1); the primary digests and validates the batch inside the round.",
-    `Every protocol message is signed (EIP-712, secp256k1) and verified; over HTTP every message also travels in a signed envelope, and replicas ${PERSIST ? "persist their state (LevelDB record + request payload files) before acting" : "do not persist (--no-persist)"}.`,
+    `Authentication (docs/PBFT.md "Authentication"): every protocol message is signed (EIP-712, secp256k1) for evidence; over HTTP it travels in an envelope MAC'd for its recipient (HMAC-SHA256, pairwise ECDH keys; signed until the recipient's public key is known); a prepare or commit from its own signer counts on that authentication, and its signature is checked only when it enters a certificate (q − 1 prepares per prepared certificate; commit certificates when served to a lagging replica); the primary's pre-prepare signature is checked by every backup. Replicas ${PERSIST ? "persist their state (LevelDB record + request payload files) before acting" : "do not persist (--no-persist)"}.`,
+    ...(BASELINE
+      ? [
+          `Before = the tree of \`${BASELINE}\` (every message verified twice: signed envelope + PBFT signature), measured by the same command just before each row (same n, same minute's load).`,
+        ]
+      : []),
     "CPU s per round: user + system time of all replica processes (HTTP) or of the benchmark process (memory) per measured round. Load avg: the 1-minute load average when the row finished — it counts this benchmark's own replica processes as well as other jobs on the machine.",
     "PPoV figures: the patent's measurements (10,000 tx per block, one 1 Gbps Xeon server), PROTOCOL.md §10.",
     "",
@@ -385,9 +450,20 @@ async function main(): Promise<void> {
   );
   console.log(`machine: ${machine()}; load average ${loadBefore.map((x) => x.toFixed(2)).join(" ")}`);
   const rows: Row[] = [];
-  for (const n of NS) {
-    if (TRANSPORT === "http" || TRANSPORT === "both") rows.push(await benchHttp(n));
-    if (TRANSPORT === "memory" || TRANSPORT === "both") rows.push(benchMemory(n));
+  const baseDir = BASELINE ? baselineTree(BASELINE) : undefined;
+  try {
+    for (const n of NS) {
+      if (TRANSPORT === "http" || TRANSPORT === "both") {
+        const before = baseDir ? benchBaseline(baseDir, n, "http") : undefined;
+        rows.push({ ...(await benchHttp(n)), before });
+      }
+      if (TRANSPORT === "memory" || TRANSPORT === "both") {
+        const before = baseDir ? benchBaseline(baseDir, n, "memory") : undefined;
+        rows.push({ ...benchMemory(n), before });
+      }
+    }
+  } finally {
+    if (baseDir) fs.rmSync(baseDir, { recursive: true, force: true });
   }
   rows.sort((a, b) => (a.transport === b.transport ? a.n - b.n : a.transport === "http" ? -1 : 1));
   console.log(`\n${table(rows)}\n`);

@@ -24,6 +24,8 @@ export const PBFT_KIND = "pbft";
 const STATE_KEY = "pbft/state";
 /** Request payloads are blobs named `req-<digest>`. */
 const BLOB_PREFIX = "req-";
+/** Pre-prepare requests of at least this many characters are sent as the envelope's attachment. */
+const ATTACH_FROM = 16 * 1024;
 
 export interface ExecutedRequest {
   seq: number;
@@ -153,7 +155,11 @@ export class PbftNode {
   }
 
   private onInbound(msg: InboundMessage): null | Promise<null> {
-    const message = decodePbftMessage(msg.body);
+    const body = msg.body as Record<string, unknown> | null;
+    // A pre-prepare's request may travel as the envelope's attachment (see post).
+    if (msg.attachment !== undefined && body !== null && typeof body === "object" && body.type === "pre-prepare")
+      if (!("request" in body)) body.request = msg.attachment;
+    const message = decodePbftMessage(body);
     this.m?.inbound.inc({ type: message.type });
     const before = this.options.beforeDeliver;
     if (before === undefined) {
@@ -288,23 +294,32 @@ export class PbftNode {
   }
 
   private post(to: readonly Address[], message: PbftMessage): void {
-    const urls: string[] = [];
+    const peers: Array<[Address, string]> = [];
     for (const a of to) {
       const u = this.urls.get(a.toLowerCase());
       if (u === undefined) this.log?.warn({ to: a }, "no URL for replica");
-      else urls.push(u);
+      else peers.push([a, u]);
     }
-    if (urls.length === 0) return;
+    if (peers.length === 0) return;
     const t = this.options.transport;
     let envelope;
     try {
-      envelope = t.seal(PBFT_KIND, message);
+      // Signed only if some recipient's public key is unknown: the others get a MAC (transport.ts).
+      // A large pre-prepare request travels as an attachment, not inside the JSON.
+      if (
+        message.type === "pre-prepare" &&
+        typeof message.request === "string" &&
+        message.request.length >= ATTACH_FROM
+      ) {
+        const { request, ...rest } = message;
+        envelope = t.seal(PBFT_KIND, rest, { sign: false, attachment: request });
+      } else envelope = t.seal(PBFT_KIND, message, { sign: false });
     } catch (err) {
       this.log?.error({ err }, "cannot seal PBFT message");
       return;
     }
-    for (const u of urls)
-      t.post(u, envelope).catch((err: Error & { code?: string }) => {
+    for (const [a, u] of peers)
+      t.post(u, envelope, a).catch((err: Error & { code?: string }) => {
         // Lost messages are PBFT's business (retransmission); note them only.
         this.log?.debug({ to: u, type: message.type, code: err.code }, "send failed");
       });

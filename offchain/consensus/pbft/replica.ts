@@ -421,9 +421,9 @@ export class PbftReplica {
       case "pre-prepare":
         return this.onPrePrepare(from, m);
       case "prepare":
-        return this.onPrepare(m);
+        return this.onPrepare(from, m);
       case "commit":
-        return this.onCommit(m);
+        return this.onCommit(from, m);
       case "checkpoint":
         return this.onCheckpoint(m);
       case "view-change":
@@ -759,13 +759,24 @@ export class PbftReplica {
     this.emit({ type: "evidence", evidence });
   }
 
-  private onPrepare(p: Prepare): void {
+  /**
+   * A vote its own signer sent us (`from`, authenticated by the transport) counts on that
+   * authentication alone: its signature is evidence, checked only when the vote becomes part of a
+   * certificate others must be able to check (prepared certificates in {@link checkPrepared}, commit
+   * certificates when served in ENTRIES). A vote relayed by anyone else is checked on arrival.
+   */
+  private voteAuthentic(from: Address, v: Prepare | Commit, phase: 1 | 2): boolean {
+    const sender = lower(v.replica);
+    return sender === from || this.verifyCached(this.voteSignable(phase, v.view, v.seq, v.digest), v.sig, sender);
+  }
+
+  private onPrepare(from: Address, p: Prepare): void {
     if (this._status !== "normal" || p.view !== this._view || !this.inWindow(p.seq) || !isHex32(p.digest)) return;
     const sender = lower(p.replica);
     if (!this.index.has(sender) || sender === this.primary || sender === this.self) return;
     const slot = this.slotFor(p.seq);
     if (slot.prepares.has(sender)) return;
-    if (!this.verifyCached(this.voteSignable(1, p.view, p.seq, p.digest), p.sig, sender)) return;
+    if (!this.voteAuthentic(from, p, 1)) return;
     slot.prepares.set(sender, p);
     this.maxSeenSeq = Math.max(this.maxSeenSeq, p.seq);
     this.checkPrepared(slot);
@@ -779,7 +790,19 @@ export class PbftReplica {
       if (p.digest === pp.digest && sender !== this.primaryOf(pp.view)) matching.push(p);
     if (matching.length < this.quorum - 1) return;
     matching.sort((a, b) => this.index.get(lower(a.replica))! - this.index.get(lower(b.replica))!);
-    slot.prepared = { prePrepare: pp, prepares: matching.slice(0, this.quorum - 1) };
+    // The certificate goes into our view-changes, where others check every signature of it: check
+    // them now (only q−1 of them; later prepares are never needed). A vote whose signature fails
+    // was sent by its signer (authenticated) and is useless as evidence: it is dropped.
+    const cert: Prepare[] = [];
+    for (const p of matching) {
+      if (cert.length === this.quorum - 1) break;
+      const signer = lower(p.replica);
+      if (signer === this.self || this.verifyCached(this.voteSignable(1, p.view, p.seq, p.digest), p.sig, signer))
+        cert.push(p);
+      else slot.prepares.delete(signer);
+    }
+    if (cert.length < this.quorum - 1) return;
+    slot.prepared = { prePrepare: pp, prepares: cert };
     slot.sentCommit = true;
     const sig = this.trySign(this.voteSignable(2, pp.view, pp.seq, pp.digest));
     if (sig === undefined) {
@@ -792,16 +815,36 @@ export class PbftReplica {
     this.checkCommitted(slot);
   }
 
-  private onCommit(c: Commit): void {
+  private onCommit(from: Address, c: Commit): void {
     if (this._status !== "normal" || c.view !== this._view || !this.inWindow(c.seq) || !isHex32(c.digest)) return;
     const sender = lower(c.replica);
     if (!this.index.has(sender) || sender === this.self) return;
     const slot = this.slotFor(c.seq);
     if (slot.commits.has(sender)) return;
-    if (!this.verifyCached(this.voteSignable(2, c.view, c.seq, c.digest), c.sig, sender)) return;
+    if (!this.voteAuthentic(from, c, 2)) return;
     slot.commits.set(sender, c);
     this.maxSeenSeq = Math.max(this.maxSeenSeq, c.seq);
+    const d = slot.decided;
+    // Late matching commits join the certificate as spares (served to lagging replicas, which check
+    // every signature: a faulty sender's bad one is then replaced by these).
+    if (d !== undefined) {
+      if (d.view === c.view && d.digest === c.digest && !d.commits.some((x) => lower(x.replica) === sender))
+        d.commits.push(c);
+      return;
+    }
     this.checkCommitted(slot);
+  }
+
+  /** q validly signed commits of `e` (own ones are not re-checked), or undefined if it has fewer. */
+  private certifiedCommits(e: CommittedEntry): Commit[] | undefined {
+    const valid: Commit[] = [];
+    for (const c of e.commits) {
+      if (valid.length === this.quorum) break;
+      const signer = lower(c.replica);
+      if (signer === this.self || this.verifyCached(this.voteSignable(2, c.view, c.seq, c.digest), c.sig, signer))
+        valid.push(c);
+    }
+    return valid.length >= this.quorum ? valid : undefined;
   }
 
   private checkCommitted(slot: Slot): void {
@@ -811,7 +854,8 @@ export class PbftReplica {
     for (const c of slot.commits.values()) if (c.digest === pp.digest) matching.push(c);
     if (matching.length < this.quorum) return;
     matching.sort((a, b) => this.index.get(lower(a.replica))! - this.index.get(lower(b.replica))!);
-    slot.decided = { view: pp.view, digest: pp.digest, request: pp.request, commits: matching.slice(0, this.quorum) };
+    // All matching commits (typically q): their signatures are checked when the entry is served.
+    slot.decided = { view: pp.view, digest: pp.digest, request: pp.request, commits: matching };
     this.tryExecute();
   }
 
@@ -1051,9 +1095,11 @@ export class PbftReplica {
       for (let s = st.lastExecuted + 1; s <= this.lastExec && entries.length < this.params.maxEntriesPerReply; s++) {
         const e = this.committedLog.get(s);
         if (e === undefined) break;
+        const commits = this.certifiedCommits(e);
+        if (commits === undefined) break;
         bytes += e.request?.length ?? 0;
         if (entries.length > 0 && bytes > this.params.maxReplyBytes) break;
-        entries.push(e);
+        entries.push(commits.length === e.commits.length ? e : { ...e, commits });
       }
       const retainedFrom = this.committedLog.size > 0 ? Math.min(...this.committedLog.keys()) : this.lastExec + 1;
       const reply: Entries = { type: "entries", entries, retainedFrom };
@@ -1445,8 +1491,8 @@ export class PbftReplica {
     for (const { from, message } of early) {
       if (message.view !== this._view) continue;
       if (message.type === "pre-prepare") this.onPrePrepare(from, message);
-      else if (message.type === "prepare") this.onPrepare(message);
-      else this.onCommit(message);
+      else if (message.type === "prepare") this.onPrepare(from, message);
+      else this.onCommit(from, message);
     }
     if (this.isPrimary) this.proposePending();
     this.ensureViewChangeTimer();

@@ -5,7 +5,14 @@ import type { Hex } from "viem";
 import { HttpTransport, ENVELOPE_HEADERS, MESSAGE_PATH, bodyHash } from "../../../offchain/core/transport";
 import { TransportError, ValidationError } from "../../../offchain/core/errors";
 import { Metrics } from "../../../offchain/core/metrics";
-import { domainOf, fastTypedDigest, signDigestSync } from "../../../offchain/core/signing";
+import {
+  KeyRing,
+  PairwiseMacs,
+  compressedPublicKey,
+  domainOf,
+  fastTypedDigest,
+  signDigestSync,
+} from "../../../offchain/core/signing";
 
 const CHAIN_ID = 31337;
 
@@ -206,5 +213,144 @@ describe("core/transport", function () {
     expect(() => a.addPeer("0x12" as Hex))
       .to.throw(ValidationError)
       .with.property("code", "TRANSPORT_BAD_ADDRESS");
+  });
+});
+
+describe("core/transport — MAC'd envelopes", function () {
+  const [keyP, keyQ, keyR] = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+  const [addrP, addrQ, addrR] = [keyP, keyQ, keyR].map((k) => privateKeyToAddress(k));
+  let p: HttpTransport;
+  let q: HttpTransport;
+  let urlP: string;
+  let urlQ: string;
+  const who = (m: { sender: string; auth: string }) => ({ from: m.sender, auth: m.auth });
+
+  before(async function () {
+    p = new HttpTransport({ privateKey: keyP, chainId: CHAIN_ID, peers: [addrQ] });
+    q = new HttpTransport({ privateKey: keyQ, chainId: CHAIN_ID, peers: [addrP, addrR] });
+    p.handle("who", who);
+    q.handle("who", who);
+    urlP = await p.listen();
+    urlQ = await q.listen();
+  });
+
+  after(async function () {
+    await Promise.all([p.close(), q.close()]);
+  });
+
+  /** Headers of a hand-made envelope from `sender`, its digest over `body` (a fresh seq of P's, never posted). */
+  function envelopeOf(sender: string, body: string) {
+    const s = p.seal("who", {}, { sign: false }).seq;
+    const digest = fastTypedDigest(domainOf("transport", CHAIN_ID), "Envelope", {
+      sender: sender as Hex,
+      kind: "who",
+      seq: s,
+      bodyHash: bodyHash(Buffer.from(body)),
+    });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      [ENVELOPE_HEADERS.sender]: sender,
+      [ENVELOPE_HEADERS.kind]: "who",
+      [ENVELOPE_HEADERS.seq]: s.toString(),
+    };
+    return { digest, headers };
+  }
+  async function rawPost(url: string, headers: Record<string, string>, body: string) {
+    const res = await request(`${url}${MESSAGE_PATH}`, { method: "POST", headers, body });
+    return { status: res.statusCode, json: (await res.body.json()) as { ok: boolean; error?: { code: string } } };
+  }
+  function macsOf(key: Hex, knows: Hex[]): PairwiseMacs {
+    const ring = new KeyRing();
+    for (const k of knows) ring.learnPublicKey(compressedPublicKey(k));
+    return new PairwiseMacs(key, ring);
+  }
+
+  it("signs to a peer whose public key it does not know, MACs once it does (learnt from either kind of envelope)", async function () {
+    // P knows nothing of Q: signed. Q learns P's key from the signature.
+    expect(await p.post(urlQ, p.seal("who", { i: 1 }, { sign: false }), addrQ)).to.deep.equal({
+      from: addrP,
+      auth: "signature",
+    });
+    // Q knows P: MAC'd; P learns Q's key from x-hms-key.
+    expect(await q.post(urlP, q.seal("who", { i: 2 }, { sign: false }), addrP)).to.deep.equal({
+      from: addrQ,
+      auth: "mac",
+    });
+    // Now both ways are MAC'd; without a recipient address the envelope is signed as before.
+    expect(await p.post(urlQ, p.seal("who", { i: 3 }, { sign: false }), addrQ)).to.deep.equal({
+      from: addrP,
+      auth: "mac",
+    });
+    expect(await p.post(urlQ, p.seal("who", { i: 4 }))).to.deep.equal({ from: addrP, auth: "signature" });
+  });
+
+  it("rejects a MAC made with another key, or over another body, with 401 BAD_MAC", async function () {
+    await p.post(urlQ, p.seal("who", {}, { sign: false }), addrQ); // Q knows P's key
+    const body = JSON.stringify({ amount: 1 });
+    // R (a configured peer of Q) MACs with its own key for Q but names P as the sender.
+    const forged = envelopeOf(addrP, body);
+    forged.headers[ENVELOPE_HEADERS.mac] = macsOf(keyR, [keyQ]).mac(addrQ, forged.digest);
+    forged.headers[ENVELOPE_HEADERS.key] = compressedPublicKey(keyP);
+    let r = await rawPost(urlQ, forged.headers, body);
+    expect(r.status).to.equal(401);
+    expect(r.json.error?.code).to.equal("TRANSPORT_BAD_MAC");
+    // P's genuine MAC, but the body altered in transit.
+    const genuine = envelopeOf(addrP, body);
+    genuine.headers[ENVELOPE_HEADERS.mac] = macsOf(keyP, [keyQ]).mac(addrQ, genuine.digest);
+    r = await rawPost(urlQ, genuine.headers, JSON.stringify({ amount: 1000 }));
+    expect(r.status).to.equal(401);
+    expect(r.json.error?.code).to.equal("TRANSPORT_BAD_MAC");
+    // The same, unaltered: accepted.
+    r = await rawPost(urlQ, genuine.headers, body);
+    expect(r.status).to.equal(200);
+  });
+
+  it("carries a large string as an attachment after the JSON, covered by the MAC", async function () {
+    q.handle("att", (m) => ({ body: m.body, attachment: m.attachment }));
+    const attachment = `tb1:1:2:${"A".repeat(70_000)}\n{"not":"json"} é ✓`;
+    const env = p.seal("att", { type: "pre-prepare", seq: 1 }, { sign: false, attachment });
+    expect(env.headers[ENVELOPE_HEADERS.attachment]).to.equal("1");
+    expect(await p.post(urlQ, env, addrQ)).to.deep.equal({ body: { type: "pre-prepare", seq: 1 }, attachment });
+    const plain = await p.post(urlQ, p.seal("att", { x: 1 }, { sign: false }), addrQ);
+    expect(plain).to.deep.equal({ body: { x: 1 } });
+    // The attachment is part of the authenticated body: altering it is a BAD_MAC.
+    const again = p.seal("att", { seq: 2 }, { sign: false, attachment: "abc" });
+    const tampered = {
+      ...again,
+      body: Buffer.concat([again.body.subarray(0, again.body.length - 1), Buffer.from("d")]),
+    };
+    let code: string | undefined;
+    try {
+      await p.post(urlQ, tampered, addrQ);
+    } catch (err) {
+      code = (err as TransportError).code;
+    }
+    expect(code).to.equal("TRANSPORT_BAD_MAC");
+  });
+
+  it("refuses a public key that is not the sender's, or none from an unknown sender, with 401 BAD_MAC", async function () {
+    const fresh = new HttpTransport({ privateKey: generatePrivateKey(), chainId: CHAIN_ID, peers: [addrR] });
+    fresh.handle("who", who);
+    const url = await fresh.listen();
+    try {
+      const body = "{}";
+      // The envelope names R but carries P's public key.
+      const e = envelopeOf(addrR, body);
+      e.headers[ENVELOPE_HEADERS.mac] = `0x${"11".repeat(32)}`;
+      e.headers[ENVELOPE_HEADERS.key] = compressedPublicKey(keyP);
+      let r = await rawPost(url, e.headers, body);
+      expect(r.status).to.equal(401);
+      expect(r.json.error?.code).to.equal("TRANSPORT_BAD_MAC");
+      delete e.headers[ENVELOPE_HEADERS.key];
+      r = await rawPost(url, e.headers, body);
+      expect(r.json.error?.code).to.equal("TRANSPORT_BAD_MAC");
+      // Malformed MAC or key header: 400.
+      e.headers[ENVELOPE_HEADERS.mac] = "0x1234";
+      r = await rawPost(url, e.headers, body);
+      expect(r.status).to.equal(400);
+      expect(r.json.error?.code).to.equal("TRANSPORT_MALFORMED_ENVELOPE");
+    } finally {
+      await fresh.close();
+    }
   });
 });

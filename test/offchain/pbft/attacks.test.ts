@@ -138,7 +138,14 @@ describe("pbft/attacks — the liveness breaks of the adversarial review, and th
     expect(r.stats.maxStoredViewChanges).to.be.at.most(3 * 4 + 8);
   });
 
-  for (const kind of ["equivocate-all", "nv-equivocate", "vc-forged", "double-prepare", "replay"] as const) {
+  for (const kind of [
+    "equivocate-all",
+    "nv-equivocate",
+    "vc-forged",
+    "double-prepare",
+    "replay",
+    "bad-sig-votes",
+  ] as const) {
     it(`${kind}: safety and liveness hold with one such replica (n = 4 and n = 7, as first primary and later)`, function () {
       for (const [n, at] of [
         [4, 0],

@@ -213,7 +213,8 @@ describe("pbft/replica — rules", function () {
     expect(snap.slots.map((s) => s.seq)).to.deep.equal([]);
     expect(snap.checkpoints).to.deep.equal([]);
     expect(r.committedEntries().map((e) => e.seq)).to.deep.equal([5, 6]);
-    expect(r.committed(6)?.commits).to.have.length(3);
+    // Every matching commit is kept (q = 3 decide, the fourth is a spare for lagging replicas).
+    expect(r.committed(6)?.commits).to.have.length(4);
     expect(c.ofType(1, "stable-checkpoint").map((a) => a.seq)).to.deep.equal([2, 4, 6]);
   });
 
@@ -278,6 +279,73 @@ describe("pbft/replica — rules", function () {
     expect(c.replicas[1].snapshot().slots[0].prepares.map((p) => p.replica)).to.deep.equal([
       c.addresses[1].toLowerCase(),
     ]);
+  });
+
+  it("authenticates once: a vote from its own signer counts on the channel; its signature is checked when it enters a certificate", function () {
+    const c = new Cluster(4);
+    c.feed(0, { type: "request", request: req(1) });
+    const pps = c.queue.filter((e) => e.message.type === "pre-prepare");
+    c.queue.length = 0;
+    for (const e of pps) c.deliver(e);
+    const prepareOf = (i: number) =>
+      c.queue.find((e) => e.message.type === "prepare" && e.from === i)!.message as Prepare;
+    const p2 = prepareOf(2);
+    const p3 = prepareOf(3);
+    c.queue.length = 0;
+    const bad: Prepare = { ...p2, sig: `0x${"cd".repeat(32)}` };
+    // Relayed by another replica, a bad signature is refused on arrival…
+    c.deliver({ from: 3, to: 1, message: bad });
+    expect(c.replicas[1].snapshot().slots[0].prepares).to.have.length(1);
+    // …from its own signer it is taken on the channel's authentication, but it cannot enter the
+    // prepared certificate (q − 1 = 2 prepares, the others check every signature): no commit yet.
+    c.deliver({ from: 2, to: 1, message: bad });
+    expect(c.ofType(1, "broadcast").filter((a) => a.message.type === "commit")).to.have.length(0);
+    expect(c.replicas[1].snapshot().slots[0].prepares.map((p) => p.replica)).to.deep.equal([
+      c.addresses[1].toLowerCase(),
+    ]);
+    // A validly signed prepare completes the certificate; every signature in it verifies.
+    c.deliver({ from: 3, to: 1, message: p3 });
+    expect(c.ofType(1, "broadcast").filter((a) => a.message.type === "commit")).to.have.length(1);
+    const cert = c.replicas[1].snapshot().slots[0].prepared!;
+    expect(cert.prepares.map((p) => p.replica)).to.deep.equal(
+      [c.addresses[1], c.addresses[3]].map((a) => a.toLowerCase()),
+    );
+    for (const p of cert.prepares)
+      expect(
+        c.keys.verify(
+          { type: "PbftVote", message: { phase: 1, epoch: c.configId, seq: 1n, view: 0, digest: p.digest } },
+          p.sig,
+          p.replica,
+        ),
+      ).to.equal(true);
+  });
+
+  it("serves lagging replicas commit certificates with valid signatures only, from the spares", function () {
+    const c = new Cluster(4);
+    c.feed(0, { type: "request", request: req(1) });
+    // Replica 2's commits reach replica 1 with a bad signature (sent by 2 itself: counted).
+    c.run((e) => {
+      if (e.message.type === "commit" && e.from === 2 && e.to === 1) {
+        c.deliver({ ...e, message: { ...e.message, sig: `0x${"ef".repeat(32)}` } });
+        return false;
+      }
+      return true;
+    });
+    expect(c.executed(1)).to.have.length(1);
+    const held = c.replicas[1].committed(1)!.commits;
+    expect(held).to.have.length(4);
+    const status = { type: "status", view: 0, viewChanging: false, stableSeq: 0, lastExecuted: 0 } as const;
+    const out = c.feed(1, { type: "message", from: c.addresses[3], message: status });
+    const entries = out.flatMap((a) => (a.type === "send" && a.message.type === "entries" ? [a.message] : []));
+    expect(entries).to.have.length(1);
+    const served = entries[0].entries[0].commits;
+    expect(served).to.have.length(3);
+    expect(served.map((x) => x.replica)).to.not.include(c.addresses[2].toLowerCase());
+    // A lagging replica accepts the certificate (it checks every signature).
+    const fresh = new Cluster(4);
+    const lag = fresh.replicas[3];
+    const acts = lag.handle({ type: "message", from: c.addresses[1], message: entries[0] });
+    expect(acts.filter((a) => a.type === "execute")).to.have.length(1);
   });
 
   it("emits equivocation evidence for two validly signed pre-prepares of the primary at one (view, seq)", function () {

@@ -40,6 +40,11 @@ export type FaultKind =
   | "vc-flood"
   /** As primary, commits NULLs and misplaced requests at the sequence numbers of future requests. */
   | "burn-seq"
+  /**
+   * Sends its prepares and commits with signatures that do not verify (the channel still authenticates
+   * it): counted on the channel's authentication, useless as evidence — certificates must leave them out.
+   */
+  | "bad-sig-votes"
   /** Honest; its chain reads are slow: requests it cannot check yet get a transient verdict until `slowUntil`. */
   | "slow-chain"
   /** Honest; at `crashAt` it loses its PBFT state directory and restarts empty at `restartAt` (signing record kept). */
@@ -60,6 +65,7 @@ export const BYZANTINE_KINDS: readonly FaultKind[] = [
   "forced-jump",
   "vc-flood",
   "burn-seq",
+  "bad-sig-votes",
 ];
 
 /** Every kind, as the scenario generator draws them. */

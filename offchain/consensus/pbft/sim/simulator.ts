@@ -517,6 +517,11 @@ export function runScenario(scenario: Scenario, options: SimOptions = {}): SimRe
       } else for (const t of to) send(i, t, signVC(i, { ...message, prepared: [] }));
       return;
     }
+    if (kind === "bad-sig-votes" && (message.type === "prepare" || message.type === "commit")) {
+      const bad = sha(`bad-sig|${scenario.seed}|${message.type}|${message.view}|${message.seq}`);
+      for (const t of to) send(i, t, { ...message, sig: bad });
+      return;
+    }
     if (kind === "double-prepare" && (message.type === "prepare" || message.type === "commit")) {
       const wrong = sha(`other|${message.view}|${message.seq}`);
       const sig = keys.signAs(addresses[i], {
