@@ -21,6 +21,8 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Address } from "viem";
+import { loadComputeConfig, type ComputeConfig } from "../compute/config";
+import { EmbeddedRuntime } from "../compute/runtime/embedded";
 import { HmsError } from "../core/errors";
 import { HMS_BIN, ROOT, freePorts } from "./cluster";
 
@@ -632,6 +634,8 @@ export interface DownResult {
   /** Names of the processes that were running and are stopped. */
   stopped: string[];
   purged: boolean;
+  /** Embedded-runtime workloads still running after their compute worker stopped, now stopped ("<worker>/<id>"). */
+  workloads: string[];
 }
 
 /** Stops the devnet of `dir` and verifies that no PID is alive and no port is taken; idempotent. */
@@ -639,6 +643,7 @@ export async function devnetDown(dir: string, { purge = false, graceMs = 10_000 
   const resolved = path.resolve(dir);
   const state = readState(resolved);
   const stopped = state === undefined ? [] : await stopProcesses(state.processes, graceMs);
+  const workloads = state === undefined ? [] : await stopEmbeddedWorkloads(state.processes, graceMs);
   if (state !== undefined) {
     const ours = state.processes.filter((p) => p.pid !== undefined);
     const deadline = Date.now() + 10_000;
@@ -663,7 +668,35 @@ export async function devnetDown(dir: string, { purge = false, graceMs = 10_000 
     fs.rmSync(resolved, { recursive: true, force: true });
     purged = true;
   }
-  return { dir: resolved, stopped: stopped.map((p) => p.name), purged };
+  return { dir: resolved, stopped: stopped.map((p) => p.name), purged, workloads };
+}
+
+/**
+ * The workloads the devnet's compute workers ran with the embedded runtime: detached process groups that a worker's
+ * stop leaves running for its restart to adopt (docs/COMPUTE.md). A devnet going down retires its workers for good,
+ * so it stops them too ("<worker>/<lease>" of each one stopped). OCI containers are the engine's and are left alone.
+ */
+async function stopEmbeddedWorkloads(processes: readonly DevnetProcess[], graceMs: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of processes) {
+    if (p.role !== "compute" || p.config === undefined || !fs.existsSync(p.config)) continue;
+    let config: ComputeConfig;
+    try {
+      config = loadComputeConfig(p.config, {});
+    } catch {
+      continue; // not readable as a compute config: nothing we started from it
+    }
+    if (config.runtime.kind !== "embedded") continue;
+    const root = path.join(config.dataDir, "workloads");
+    if (!fs.existsSync(root)) continue;
+    const runtime = new EmbeddedRuntime({ root, watchdogMs: 0 });
+    try {
+      for (const id of await runtime.stopAll(Math.min(graceMs, 5_000))) out.push(`${p.name}/${id}`);
+    } finally {
+      await runtime.close();
+    }
+  }
+  return out;
 }
 
 export interface ProcessStatus {

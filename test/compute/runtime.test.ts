@@ -246,6 +246,42 @@ describe("compute runtime: embedded metering", function () {
   });
 });
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("compute runtime: embedded workloads left behind by a stopped worker", function () {
+  this.timeout(60_000);
+  it("stopAll (what hms devnet down runs for a retired worker) stops every workload still running under the root, and only those", async function () {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "hms-embedded-stopall-"));
+    const first = new EmbeddedRuntime({ root, watchdogMs: 0 });
+    const limits = { cpuMillis: 500, memoryMiB: 32 };
+    const loop = request(first, 41n, { command: ["sh", "-c", "while true; do sleep 0.1; done"], limits });
+    const done = request(first, 42n, { command: ["sh", "-c", "exit 3"], limits });
+    try {
+      await first.start(loop);
+      await first.start(done);
+      await until("the short one exits", async () => (await first.status(done.id))?.state === "exited", 10_000);
+      const pid = (JSON.parse(fs.readFileSync(path.join(root, loop.id, "pid"), "utf8")) as { pid: number }).pid;
+      await first.close(); // the worker stops; its workload keeps running, detached
+      expect(isAlive(pid), "the workload outlives its worker").to.equal(true);
+      const retire = new EmbeddedRuntime({ root, watchdogMs: 0 });
+      expect(await retire.stopAll(1_000)).to.deep.equal([loop.id]);
+      expect(isAlive(pid), "stopped").to.equal(false);
+      expect(await retire.stopAll(1_000)).to.deep.equal([]);
+      expect((await retire.status(done.id))?.exitCode).to.equal(3);
+      await retire.close();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 let podman: Podman | undefined;
 contract(
   "oci (Podman through the Docker Engine API)",

@@ -356,6 +356,23 @@ export class EmbeddedRuntime implements WorkloadRuntime {
       await new Promise((r) => setTimeout(r, 20));
   }
 
+  /**
+   * Stops every workload still running under the root (SIGTERM, SIGKILL after `graceMs`): what a worker that is
+   * being retired for good (`hms devnet down`) leaves behind, since a worker's own stop keeps them for its restart.
+   * Returns the ids stopped.
+   */
+  async stopAll(graceMs: number): Promise<string[]> {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(this.options.root);
+    } catch {
+      return [];
+    }
+    const running = ids.filter((id) => this.alive(this.pidRecord(id)));
+    await Promise.all(running.map((id) => this.stop(id, graceMs)));
+    return running;
+  }
+
   async remove(id: string): Promise<void> {
     const rec = this.pidRecord(id);
     await this.stop(id, 0);
