@@ -411,7 +411,8 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
 
     const stopped = await cli(["stop", leaseId, "--json"], asUser);
     expect(stopped.phase).to.equal("exited");
-    await page.waitForSelector(`${row} [data-phase="exited"]`, { timeout: 30_000 });
+    // Stopped (exited), and once the worker sees the lease closed on chain, ended: either, by the next poll.
+    await page.waitForSelector(`${row} [data-phase="exited"], ${row} [data-phase="ended"]`, { timeout: 30_000 });
   });
 
   it("every view passes axe-core with no serious or critical violation, and no console error", async () => {
