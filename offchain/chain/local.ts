@@ -15,8 +15,10 @@ import {
   createWalletClient,
   defineChain,
   http,
+  toHex,
   type Chain,
   type Hash,
+  type Hex,
   type HttpTransport,
   type PublicClient,
   type TestClient,
@@ -28,6 +30,11 @@ import { HmsError } from "../core/errors";
 
 /** The mnemonic behind Hardhat's default local accounts (never use it anywhere else). */
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** The private key of Hardhat's default account #i (for local devnets, demos and tests only). */
+export function hardhatPrivateKey(i: number): Hex {
+  return toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!);
+}
 
 /** Hardhat's chain id. */
 export const HARDHAT_CHAIN_ID = 31337;

@@ -12,19 +12,18 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { toHex, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { miningPoolAbi } from "../../offchain/chain/abis";
 import { loadDeployment } from "../../offchain/chain/deployment";
-import { HARDHAT_MNEMONIC, localChain } from "../../offchain/chain/local";
+import { HARDHAT_MNEMONIC, hardhatPrivateKey, localChain } from "../../offchain/chain/local";
 import { runHms } from "../../offchain/devnet/cluster";
 import type { DevnetState } from "../../offchain/devnet/devnet";
 import { matchReceipts } from "../../offchain/protocol/ledger";
 import { periodEnd } from "../../offchain/protocol/proposal";
 import { heading, hms, table } from "./context";
 
-const keyOf = (i: number): Hex =>
-  toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!);
+const keyOf = hardhatPrivateKey;
 const short = (a: string) => `${a.slice(0, 6)}…${a.slice(-4)}`;
 const sha256 = (b: Uint8Array) => crypto.createHash("sha256").update(b).digest("hex");
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
-import { custom, toHex, type Hex } from "viem";
+import { custom, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import {
   deploySystem,
@@ -16,6 +16,7 @@ import {
   HARDHAT_MNEMONIC,
   type Deployment,
 } from "../../offchain/chain";
+import { hardhatPrivateKey } from "../../offchain/chain/local";
 import { program } from "../../offchain/cli";
 import { runCli, type CliRun } from "../../offchain/cli/runtime";
 
@@ -23,7 +24,7 @@ export const HMS = (n: number | bigint) => BigInt(n) * 10n ** 18n;
 
 /** Hardhat account #i's private key (for `HMS_PRIVATE_KEY`). */
 export function hardhatKey(i: number): Hex {
-  return toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!);
+  return hardhatPrivateKey(i);
 }
 export const hardhatAddress = (i: number) => mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).address;
 

@@ -16,12 +16,12 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { toHex, type Hex } from "viem";
+import type { Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { abis } from "../../offchain/chain/abis";
 import { hmsContracts } from "../../offchain/chain/contracts";
 import { contractAddress, loadDeployment } from "../../offchain/chain/deployment";
-import { HARDHAT_MNEMONIC, localChain, type LocalChain } from "../../offchain/chain/local";
+import { HARDHAT_MNEMONIC, hardhatPrivateKey, localChain, type LocalChain } from "../../offchain/chain/local";
 import { claimArgs, readPeriod } from "../../offchain/chain/rewards";
 import { createStorageClient, hmsStorageActions } from "../../offchain/client/storage";
 import { buildAssets } from "../../offchain/dashboard/assets";
@@ -38,8 +38,6 @@ const HEARTBEAT_TIMEOUT_MS = 3_000;
 const KIB = 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const keyOf = (i: number): Hex =>
-  toHex(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!);
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -366,8 +364,8 @@ describe("dashboard of a running devnet in a real browser (hms devnet up, Chromi
       {},
     );
     const user = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 16 }).address;
-    await cli(["transfer", user, "100", "-y", "--json"], { HMS_PRIVATE_KEY: keyOf(2) });
-    const asUser = { HMS_PRIVATE_KEY: keyOf(16), HMS_USER_PRIVATE_KEY: keyOf(16) };
+    await cli(["transfer", user, "100", "-y", "--json"], { HMS_PRIVATE_KEY: hardhatPrivateKey(2) });
+    const asUser = { HMS_PRIVATE_KEY: hardhatPrivateKey(16), HMS_USER_PRIVATE_KEY: hardhatPrivateKey(16) };
     const loop = ["sh", "-c", "i=0; while true; do i=$((i+1)); done"];
     const run = await cli(
       ["run", "--cpu", "250", "--memory", "64", "--duration", "600", "--detach", "--json", "--", ...loop],
